@@ -1,0 +1,254 @@
+package events
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// RecordAct is the command to record a participant's act. The participant
+// is already resolved to its canonical identity.
+type RecordAct struct {
+	Treaty      string
+	Participant Participant
+	Action      Action
+	Date        Date
+	Subject     string
+	Note        string
+	Meta        Metadata
+}
+
+// CorrectAct is the command to supersede the act at Position with a
+// corrected one (a wrong date, participant or kind). The log keeps both.
+type CorrectAct struct {
+	Treaty   string
+	Position int64
+	Reason   string
+	// Participant, Action and Date are the corrected values.
+	Participant Participant
+	Action      Action
+	Date        Date
+	Subject     string
+	Note        string
+	Meta        Metadata
+}
+
+// RetractAct is the command to withdraw the act at Position, recorded in
+// error. The log keeps both.
+type RetractAct struct {
+	Treaty   string
+	Position int64
+	Reason   string
+	Meta     Metadata
+}
+
+// DecideRecord decides whether the act c may be recorded in a treaty
+// whose stream folds to h, given the parent treaty's history (nil when the
+// treaty has no parent or the parent is not in the ledger) and today's
+// date. It returns the act to append, or the typed refusal. It does no I/O.
+func DecideRecord(h *History, parent *History, c RecordAct, today Date) (Act, error) {
+	if h == nil || !h.Registered {
+		return Act{}, &UnknownTreatyError{Treaty: c.Treaty}
+	}
+	if !c.Action.Valid() {
+		return Act{}, &UnknownActionError{Action: string(c.Action)}
+	}
+	act := Act{Action: c.Action, Participant: c.Participant.Name, ISO3: c.Participant.ISO3, Date: c.Date, Subject: strings.TrimSpace(c.Subject), Note: strings.TrimSpace(c.Note)}
+	if err := checkDates(h.Definition, c.Date, today); err != nil {
+		return Act{}, err
+	}
+	if act.Participant == "" {
+		if c.Action != ProtocolAdopted {
+			return Act{}, &InvalidError{Field: "participant", Reason: "is required"}
+		}
+		return act, nil
+	}
+	if err := checkDuplicate(h, act, c.Meta.Reference, 0); err != nil {
+		return Act{}, err
+	}
+	return act, checkStanding(h, parent, act, 0)
+}
+
+// DecideCorrect decides a correction: the superseded act must be a live
+// act of this treaty, a reason is required, and the corrected act must be
+// acceptable in the history without the act it replaces.
+func DecideCorrect(h *History, parent *History, c CorrectAct, today Date) (ActCorrected, error) {
+	if h == nil || !h.Registered {
+		return ActCorrected{}, &UnknownTreatyError{Treaty: c.Treaty}
+	}
+	old, ok := h.Fact(c.Position)
+	if !ok {
+		return ActCorrected{}, &EventNotFoundError{Position: c.Position, Treaty: c.Treaty, Reason: "nothing to correct (it may be retracted, or in another treaty)"}
+	}
+	if strings.TrimSpace(c.Reason) == "" {
+		return ActCorrected{}, &InvalidError{Field: "reason", Reason: "a correction needs a reason"}
+	}
+	act := old.Act
+	if c.Participant.Name != "" {
+		act.Participant, act.ISO3 = c.Participant.Name, c.Participant.ISO3
+	}
+	if c.Action != "" {
+		if !c.Action.Valid() {
+			return ActCorrected{}, &UnknownActionError{Action: string(c.Action)}
+		}
+		act.Action = c.Action
+	}
+	if !c.Date.IsZero() {
+		act.Date = c.Date
+	}
+	if c.Subject != "" {
+		act.Subject = c.Subject
+	}
+	if c.Note != "" {
+		act.Note = c.Note
+	}
+	if act == old.Act && (c.Meta.Reference == "" || c.Meta.Reference == old.Reference) {
+		return ActCorrected{}, &InvalidError{Field: "correction", Reason: fmt.Sprintf("changes nothing in the act at position %d", c.Position)}
+	}
+	if err := checkDates(h.Definition, act.Date, today); err != nil {
+		return ActCorrected{}, err
+	}
+	if err := checkDuplicate(h, act, c.Meta.Reference, old.Position); err != nil {
+		return ActCorrected{}, err
+	}
+	if err := checkStanding(h, parent, act, old.Position); err != nil {
+		return ActCorrected{}, err
+	}
+	return ActCorrected{Supersedes: old.Position, Reason: strings.TrimSpace(c.Reason), Act: act, Reference: c.Meta.Reference}, nil
+}
+
+// DecideRetract decides a retraction: the act must be live and a reason given.
+func DecideRetract(h *History, c RetractAct) (ActRetracted, error) {
+	if h == nil || !h.Registered {
+		return ActRetracted{}, &UnknownTreatyError{Treaty: c.Treaty}
+	}
+	old, ok := h.Fact(c.Position)
+	if !ok {
+		return ActRetracted{}, &EventNotFoundError{Position: c.Position, Treaty: c.Treaty, Reason: "nothing to retract (it may already be retracted, or in another treaty)"}
+	}
+	if strings.TrimSpace(c.Reason) == "" {
+		return ActRetracted{}, &InvalidError{Field: "reason", Reason: "a retraction needs a reason"}
+	}
+	return ActRetracted{Supersedes: old.Position, Reason: strings.TrimSpace(c.Reason)}, nil
+}
+
+// DecideDefinition decides `treaty add`: a new treaty is registered; a
+// changed definition of a registered one is an amendment; an unchanged one
+// gives (nil, nil): nothing to record.
+func DecideDefinition(h *History, def Definition) (Payload, error) {
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	if h == nil || !h.Registered {
+		return &TreatyRegistered{Definition: def}, nil
+	}
+	changes := definitionChanges(h.Definition, def)
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	return &TreatyAmended{Definition: def, Changes: changes}, nil
+}
+
+func definitionChanges(a, b Definition) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := range t.NumField() {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func checkDates(def Definition, d, today Date) error {
+	if d.IsZero() {
+		return &InvalidError{Field: "date", Reason: "is required (YYYY-MM-DD)"}
+	}
+	if !today.IsZero() && d.After(today) {
+		return &DateError{Date: d, Limit: today, Reason: "after today"}
+	}
+	if !def.Adopted.IsZero() && d.Before(def.Adopted) {
+		return &DateError{Date: d, Limit: def.Adopted, Reason: "before the treaty's adoption"}
+	}
+	return nil
+}
+
+// checkDuplicate refuses an act already in h: same participant, action,
+// date (and subject), or the same depositary reference for the participant.
+// The fact at position skip (the one being corrected) is ignored.
+func checkDuplicate(h *History, act Act, ref string, skip int64) error {
+	for _, i := range h.byP[act.Participant] {
+		f := h.facts[i]
+		if f.Position < 0 || f.Position == skip {
+			continue
+		}
+		same := f.Action == act.Action && f.Date == act.Date && f.Subject == act.Subject
+		sameRef := ref != "" && f.Reference == ref
+		if same || sameRef {
+			return &DuplicateError{Position: f.Position, Participant: f.Participant, Action: f.Action, Date: f.Date, Reference: f.Reference}
+		}
+	}
+	return nil
+}
+
+// checkStanding applies the rules that depend on the participant's
+// standing. skip is the position of an act being corrected, which does
+// not count.
+func checkStanding(h *History, parent *History, act Act, skip int64) error {
+	def := h.Definition
+	s := h.Standing(act.Participant)
+	if skip != 0 && s != nil {
+		s = standingWithout(h, act.Participant, skip)
+	}
+	if s == nil {
+		s = &Standing{}
+	}
+	bound := s.Consent != nil && (s.Denunciation == nil || h.WithdrawalEffective(s.Denunciation.Date).After(act.Date))
+	switch {
+	case act.Action == Signature:
+		if !def.Signature.Contains(act.Date) {
+			return &SignatureWindowError{Participant: act.Participant, Date: act.Date, Opens: def.Signature.Opens, Closes: def.Signature.Closes}
+		}
+		if s.Signature != nil {
+			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("already signed on %s (position %d)", s.Signature.Date, s.Signature.Position)}
+		}
+		if bound {
+			return &AlreadyBoundError{Participant: act.Participant, Action: s.Consent.Action, Date: s.Consent.Date, Position: s.Consent.Position}
+		}
+	case act.Action.IsConsent():
+		if act.Action == DefinitiveSignature && !def.Signature.Contains(act.Date) {
+			return &SignatureWindowError{Participant: act.Participant, Date: act.Date, Opens: def.Signature.Opens, Closes: def.Signature.Closes}
+		}
+		if bound {
+			return &AlreadyBoundError{Participant: act.Participant, Action: s.Consent.Action, Date: s.Consent.Date, Position: s.Consent.Position}
+		}
+		if act.Action.NeedsSignature() && def.RequiresSignature && (s.Signature == nil || s.Signature.Date.After(act.Date)) {
+			return &NotSignedError{Participant: act.Participant, Action: act.Action, Treaty: def.ID}
+		}
+		if def.Parent != "" && parent != nil && parent.Registered && !parent.BoundOn(act.Participant, act.Date) {
+			return &NotPartyToParentError{Participant: act.Participant, Treaty: def.ID, Parent: def.Parent}
+		}
+	case act.Action == Denunciation:
+		if s.Consent == nil || s.Consent.Date.After(act.Date) {
+			return &NotBoundError{Participant: act.Participant, Action: act.Action}
+		}
+		if s.Denunciation != nil {
+			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("already notified its withdrawal on %s (position %d), effective %s", s.Denunciation.Date, s.Denunciation.Position, h.WithdrawalEffective(s.Denunciation.Date))}
+		}
+	}
+	return nil
+}
+
+// standingWithout recomputes a participant's standing ignoring one fact.
+func standingWithout(h *History, participant string, skip int64) *Standing {
+	tmp := &History{Definition: h.Definition, facts: h.facts, byP: map[string][]int{}, parties: map[string]*Standing{}}
+	for _, i := range h.byP[participant] {
+		if h.facts[i].Position != skip {
+			tmp.byP[participant] = append(tmp.byP[participant], i)
+		}
+	}
+	tmp.restand(participant)
+	return tmp.parties[participant]
+}

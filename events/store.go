@@ -1,0 +1,27 @@
+package events
+
+import "context"
+
+// Store is the event log the Ledger writes to and reads from. The events/sqlite
+// package implements it; its contract test suite is events/storetest.
+//
+// Implementations must be safe for concurrent use by multiple goroutines,
+// and, for a store on a file, by multiple processes.
+type Store interface {
+	// Append atomically appends each StreamAppend's records to its stream,
+	// after checking that the stream is at ExpectedVersion (0: the stream
+	// does not exist). It assigns positions, versions, the recorded time
+	// and the chained hash, and returns the stored envelopes in order.
+	// If any stream has moved, it returns a *ConflictError (wrapping
+	// ErrConflict) and writes nothing.
+	Append(ctx context.Context, appends ...StreamAppend) ([]Envelope, error)
+	// ReadStream returns every event of one stream in version order; an
+	// empty slice for a stream that does not exist.
+	ReadStream(ctx context.Context, stream string) ([]Envelope, error)
+	// ReadAll returns up to limit events with position > after, in
+	// position order: one page of the global log.
+	ReadAll(ctx context.Context, after int64, limit int) ([]Envelope, error)
+	// Streams returns the ids of the streams whose id starts with prefix,
+	// sorted.
+	Streams(ctx context.Context, prefix string) ([]string, error)
+}
