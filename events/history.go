@@ -89,7 +89,7 @@ func (h *History) Apply(e Envelope, p Payload) error {
 		h.index[e.Position] = len(h.facts)
 		h.byP[v.Participant] = append(h.byP[v.Participant], len(h.facts))
 		h.facts = append(h.facts, Fact{Act: *v, Position: e.Position, Reference: e.Meta.Reference, Source: e.Meta.Source, RecordedAt: e.RecordedAt})
-		h.restand(v.Participant)
+		h.stand(h.facts[len(h.facts)-1])
 	case *ActCorrected:
 		i, ok := h.index[v.Supersedes]
 		if !ok || h.facts[i].Position < 0 {
@@ -120,6 +120,40 @@ func (h *History) Apply(e Envelope, p Payload) error {
 		h.restand(h.facts[i].Participant)
 	}
 	return nil
+}
+
+// stand updates a participant's standing with one new live fact, the
+// incremental form of restand for appends.
+func (h *History) stand(f Fact) {
+	if f.Action != Signature && !f.Action.IsConsent() && f.Action != Denunciation {
+		return
+	}
+	old := h.parties[f.Participant]
+	s := &Standing{}
+	if old != nil {
+		*s = *old
+	}
+	c := f
+	switch {
+	case f.Action == Signature:
+		if s.Signature == nil || f.Date.Before(s.Signature.Date) {
+			s.Signature = &c
+		}
+	case f.Action.IsConsent():
+		if s.Consent == nil || !f.Date.Before(s.Consent.Date) {
+			s.Consent = &c
+		}
+	default:
+		if s.Denunciation == nil || !f.Date.Before(s.Denunciation.Date) {
+			s.Denunciation = &c
+		}
+	}
+	if s.Denunciation != nil && s.Consent != nil && s.Denunciation.Date.Before(s.Consent.Date) {
+		// An earlier denunciation may matter again if the consent is
+		// later corrected away; restand recomputes from all facts then.
+		s.Denunciation = nil
+	}
+	h.parties[f.Participant] = s
 }
 
 // restand recomputes a participant's standing from its live facts.

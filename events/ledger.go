@@ -174,16 +174,17 @@ func (l *Ledger) ResolveTreaty(ctx context.Context, name string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	q := Normalize(name)
+	norm := func(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+	q := norm(name)
+	for _, d := range defs {
+		if norm(d.ID) == q || norm(d.ShortTitle) == q || norm(d.Title) == q {
+			return d.ID, nil
+		}
+	}
 	var match []string
 	for _, d := range defs {
-		if Normalize(d.ID) == q {
-			return d.ID, nil
-		}
-		if Normalize(d.ShortTitle) == q || Normalize(d.Title) == q {
-			return d.ID, nil
-		}
-		if q != "" && (strings.HasPrefix(Normalize(d.ShortTitle), q) || strings.HasPrefix(Normalize(d.Title), q)) {
+		short, title := norm(d.ShortTitle), norm(d.Title)
+		if q != "" && (strings.HasPrefix(short, q) || strings.HasPrefix(title, q) || strings.Contains(short, q) && len(q) >= 4) {
 			match = append(match, d.ID)
 		}
 	}

@@ -116,6 +116,8 @@ func NewRegistry() *Registry {
 	r.Register(TypeActCorrected, 1, func() Payload { return &ActCorrected{} }, nil)
 	r.Register(TypeActRetracted, 1, func() Payload { return &ActRetracted{} }, nil)
 	r.Register(TypeParticipantRegistered, 1, func() Payload { return &ParticipantRegistered{} }, nil)
+	r.Register(TypeSubscriptionCreated, 1, func() Payload { return &SubscriptionCreated{} }, nil)
+	r.Register(TypeSubscriptionRemoved, 1, func() Payload { return &SubscriptionRemoved{} }, nil)
 	for a := range actionInfo {
 		r.Register(a.EventType(), 1, func() Payload { return &Act{} }, nil)
 	}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sqlite"
+)
+
+// Exit codes. They are part of the command-line contract (README).
+const (
+	exitOK        = 0
+	exitFailure   = 1 // an operation failed (I/O, a broken hash chain)
+	exitUsage     = 2 // bad flags or malformed input (bad date, unknown column, ...)
+	exitRefused   = 3 // the ledger refused the act (not signed, already bound, window closed)
+	exitNotFound  = 4 // unknown treaty, participant or event
+	exitDuplicate = 5 // the act is already recorded
+	exitConflict  = 6 // a concurrent writer won; try again
+)
+
+// usageError is a command-line mistake: unknown command, missing flag.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// exitCode maps an error to the process exit code: the one place where
+// domain errors become exit codes.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, events.ErrDuplicate):
+		return exitDuplicate
+	case errors.Is(err, events.ErrConflict):
+		return exitConflict
+	case errors.Is(err, events.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, events.ErrRefused):
+		return exitRefused
+	case errors.Is(err, events.ErrInvalid):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// Main is the program: its I/O, its environment, and what it opened.
+type Main struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	dbPath string
+	logger *slog.Logger
+	store  *sqlite.Store
+	ledger *events.Ledger
+}
+
+// NewMain returns a Main that reads the environment through getenv.
+func NewMain(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *Main {
+	return &Main{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+}
+
+// Close closes what Run opened.
+func (m *Main) Close() error {
+	if m.store != nil {
+		err := m.store.Close()
+		m.store = nil
+		return err
+	}
+	return nil
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, m *Main, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"treaty", "treaty add FILE.yaml | treaty list [--json] | treaty show ID", runTreaty},
+		{"record", "record ACTION --treaty ID --participant NAME --date YYYY-MM-DD [--ref REF] [--source URL] [--actor WHO] [--note TEXT]", runRecord},
+		{"correct", "correct POSITION --treaty ID --reason TEXT [--date D] [--participant P] [--action A] [--ref REF]", runCorrect},
+		{"retract", "retract POSITION --treaty ID --reason TEXT", runRetract},
+		{"import", "import --treaty ID FILE.csv [--add-participants] [--dry-run]", runImport},
+		{"log", "log [--treaty ID] [--since POS] [--json]", runLog},
+		{"verify", "verify", runVerify},
+		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
+		{"participants", "participants [--json] [QUERY]", runParticipants},
+	}
+}
+
+// Run runs the command line args and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	err := m.run(ctx, args)
+	if err != nil {
+		fmt.Fprintln(m.stderr, "treatywatch: "+err.Error())
+	}
+	return exitCode(err)
+}
+
+func (m *Main) run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("treatywatch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	db := fs.String("db", "", "SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)")
+	verbose := fs.Bool("v", false, "log to standard error")
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v\n%s", err, m.usage())
+	}
+	m.dbPath = *db
+	if m.dbPath == "" {
+		m.dbPath = m.getenv("TREATYWATCH_DB")
+	}
+	if m.dbPath == "" {
+		m.dbPath = filepath.Join("data", "treatywatch.db")
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	m.logger = slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: level}))
+	rest := fs.Args()
+	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
+		fmt.Fprint(m.stdout, m.usage())
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == rest[0] {
+			return c.run(ctx, m, rest[1:])
+		}
+	}
+	return usagef("unknown command %q\n%s", rest[0], m.usage())
+}
+
+func (m *Main) usage() string {
+	var b strings.Builder
+	b.WriteString("usage: treatywatch [--db PATH] [-v] COMMAND ...\n\ncommands:\n")
+	cmds := commands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "  %s\n", c.summary)
+	}
+	return b.String()
+}
+
+// now is the wall clock, or TREATYWATCH_NOW (RFC 3339) when set, so that
+// scripted runs and tests can fix "today".
+func (m *Main) now() time.Time {
+	if s := m.getenv("TREATYWATCH_NOW"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t
+		}
+		if d, err := events.ParseDate(s); err == nil {
+			return d.Time().Add(12 * time.Hour)
+		}
+	}
+	return time.Now()
+}
+
+// open opens the ledger file (creating it and its folder) and the Ledger.
+func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
+	if m.ledger != nil {
+		return m.ledger, nil
+	}
+	if dir := filepath.Dir(m.dbPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	st, err := sqlite.Open(ctx, m.dbPath, sqlite.Config{Now: m.now}, m.logger)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", m.dbPath, err)
+	}
+	m.store = st
+	l, err := events.NewLedger(st, events.LedgerConfig{Now: m.now, Logger: m.logger})
+	if err != nil {
+		return nil, err
+	}
+	m.ledger = l
+	return l, nil
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, and returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// need returns a usage error naming the missing required flags.
+func need(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if f := fs.Lookup(n); f != nil && f.Value.String() == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("%s: missing %s", fs.Name(), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// actor is who records: --actor, else $TREATYWATCH_ACTOR, else $USER.
+func (m *Main) actor(flagValue string) string {
+	for _, s := range []string{flagValue, m.getenv("TREATYWATCH_ACTOR"), m.getenv("USER")} {
+		if s != "" {
+			return s
+		}
+	}
+	return "cli"
+}

@@ -1,0 +1,297 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/treatywatch/treatywatch/events/sqlite"
+)
+
+// binary is the treatywatch binary built once for the CLI tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "treatywatch-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "treatywatch")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary on one database with a fixed "today".
+type cli struct {
+	t   *testing.T
+	db  string
+	env []string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	return &cli{t: t, db: filepath.Join(t.TempDir(), "ledger", "treatywatch.db"), env: []string{"TREATYWATCH_NOW=2026-11-27T09:00:00Z", "TREATYWATCH_ACTOR=test-officer"}}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (c *cli) run(stdin string, args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(binary, append([]string{"--db", c.db}, args...)...)
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run("", args...)
+	if r.code != 0 {
+		c.t.Fatalf("treatywatch %v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// logLines returns the ledger as JSON Lines.
+func (c *cli) logLines() []string {
+	c.t.Helper()
+	out := strings.TrimSpace(c.ok("log", "--json"))
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+func TestSeedLoadsTheRealHanoiConvention(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok("seed")
+	if !strings.Contains(out, "events recorded") {
+		t.Fatalf("seed printed %q", out)
+	}
+	lines := c.logLines()
+	again := c.ok("seed")
+	if !strings.Contains(again, "seed: 0 events recorded") || len(c.logLines()) != len(lines) {
+		t.Fatalf("second seed was not a no-op: %q", again)
+	}
+	list := c.ok("treaty", "list", "--json")
+	var defs []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal([]byte(list), &defs); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range defs {
+		found = found || d.ID == "XVIII-16" && d.Title == "United Nations Convention against Cybercrime"
+	}
+	if !found {
+		t.Fatalf("treaty list lacks the Hanoi Convention: %s", list)
+	}
+	// 69 dated signatures in the shipped CSV, each with its source.
+	sigs := 0
+	for _, l := range lines {
+		var e struct {
+			Type, Stream string
+			Metadata     struct{ Source string }
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == "act.signature" && e.Stream == "treaty-XVIII-16" {
+			sigs++
+			if e.Metadata.Source == "" {
+				t.Fatalf("signature without its source: %s", l)
+			}
+		}
+	}
+	if sigs != 69 {
+		t.Fatalf("seed recorded %d Hanoi signatures, want 69", sigs)
+	}
+}
+
+func TestRefusedCommandsChangeNothing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	before := c.logLines()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unknown treaty", []string{"record", "ratification", "--treaty", "XXVII-99", "--participant", "Viet Nam", "--date", "2026-03-01"}, 4, `unknown treaty "XXVII-99"`},
+		{"unknown participant", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Namm", "--date", "2026-03-01"}, 4, "closest known names: Viet Nam"},
+		{"impossible date", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-02-30"}, 2, `invalid date "2026-02-30": February 2026 has 28 days`},
+		{"malformed date", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "01/03/2026"}, 2, "want YYYY-MM-DD"},
+		{"date after today", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-11-28"}, 2, "after today"},
+		{"before adoption", []string{"record", "declaration", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2024-01-01"}, 2, "before the treaty's adoption (2024-12-24)"},
+		{"signature after the window", []string{"record", "signature", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2025-10-01"}, 3, "opens for signature on 2025-10-25"},
+		{"ratification without signature", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-01"}, 3, "Japan has not signed XVIII-16"},
+		{"duplicate signature", []string{"record", "signature", "--treaty", "XVIII-16", "--participant", "Vietnam", "--date", "2025-10-25"}, 5, "already recorded at position"},
+		{"unknown action", []string{"record", "ratify", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-03-01"}, 2, `unknown action "ratify"`},
+		{"missing flag", []string{"record", "ratification", "--participant", "Viet Nam", "--date", "2026-03-01"}, 2, "missing --treaty"},
+		{"retract nothing", []string{"retract", "9999", "--treaty", "XVIII-16", "--reason", "x"}, 4, "position 9999 is not an act of treaty XVIII-16"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.run("", tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.msg)
+			}
+		})
+	}
+	if after := c.logLines(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("refused commands changed the ledger: %d events before, %d after", len(before), len(after))
+	}
+}
+
+func TestRecordCorrectRetract(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	out := c.ok("record", "ratification", "--treaty", "hanoi", "--participant", "vietnam", "--date", "2026-06-01", "--ref", "C.N.100.2026.TREATIES-XVIII.16", "--json")
+	var e struct {
+		Position int64
+		Type     string
+		Payload  struct{ Participant, ISO3 string }
+		Metadata struct{ Actor, Reference string }
+	}
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != "act.ratification" || e.Payload.Participant != "Viet Nam" || e.Payload.ISO3 != "VNM" || e.Metadata.Actor != "test-officer" || e.Metadata.Reference != "C.N.100.2026.TREATIES-XVIII.16" {
+		t.Fatalf("recorded %s", out)
+	}
+	// The same depositary reference again is a duplicate.
+	r := c.run("", "record", "declaration", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-06-02", "--ref", "C.N.100.2026.TREATIES-XVIII.16")
+	if r.code != 5 || !strings.Contains(r.stderr, "already recorded at position") {
+		t.Fatalf("duplicate reference: exit %d %q", r.code, r.stderr)
+	}
+	pos := strconv.FormatInt(e.Position, 10)
+	out = c.ok("correct", pos, "--treaty", "XVIII-16", "--date", "2026-06-02", "--reason", "depositary notification gives 2 June")
+	if !strings.Contains(out, "correction of position "+pos) {
+		t.Fatalf("correct printed %q", out)
+	}
+	out = c.ok("retract", pos, "--treaty", "XVIII-16", "--reason", "recorded in error")
+	if !strings.Contains(out, "retraction of position "+pos) {
+		t.Fatalf("retract printed %q", out)
+	}
+	// The log keeps all three.
+	if n := len(c.logLines()); n < 3 {
+		t.Fatalf("log has %d events", n)
+	}
+}
+
+func TestImportValidatesTheWholeFileFirst(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	before := c.logLines()
+	bad := "participant,action,date,reference\n" +
+		"Japan,signature,2025-10-25,\n" +
+		"Atlantis,ratification,2026-01-01,\n" +
+		"Japan,ratification,2026-02-30,\n" +
+		"Canada,ratification,2026-03-01,\n"
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.csv")
+	os.WriteFile(file, []byte(bad), 0o644)
+	r := c.run("", "import", "--treaty", "XVIII-16", file)
+	for _, want := range []string{"line 3: unknown participant \"Atlantis\"", "line 4: invalid date \"2026-02-30\"", "line 5: Canada has not signed", "nothing was written"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2", r.code)
+	}
+	os.WriteFile(file, []byte("participant,action,date,colour\nJapan,signature,2025-10-25,red\n"), 0o644)
+	r = c.run("", "import", "--treaty", "XVIII-16", file)
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown column "colour"`) {
+		t.Fatalf("unknown column: exit %d %q", r.code, r.stderr)
+	}
+	if after := c.logLines(); len(after) != len(before) {
+		t.Fatalf("refused import wrote %d events", len(after)-len(before))
+	}
+	// Sign and ratify at one ceremony, rows in any order; unknown names are
+	// registered with --add-participants.
+	good := "participant,action,date,reference,source\n" +
+		"Japan,ratification,2026-03-02,C.N.50.2026.TREATIES-XVIII.16,https://treaties.un.org\n" +
+		"Japan,signature,2026-03-02,,\n" +
+		"Niue,accession,2026-04-01,,\n" +
+		"Sovereign Order of Malta,declaration,2026-04-02,,\n"
+	os.WriteFile(file, []byte(good), 0o644)
+	out := c.ok("import", "--treaty", "XVIII-16", file, "--add-participants", "--dry-run")
+	if !strings.Contains(out, "would import 4 acts") || len(c.logLines()) != len(before) {
+		t.Fatalf("dry run: %q", out)
+	}
+	out = c.ok("import", "--treaty", "XVIII-16", file, "--add-participants")
+	if !strings.Contains(out, "imported 4 acts") || !strings.Contains(out, "new participant: Sovereign Order of Malta") {
+		t.Fatalf("import: %q", out)
+	}
+	if n := len(c.logLines()); n != len(before)+5 {
+		t.Fatalf("import wrote %d events, want 5 (4 acts and 1 participant)", n-len(before))
+	}
+	// Importing the same file again is refused row by row as duplicates.
+	r = c.run("", "import", "--treaty", "XVIII-16", file)
+	if r.code != 2 || !strings.Contains(r.stderr, "already recorded at position") {
+		t.Fatalf("re-import: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestVerifyNamesTheTamperedPosition(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	if out := c.ok("verify"); !strings.Contains(out, "hash chain intact") {
+		t.Fatalf("verify: %q", out)
+	}
+	// Change a payload behind the store's back.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, c.db, sqlite.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DROP TRIGGER events_no_update`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE events SET payload = replace(payload, 'Algeria', 'Atlantis') WHERE position = 7`)
+		return err
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("", "verify")
+	if r.code != 1 || !strings.Contains(r.stderr, "hash chain broken at position 7") {
+		t.Fatalf("verify after tampering: exit %d %q", r.code, r.stderr)
+	}
+}
+

@@ -1,0 +1,33 @@
+// Package sqlite is the event store on SQLite: it implements events.Store
+// on one database file through mattn/go-sqlite3, and it is the only
+// package of treatywatch that imports the driver.
+//
+// It owns the database file: its connections (one write connection whose
+// transactions begin IMMEDIATE, and a read-only pool), its pragmas (WAL,
+// synchronous=NORMAL, a busy timeout), the events table and its
+// append-only triggers, and the schema migrations embedded from
+// migrations/*.sql. Append checks each stream's expected version, assigns
+// positions, versions, the recorded time and the hash chain inside one
+// transaction, and translates SQLite's constraint error codes (never their
+// text) into *events.ConflictError. Verify walks the log and reports the
+// first position where the hash chain breaks.
+//
+// Other packages that keep their own tables in the same file (projection
+// checkpoints, notifier deliveries) use WriteTx and ReadDB and add their
+// migrations to migrations/; they never import the driver.
+//
+// Package sqlite must not decide anything about treaties, decode payloads
+// or know the payload types: it stores and returns envelopes as given.
+//
+// # Migrations
+//
+// Each file migrations/NNNN_name.sql is one migration; NNNN is its number,
+// from 0001 without gaps. Open applies, in order, every migration whose
+// number is above the database's schema version (PRAGMA user_version),
+// each in its own immediate transaction that also sets the schema version
+// to its number, so two processes opening the same file apply each
+// migration once. A migration is never edited or renumbered once released:
+// change the schema with a new file. A file must not contain BEGIN or
+// COMMIT. A database whose schema version is above the highest number this
+// binary knows is refused with a *SchemaTooNewError (ErrSchemaTooNew).
+package sqlite
