@@ -37,8 +37,8 @@ type History struct {
 	// LastPosition is the global position of the last applied event.
 	LastPosition int64
 
-	facts   []Fact          // in log order; retracted ones have Position < 0
-	index   map[int64]int   // act or correction position → index in facts
+	facts   []Fact        // in log order; retracted ones have Position < 0
+	index   map[int64]int // act or correction position → index in facts
 	parties map[string]*Standing
 	byP     map[string][]int // participant → indices in facts
 }

@@ -294,4 +294,3 @@ func TestVerifyNamesTheTamperedPosition(t *testing.T) {
 		t.Fatalf("verify after tampering: exit %d %q", r.code, r.stderr)
 	}
 }
-
