@@ -240,7 +240,11 @@ func (p Period) String() string {
 	if p.IsZero() {
 		return ""
 	}
-	s := fmt.Sprintf("%d %s", p.N, p.Unit)
+	unit := string(p.Unit)
+	if p.N == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	s := fmt.Sprintf("%d %s", p.N, unit)
 	if p.FirstOfMonthAfter {
 		s = "first day of month after " + s
 	}

@@ -136,7 +136,7 @@ func Evaluate(rule events.Rule, required int, instruments []Instrument, asOf eve
 		if !counts || !visible(in, asOf) {
 			continue
 		}
-		spans = append(spans, span{key: events.Normalize(in.Participant), from: in.Date, until: in.Withdrawn})
+		spans = append(spans, span{key: in.Participant, from: in.Date, until: in.Withdrawn})
 		dates = append(dates, in.Date)
 		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(asOf) {
 			dates = append(dates, in.Withdrawn)
@@ -190,7 +190,7 @@ func visible(in Instrument, asOf events.Date) bool {
 // span is the time a counting instrument makes its participant count:
 // from the deposit until the withdrawal takes effect (exclusive).
 type span struct {
-	key         string // normalized participant name
+	key         string // canonical participant name
 	from, until events.Date
 }
 
@@ -223,15 +223,12 @@ func newChecklist(rule events.Rule, required int) *checklist {
 	if g := rule.Group; g != nil {
 		cl.members = map[string]bool{}
 		for _, m := range g.Members {
-			cl.members[events.Normalize(m)] = true
+			cl.members[m] = true
 		}
 		cl.conds = append(cl.conds, Condition{Kind: ConditionGroup, Name: g.Name, Need: float64(g.AtLeast)})
 	}
 	if s := rule.Share; s != nil {
-		cl.weights = map[string]float64{}
-		for name, w := range s.Weights {
-			cl.weights[events.Normalize(name)] += w
-		}
+		cl.weights = s.Weights
 		cl.conds = append(cl.conds, Condition{Kind: ConditionShare, Name: s.Name, Need: s.AtLeast})
 	}
 	return cl

@@ -11,9 +11,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 
 	"github.com/treatywatch/treatywatch/events"
 )
@@ -73,10 +72,18 @@ type Store struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	// The last event this Store wrote or saw committed, for Append's
+	// fast path. It may be stale when other processes write: the fast
+	// path's guard then fails and Append takes the full path.
+	mu       sync.Mutex
+	lastPos  int64
+	lastHash []byte
+
 	// On the write connection.
 	appendHead *sql.Stmt // version of a stream, last position and hash
 	version    *sql.Stmt // version of a stream
 	insert     *sql.Stmt
+	insertOne  *sql.Stmt // insert guarded by the head and the version
 
 	// On the read pool.
 	readAll    *sql.Stmt
@@ -105,6 +112,14 @@ const (
 	sqlInsert  = `INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)`
+	// sqlInsertOne is sqlInsert that inserts nothing unless the log's
+	// last position is ?15 and the stream's version is ?16. As one
+	// autocommit statement it takes the write lock before it reads.
+	sqlInsertOne = `INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
+	actor, reference, source, correlation_id, causation_id, payload, hash)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CAST(?13 AS TEXT), ?14
+WHERE (SELECT ifnull(max(position), 0) FROM events) = ?15
+	AND (SELECT ifnull(max(version), 0) FROM events WHERE stream = ?2) = ?16`
 	sqlReadAll    = `SELECT ` + envelopeColumns + ` FROM events WHERE position > ? ORDER BY position LIMIT ?`
 	sqlReadStream = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = ? ORDER BY version`
 	sqlVerify     = `SELECT ` + envelopeColumns + ` FROM events ORDER BY position`
@@ -189,6 +204,7 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		{s.write, &s.appendHead, sqlAppendHead},
 		{s.write, &s.version, sqlVersion},
 		{s.write, &s.insert, sqlInsert},
+		{s.write, &s.insertOne, sqlInsertOne},
 		{s.read, &s.readAll, sqlReadAll},
 		{s.read, &s.readStream, sqlReadStream},
 		{s.read, &s.streams, sqlStreams},
@@ -222,7 +238,7 @@ func fileURI(path string) string {
 // call has returned.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.readAll, s.readStream, s.streams, s.head} {
+	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.insertOne, s.readAll, s.readStream, s.streams, s.head} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -281,196 +297,6 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// Append implements events.Store. Within one immediate transaction it
-// checks each stream's version against ExpectedVersion, in order (a
-// stream named twice is checked the second time against the version its
-// first part gave it), and inserts the records with consecutive positions
-// and versions, the recorded time read once from Config.Now, and the hash
-// chained from the last stored event. If a stream has moved it returns a
-// *events.ConflictError and writes nothing. A record without a type, with
-// a schema version below 1 or whose payload is not JSON is refused with an
-// *events.InvalidError before anything is written.
-//
-// The returned envelopes share their Payload bytes with the records.
-func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]events.Envelope, error) {
-	n, err := checkAppends(appends)
-	if err != nil {
-		return nil, err
-	}
-	if len(appends) == 0 {
-		return nil, nil
-	}
-	recorded := time.Unix(0, s.now().UnixNano()).UTC()
-	out := make([]events.Envelope, 0, n)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = s.appendTx(ctx, tx, appends, recorded, out)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// checkAppends validates the input of Append and returns the number of
-// records.
-func checkAppends(appends []events.StreamAppend) (int, error) {
-	n := 0
-	for _, sa := range appends {
-		if sa.Stream == "" {
-			return 0, &events.InvalidError{Field: "stream", Reason: "empty stream id"}
-		}
-		if sa.ExpectedVersion < 0 {
-			return 0, &events.InvalidError{Field: "expected version", Reason: fmt.Sprintf("stream %s: %d is negative", sa.Stream, sa.ExpectedVersion)}
-		}
-		for i := range sa.Records {
-			r := &sa.Records[i]
-			switch {
-			case r.Type == "":
-				return 0, &events.InvalidError{Field: "type", Reason: fmt.Sprintf("stream %s, record %d: empty type", sa.Stream, i)}
-			case r.SchemaVersion < 1:
-				return 0, &events.InvalidError{Field: "schema version", Reason: fmt.Sprintf("stream %s, record %d (%s): schema version %d, want 1 or more", sa.Stream, i, r.Type, r.SchemaVersion)}
-			case !validJSON(r.Payload):
-				return 0, &events.InvalidError{Field: "payload", Reason: fmt.Sprintf("stream %s, record %d (%s): not a JSON value", sa.Stream, i, r.Type)}
-			}
-		}
-		n += len(sa.Records)
-	}
-	return n, nil
-}
-
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.StreamAppend, recorded time.Time, out []events.Envelope) ([]events.Envelope, error) {
-	var (
-		version, last int64
-		prev          []byte
-	)
-	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&version, &last, &prev); err != nil {
-		return nil, fmt.Errorf("append: read the head of the log: %w", err)
-	}
-	chain := events.NewChain(prev)
-	insert := tx.StmtContext(ctx, s.insert)
-	var versionStmt *sql.Stmt
-
-	var (
-		args        [14]any
-		recordedArg any = recorded.UnixNano()
-		types       boxedString
-		dates       boxedDate
-		meta        [5]boxedString
-	)
-	pos := last
-	for i := range appends {
-		sa := &appends[i]
-		if i > 0 {
-			if versionStmt == nil {
-				versionStmt = tx.StmtContext(ctx, s.version)
-			}
-			if err := versionStmt.QueryRowContext(ctx, sa.Stream).Scan(&version); err != nil {
-				return nil, fmt.Errorf("append: read the version of %s: %w", sa.Stream, err)
-			}
-		}
-		if version != sa.ExpectedVersion {
-			return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: version}
-		}
-		streamArg := any(sa.Stream)
-		for j := range sa.Records {
-			r := &sa.Records[j]
-			pos++
-			version++
-			out = append(out, events.Envelope{
-				Position:      pos,
-				Stream:        sa.Stream,
-				Version:       version,
-				Type:          r.Type,
-				SchemaVersion: r.SchemaVersion,
-				ValidDate:     r.ValidDate,
-				RecordedAt:    recorded,
-				Meta:          r.Meta,
-				Payload:       r.Payload,
-			})
-			e := &out[len(out)-1]
-			e.Hash = chain.Next(*e)
-
-			args[0] = pos
-			args[1] = streamArg
-			args[2] = version
-			args[3] = types.of(r.Type)
-			args[4] = int64(r.SchemaVersion)
-			args[5] = dates.of(r.ValidDate)
-			args[6] = recordedArg
-			args[7] = meta[0].of(r.Meta.Actor)
-			args[8] = meta[1].of(r.Meta.Reference)
-			args[9] = meta[2].of(r.Meta.Source)
-			args[10] = meta[3].of(r.Meta.CorrelationID)
-			args[11] = meta[4].of(r.Meta.CausationID)
-			args[12] = []byte(r.Payload)
-			args[13] = e.Hash
-			if _, err := insert.ExecContext(ctx, args[:]...); err != nil {
-				if !isConflict(err) {
-					return nil, fmt.Errorf("append to %s at version %d: %w", sa.Stream, version, err)
-				}
-				// Another writer got in: the version check makes this
-				// unreachable while every writer uses Append, but the
-				// constraint is the guard that does not depend on it.
-				var actual int64
-				if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, sa.Stream).Scan(&actual); err != nil {
-					actual = -1
-				}
-				return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: actual}
-			}
-		}
-	}
-	return out, nil
-}
-
-// isConflict reports whether err is SQLite refusing a row because its
-// (stream, version) or its position is taken: another writer appended
-// first. It reads the extended error code, never the message.
-func isConflict(err error) bool {
-	var se sqlite3.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
-}
-
-// boxedString converts strings to the driver's argument, reusing the
-// boxed value while the string repeats (the type, the actor and the
-// source of an import rarely change), and giving NULL for "".
-type boxedString struct {
-	s string
-	v any
-}
-
-func (b *boxedString) of(s string) any {
-	if s == "" {
-		return nil
-	}
-	if b.v == nil || b.s != s {
-		b.s, b.v = s, s
-	}
-	return b.v
-}
-
-// boxedDate is boxedString for valid dates: "YYYY-MM-DD", NULL for the
-// zero Date.
-type boxedDate struct {
-	d events.Date
-	v any
-}
-
-func (b *boxedDate) of(d events.Date) any {
-	if d.IsZero() {
-		return nil
-	}
-	if b.v == nil || b.d != d {
-		var buf [10]byte
-		b.d, b.v = d, string(appendDate(buf[:0], d))
-	}
-	return b.v
 }
 
 // ReadStream implements events.Store: every event of one stream in

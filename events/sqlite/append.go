@@ -1,0 +1,288 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/treatywatch/treatywatch/events"
+)
+
+// Append implements events.Store. It checks each stream's version against
+// ExpectedVersion, in order (a stream named twice is checked the second
+// time against the version its first part gave it), and inserts the
+// records with consecutive positions and versions, the recorded time read
+// once from Config.Now, and the hash chained from the last stored event,
+// all in one transaction that holds SQLite's write lock from its first
+// read to its commit. If a stream has moved it returns a
+// *events.ConflictError and writes nothing. A record without a type, with
+// a schema version below 1 or whose payload is not one JSON value is
+// refused with an *events.InvalidError before anything is written.
+//
+// The returned envelopes share their Payload bytes with the records.
+func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]events.Envelope, error) {
+	n, err := checkAppends(appends)
+	if err != nil {
+		return nil, err
+	}
+	if len(appends) == 0 {
+		return nil, nil
+	}
+	recorded := time.Unix(0, s.now().UnixNano()).UTC()
+	if n == 1 && len(appends) == 1 {
+		e, ok, err := s.appendOne(ctx, &appends[0], recorded)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return []events.Envelope{e}, nil
+		}
+	}
+	out := make([]events.Envelope, 0, n)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.appendTx(ctx, tx, appends, recorded, out)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > 0 {
+		last := &out[len(out)-1]
+		s.remember(last.Position, last.Hash)
+	}
+	return out, nil
+}
+
+// checkAppends validates the input of Append and returns the number of
+// records.
+func checkAppends(appends []events.StreamAppend) (int, error) {
+	n := 0
+	for _, sa := range appends {
+		if sa.Stream == "" {
+			return 0, &events.InvalidError{Field: "stream", Reason: "empty stream id"}
+		}
+		if sa.ExpectedVersion < 0 {
+			return 0, &events.InvalidError{Field: "expected version", Reason: fmt.Sprintf("stream %s: %d is negative", sa.Stream, sa.ExpectedVersion)}
+		}
+		for i := range sa.Records {
+			r := &sa.Records[i]
+			switch {
+			case r.Type == "":
+				return 0, &events.InvalidError{Field: "type", Reason: fmt.Sprintf("stream %s, record %d: empty type", sa.Stream, i)}
+			case r.SchemaVersion < 1:
+				return 0, &events.InvalidError{Field: "schema version", Reason: fmt.Sprintf("stream %s, record %d (%s): schema version %d, want 1 or more", sa.Stream, i, r.Type, r.SchemaVersion)}
+			case !validJSON(r.Payload):
+				return 0, &events.InvalidError{Field: "payload", Reason: fmt.Sprintf("stream %s, record %d (%s): not one JSON value", sa.Stream, i, r.Type)}
+			}
+		}
+		n += len(sa.Records)
+	}
+	return n, nil
+}
+
+// remember records the last event known to be committed, for appendOne.
+func (s *Store) remember(pos int64, hash []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pos > s.lastPos {
+		s.lastPos = pos
+		s.lastHash = append(s.lastHash[:0], hash...)
+	}
+}
+
+// appendOne is the fast path of the commonest append, one record to one
+// stream: a single autocommit INSERT, chained to the last event this
+// Store knows of, that inserts nothing unless that event is still the
+// last and the stream is at the expected version. It reports false when
+// it wrote nothing (a conflict, another writer, or no known last event):
+// the caller then takes the full path, which finds out which.
+func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded time.Time) (events.Envelope, bool, error) {
+	s.mu.Lock()
+	last, prev := s.lastPos, events.NewChain(s.lastHash)
+	s.mu.Unlock()
+	if last == 0 {
+		return events.Envelope{}, false, nil
+	}
+	r := &sa.Records[0]
+	e := events.Envelope{
+		Position:      last + 1,
+		Stream:        sa.Stream,
+		Version:       sa.ExpectedVersion + 1,
+		Type:          r.Type,
+		SchemaVersion: r.SchemaVersion,
+		ValidDate:     r.ValidDate,
+		RecordedAt:    recorded,
+		Meta:          r.Meta,
+		Payload:       r.Payload,
+	}
+	e.Hash = prev.Next(e)
+	var ra rowArgs
+	args := ra.set(&e, sa.Stream, recorded.UnixNano())
+	res, err := s.insertOne.ExecContext(ctx, append(args, last, sa.ExpectedVersion)...)
+	if err != nil {
+		if isConflict(err) {
+			return events.Envelope{}, false, nil
+		}
+		return events.Envelope{}, false, fmt.Errorf("append to %s at version %d: %w", sa.Stream, e.Version, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return events.Envelope{}, false, nil
+	}
+	s.remember(e.Position, e.Hash)
+	return e, true, nil
+}
+
+// appendTx is Append's full path, inside tx.
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.StreamAppend, recorded time.Time, out []events.Envelope) ([]events.Envelope, error) {
+	var (
+		version, last int64
+		prev          []byte
+	)
+	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&version, &last, &prev); err != nil {
+		return nil, fmt.Errorf("append: read the head of the log: %w", err)
+	}
+	s.remember(last, prev) // committed: nothing is written yet
+	chain := events.NewChain(prev)
+	insert := tx.StmtContext(ctx, s.insert)
+	var versionStmt *sql.Stmt
+	var ra rowArgs
+	recordedNanos := recorded.UnixNano()
+	pos := last
+	for i := range appends {
+		sa := &appends[i]
+		if i > 0 {
+			if versionStmt == nil {
+				versionStmt = tx.StmtContext(ctx, s.version)
+			}
+			if err := versionStmt.QueryRowContext(ctx, sa.Stream).Scan(&version); err != nil {
+				return nil, fmt.Errorf("append: read the version of %s: %w", sa.Stream, err)
+			}
+		}
+		if version != sa.ExpectedVersion {
+			return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: version}
+		}
+		for j := range sa.Records {
+			r := &sa.Records[j]
+			pos++
+			version++
+			out = append(out, events.Envelope{
+				Position:      pos,
+				Stream:        sa.Stream,
+				Version:       version,
+				Type:          r.Type,
+				SchemaVersion: r.SchemaVersion,
+				ValidDate:     r.ValidDate,
+				RecordedAt:    recorded,
+				Meta:          r.Meta,
+				Payload:       r.Payload,
+			})
+			e := &out[len(out)-1]
+			e.Hash = chain.Next(*e)
+			if _, err := insert.ExecContext(ctx, ra.set(e, sa.Stream, recordedNanos)...); err != nil {
+				if !isConflict(err) {
+					return nil, fmt.Errorf("append to %s at version %d: %w", sa.Stream, version, err)
+				}
+				// Another writer got in. The version check under the
+				// write lock makes this unreachable while every writer
+				// uses Append; the constraint is the guard that does not
+				// depend on it.
+				var actual int64
+				if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, sa.Stream).Scan(&actual); err != nil {
+					actual = -1
+				}
+				return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: actual}
+			}
+		}
+	}
+	return out, nil
+}
+
+// isConflict reports whether err is SQLite refusing a row because its
+// (stream, version) or its position is taken: another writer appended
+// first. It reads the extended error code, never the message.
+func isConflict(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+}
+
+// rowArgs builds the arguments of sqlInsert for a run of envelopes,
+// reusing the argument slice and the boxed values that repeat from one
+// event to the next (the stream, the type, the date, the actor...), so
+// that an append of many events allocates little besides the hashes.
+// Empty strings and the zero date become NULL.
+type rowArgs struct {
+	args                   [16]any
+	stream, typ            boxedString
+	actor, ref, source     boxedString
+	correlation, causation boxedString
+	date                   boxedDate
+	recorded               any
+	recordedNanos          int64
+}
+
+// set fills the arguments for e and returns them; they are valid until
+// the next call.
+func (ra *rowArgs) set(e *events.Envelope, stream string, recordedNanos int64) []any {
+	if ra.recorded == nil || ra.recordedNanos != recordedNanos {
+		ra.recorded, ra.recordedNanos = recordedNanos, recordedNanos
+	}
+	a := &ra.args
+	a[0] = e.Position
+	a[1] = ra.stream.of(stream)
+	a[2] = e.Version
+	a[3] = ra.typ.of(e.Type)
+	a[4] = int64(e.SchemaVersion)
+	a[5] = ra.date.of(e.ValidDate)
+	a[6] = ra.recorded
+	a[7] = ra.actor.of(e.Meta.Actor)
+	a[8] = ra.ref.of(e.Meta.Reference)
+	a[9] = ra.source.of(e.Meta.Source)
+	a[10] = ra.correlation.of(e.Meta.CorrelationID)
+	a[11] = ra.causation.of(e.Meta.CausationID)
+	a[12] = []byte(e.Payload)
+	a[13] = e.Hash
+	return a[:14]
+}
+
+// boxedString converts a string to a driver argument, reusing the boxed
+// value while the string repeats; "" gives NULL.
+type boxedString struct {
+	s string
+	v any
+}
+
+func (b *boxedString) of(s string) any {
+	if s == "" {
+		return nil
+	}
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
+}
+
+// boxedDate is boxedString for valid dates: "YYYY-MM-DD", NULL for the
+// zero Date.
+type boxedDate struct {
+	d events.Date
+	v any
+}
+
+func (b *boxedDate) of(d events.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	if b.v == nil || b.d != d {
+		var buf [10]byte
+		b.d, b.v = d, string(appendDate(buf[:0], d))
+	}
+	return b.v
+}

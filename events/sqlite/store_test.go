@@ -1,0 +1,306 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/events/storetest"
+)
+
+const bbnj = "treaty-bbnj"
+
+func TestStore_Contract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) events.Store { return MustOpen(t, TempPath(t)) })
+}
+
+func TestOpen_CreatesParentDirectories(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "events.db")
+	s := MustOpen(t, path)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database file was not created: %v", err)
+	}
+	if s.Path() != path {
+		t.Errorf("Path() = %s, want %s", s.Path(), path)
+	}
+}
+
+func TestOpen_RefusesBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		path string
+		cfg  sqlite.Config
+	}{
+		{"empty path", "", sqlite.Config{}},
+		{"memory", ":memory:", sqlite.Config{}},
+		{"uri", "file:x.db?mode=memory", sqlite.Config{}},
+		{"negative busy timeout", TempPath(t), sqlite.Config{BusyTimeout: -time.Second}},
+		{"negative pool", TempPath(t), sqlite.Config{ReadConns: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := sqlite.Open(t.Context(), tc.path, tc.cfg, nil)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			if !errors.Is(err, events.ErrInvalid) {
+				t.Errorf("error %v does not wrap events.ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestOpen_PathWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "odd ?#% name", "events.db")
+	s := MustOpen(t, path)
+	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 1)})
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not where asked: %v", err)
+	}
+}
+
+func TestAppend_RecordedAtFromConfiguredClock(t *testing.T) {
+	now := time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.FixedZone("CET", 3600))
+	s := MustOpenConfig(t, TempPath(t), sqlite.Config{Now: func() time.Time { return now }})
+	got := MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 2)})
+	read, err := s.ReadAll(t.Context(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range append(got, read...) {
+		if !e.RecordedAt.Equal(now) || e.RecordedAt.Location() != time.UTC {
+			t.Errorf("event %d recorded at %v, want %v in UTC", i, e.RecordedAt, now.UTC())
+		}
+	}
+}
+
+func TestAppend_RefusesInvalidRecords(t *testing.T) {
+	good := Acts(t, 1)[0]
+	for _, tc := range []struct {
+		name string
+		sa   events.StreamAppend
+	}{
+		{"no stream", events.StreamAppend{Records: []events.Record{good}}},
+		{"negative expected version", events.StreamAppend{Stream: bbnj, ExpectedVersion: -1, Records: []events.Record{good}}},
+		{"no type", events.StreamAppend{Stream: bbnj, Records: []events.Record{{SchemaVersion: 1, Payload: []byte(`{}`)}}}},
+		{"schema version 0", events.StreamAppend{Stream: bbnj, Records: []events.Record{{Type: "act.signature", Payload: []byte(`{}`)}}}},
+		{"empty payload", events.StreamAppend{Stream: bbnj, Records: []events.Record{{Type: "act.signature", SchemaVersion: 1}}}},
+		{"payload not JSON", events.StreamAppend{Stream: bbnj, Records: []events.Record{{Type: "act.signature", SchemaVersion: 1, Payload: []byte(`{"a":`)}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustOpen(t, TempPath(t))
+			_, err := s.Append(t.Context(), events.StreamAppend{Stream: "participants", Records: []events.Record{good}}, tc.sa)
+			if !errors.Is(err, events.ErrInvalid) {
+				t.Fatalf("Append: %v, want an error wrapping events.ErrInvalid", err)
+			}
+			if head, _ := s.Head(t.Context()); head != 0 {
+				t.Errorf("head is %d after a refused append, want 0", head)
+			}
+		})
+	}
+}
+
+func TestAppend_SameStreamTwiceInOneBatch(t *testing.T) {
+	s := MustOpen(t, TempPath(t))
+	got := MustAppend(t, s,
+		events.StreamAppend{Stream: bbnj, ExpectedVersion: 0, Records: Acts(t, 2)},
+		events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: Acts(t, 1)})
+	if len(got) != 3 || got[2].Version != 3 {
+		t.Fatalf("got %d envelopes, last version %d; want 3 and 3", len(got), got[len(got)-1].Version)
+	}
+	_, err := s.Append(t.Context(),
+		events.StreamAppend{Stream: bbnj, ExpectedVersion: 3, Records: Acts(t, 1)},
+		events.StreamAppend{Stream: bbnj, ExpectedVersion: 3, Records: Acts(t, 1)})
+	var ce *events.ConflictError
+	if !errors.As(err, &ce) || ce.Actual != 4 {
+		t.Fatalf("Append: %v, want a conflict at actual version 4", err)
+	}
+}
+
+func TestHead(t *testing.T) {
+	s := MustOpen(t, TempPath(t))
+	if head, err := s.Head(t.Context()); err != nil || head != 0 {
+		t.Fatalf("Head of an empty log = %d, %v; want 0", head, err)
+	}
+	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 3)})
+	if head, err := s.Head(t.Context()); err != nil || head != 3 {
+		t.Fatalf("Head = %d, %v; want 3", head, err)
+	}
+}
+
+func TestReadAll_RefusesLimitBelowOne(t *testing.T) {
+	s := MustOpen(t, TempPath(t))
+	if _, err := s.ReadAll(t.Context(), 0, 0); !errors.Is(err, events.ErrInvalid) {
+		t.Fatalf("ReadAll(0, 0): %v, want events.ErrInvalid", err)
+	}
+}
+
+func TestEvents_AppendOnly(t *testing.T) {
+	path := TempPath(t)
+	s := MustOpen(t, path)
+	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 3)})
+
+	statements := []string{
+		`UPDATE events SET payload = '{}' WHERE position = 2`,
+		`UPDATE events SET actor = 'mallory'`,
+		`DELETE FROM events WHERE position = 3`,
+		`DELETE FROM events`,
+	}
+	check := func(t *testing.T, stmt string, err error) {
+		t.Helper()
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.ExtendedCode != sqlite3.ErrConstraintTrigger {
+			t.Fatalf("%s: %v, want the trigger's constraint error", stmt, err)
+		}
+		if !strings.Contains(err.Error(), "events are append-only") {
+			t.Errorf("%s: %v, want the message to say events are append-only", stmt, err)
+		}
+	}
+	t.Run("plain SQL", func(t *testing.T) {
+		db := MustOpenRaw(t, path)
+		for _, stmt := range statements {
+			_, err := db.ExecContext(t.Context(), stmt)
+			check(t, stmt, err)
+		}
+	})
+	t.Run("WriteTx", func(t *testing.T) {
+		for _, stmt := range statements {
+			err := s.WriteTx(t.Context(), func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(t.Context(), stmt)
+				return err
+			})
+			check(t, stmt, err)
+		}
+	})
+	if err := s.Verify(t.Context()); err != nil {
+		t.Fatalf("Verify after refused changes: %v", err)
+	}
+}
+
+func TestWriteTxAndReadDB(t *testing.T) {
+	s := MustOpen(t, TempPath(t))
+	ctx := t.Context()
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO checkpoints VALUES ('status', 7)`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("WriteTx: %v", err)
+	}
+
+	boom := errors.New("boom")
+	err = s.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = 9`); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("WriteTx returned %v, want fn's error", err)
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.WriteTx(ctx, func(tx *sql.Tx) error {
+			_, _ = tx.ExecContext(ctx, `UPDATE checkpoints SET position = 10`)
+			panic("boom")
+		})
+	}()
+
+	var pos int64
+	if err := s.ReadDB().QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = 'status'`).Scan(&pos); err != nil {
+		t.Fatalf("ReadDB: %v", err)
+	}
+	if pos != 7 {
+		t.Errorf("checkpoint is %d, want 7: failed transactions must roll back", pos)
+	}
+	if _, err := s.ReadDB().ExecContext(ctx, `UPDATE checkpoints SET position = 8`); err == nil {
+		t.Errorf("ReadDB accepted a write, want it read-only")
+	}
+	// The write connection is free again after a panic.
+	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 1)})
+}
+
+func TestVerify(t *testing.T) {
+	setup := func(t *testing.T) (*sqlite.Store, *sql.DB) {
+		path := TempPath(t)
+		s := MustOpen(t, path)
+		MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 2)})
+		MustAppend(t, s,
+			events.StreamAppend{Stream: "treaty-paris", Records: Acts(t, 2)},
+			events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: Acts(t, 1)})
+		return s, MustOpenRaw(t, path)
+	}
+	exec := func(t *testing.T, db *sql.DB, stmts ...string) {
+		t.Helper()
+		for _, stmt := range stmts {
+			if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
+
+	t.Run("unchanged log", func(t *testing.T) {
+		s, _ := setup(t)
+		rep, err := s.VerifyReport(t.Context())
+		if err != nil {
+			t.Fatalf("VerifyReport: %v", err)
+		}
+		last, _ := s.ReadAll(t.Context(), 4, 1)
+		if rep.Events != 5 || rep.Head != 5 || len(last) != 1 || string(rep.Hash) != string(last[0].Hash) {
+			t.Errorf("report %+v, want 5 events, head 5 and the last hash", rep)
+		}
+		if err := s.Verify(t.Context()); err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+	})
+	t.Run("empty log", func(t *testing.T) {
+		s := MustOpen(t, TempPath(t))
+		if rep, err := s.VerifyReport(t.Context()); err != nil || rep.Events != 0 || rep.Hash != nil {
+			t.Fatalf("VerifyReport = %+v, %v; want nothing verified and no error", rep, err)
+		}
+	})
+
+	for _, tc := range []struct {
+		name  string
+		stmts []string
+		want  int64
+	}{
+		{"payload changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET payload = '{"action":"accession"}' WHERE position = 3`}, 3},
+		{"whitespace added to payload is not tampering", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET payload = ' ' || payload || ' ' WHERE position = 3`}, 0},
+		{"actor changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET actor = 'mallory' WHERE position = 3`}, 3},
+		{"valid date changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET valid_date = '2024-01-21' WHERE position = 3`}, 3},
+		{"hash changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET hash = zeroblob(32) WHERE position = 3`}, 3},
+		{"event deleted", []string{`DROP TRIGGER events_no_delete`, `DELETE FROM events WHERE position = 3`}, 3},
+		{"first event deleted", []string{`DROP TRIGGER events_no_delete`, `DELETE FROM events WHERE position = 1`}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, db := setup(t)
+			exec(t, db, tc.stmts...)
+			err := s.Verify(t.Context())
+			if tc.want == 0 {
+				if err != nil {
+					t.Fatalf("Verify: %v, want no error", err)
+				}
+				return
+			}
+			var te *events.TamperError
+			if !errors.As(err, &te) || !errors.Is(err, events.ErrTampered) {
+				t.Fatalf("Verify: %v, want a *events.TamperError", err)
+			}
+			if te.Position != tc.want {
+				t.Errorf("TamperError at position %d, want %d", te.Position, tc.want)
+			}
+		})
+	}
+}
