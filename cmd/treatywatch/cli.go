@@ -102,6 +102,9 @@ func commands() []command {
 		{"verify", "verify", runVerify},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
 		{"participants", "participants [--json] [QUERY]", runParticipants},
+		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runStatus},
+		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
+		{"replay", "replay [--until POS]  (rebuild the read models from position 0)", runReplay},
 	}
 }
 

@@ -1,0 +1,513 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+)
+
+// EndOfTime is the "as of" date of the persisted read models: everything
+// known, whatever today is, so that they never depend on a clock.
+var endOfTime = events.NewDate(9999, time.December, 31)
+
+// Log is the event log a Runner folds. *sqlite.Store satisfies it.
+type Log interface {
+	ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error)
+	ReadStream(ctx context.Context, stream string) ([]events.Envelope, error)
+}
+
+// DB is where a Runner persists its read models and checkpoint: the
+// ledger's own SQLite file. *sqlite.Store satisfies it.
+type DB interface {
+	WriteTx(ctx context.Context, fn func(*sql.Tx) error) error
+	ReadDB() *sql.DB
+}
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	// Log is the event log to fold; required.
+	Log Log
+	// DB holds the read models; required.
+	DB DB
+	// PageSize is how many events are read per query; default 5,000.
+	PageSize int
+	// BatchSize is how many events are folded before the read models and
+	// the checkpoint are written (in one transaction); default 100,000.
+	// A catch-up always ends with a write.
+	BatchSize int
+	// PollInterval is how often Run looks for new events when not woken;
+	// default 500 ms.
+	PollInterval time.Duration
+}
+
+func (c *RunnerConfig) setDefaults() {
+	if c.PageSize == 0 {
+		c.PageSize = 5000
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 100_000
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 500 * time.Millisecond
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c RunnerConfig) Validate() error {
+	if c.Log == nil || c.DB == nil {
+		return errors.New("projections: RunnerConfig needs Log and DB")
+	}
+	return nil
+}
+
+// checkpointName is the runner's row in projection_checkpoints.
+const checkpointName = "treaties"
+
+// Runner keeps the persisted read models current: it tails the global
+// log from its checkpoint, folds each event into the treaty's history,
+// and writes the changed treaties' models and the new checkpoint in one
+// transaction. It also keeps every treaty's history in memory, so Status
+// answers "as of any date" without reading the log.
+//
+// A Runner is safe for concurrent use: Status may be called while Run or
+// CatchUp folds new events.
+type Runner struct {
+	cfg    RunnerConfig
+	reg    *events.Registry
+	logger *slog.Logger
+
+	fold    sync.Mutex // one folder at a time
+	mu      sync.RWMutex
+	dir     *events.Directory
+	hist    map[string]*events.History
+	applied int64 // last position folded in memory
+	saved   int64 // last position persisted
+	wake    chan struct{}
+}
+
+// NewRunner returns a Runner. A nil logger means no logging. Call Start
+// (or Run, which calls it) before Status.
+func NewRunner(cfg RunnerConfig, logger *slog.Logger) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dir, err := events.NewDirectory()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{cfg: cfg, reg: events.NewRegistry(), logger: logger, dir: dir, hist: map[string]*events.History{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// Checkpoint returns the position persisted with the read models.
+func (r *Runner) Checkpoint(ctx context.Context) (int64, error) {
+	var pos int64
+	err := r.cfg.DB.ReadDB().QueryRowContext(ctx, `SELECT position FROM projection_checkpoints WHERE name = ?`, checkpointName).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return pos, nil
+}
+
+// Position returns the last position folded in memory.
+func (r *Runner) Position() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.applied
+}
+
+// Wake asks Run to look for new events now.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run catches up, then follows the log until ctx ends. It returns nil
+// when ctx is cancelled.
+func (r *Runner) Run(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		if _, err := r.CatchUp(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.logger.ErrorContext(ctx, "projection catch-up failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-r.wake:
+		}
+	}
+}
+
+// CatchUp folds every event after the last one folded and persists the
+// read models of the treaties that changed, with the checkpoint, at least
+// once per BatchSize events and at the end. On the first call it folds the
+// whole log into memory (the histories are not persisted, only the models),
+// rewriting only the models of treaties changed after the checkpoint. It
+// returns how many events it folded.
+func (r *Runner) CatchUp(ctx context.Context) (int, error) {
+	return r.catchUp(ctx, 0)
+}
+
+func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
+	r.fold.Lock()
+	defer r.fold.Unlock()
+	saved, err := r.Checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	r.saved = saved
+	r.mu.Unlock()
+	n, inBatch := 0, 0
+	dirty := map[string]bool{}
+	for {
+		limit := r.cfg.PageSize
+		r.mu.RLock()
+		after := r.applied
+		r.mu.RUnlock()
+		if until > 0 {
+			if after >= until {
+				break
+			}
+			limit = int(min(int64(limit), until-after))
+		}
+		page, err := r.cfg.Log.ReadAll(ctx, after, limit)
+		if err != nil {
+			return n, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := r.apply(page, saved, dirty); err != nil {
+			return n, err
+		}
+		n += len(page)
+		inBatch += len(page)
+		if inBatch >= r.cfg.BatchSize {
+			if err := r.persist(ctx, dirty); err != nil {
+				return n, err
+			}
+			inBatch, dirty = 0, map[string]bool{}
+		}
+		if len(page) < limit {
+			break
+		}
+	}
+	r.mu.RLock()
+	behind := r.applied > r.saved
+	r.mu.RUnlock()
+	if behind {
+		if err := r.persist(ctx, dirty); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// apply folds a page into memory. Treaties changed after the persisted
+// checkpoint are marked dirty.
+func (r *Runner) apply(page []events.Envelope, saved int64, dirty map[string]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range page {
+		r.applied = e.Position
+		if e.Stream == events.ParticipantsStream {
+			p, err := r.reg.Decode(e)
+			if err != nil {
+				return err
+			}
+			if pr, ok := p.(*events.ParticipantRegistered); ok {
+				if err := r.dir.Add(pr.Participant); err != nil {
+					return fmt.Errorf("position %d: %w", e.Position, err)
+				}
+			}
+			if e.Position > saved {
+				for t := range r.hist { // REIO or names may change how acts count
+					dirty[t] = true
+				}
+			}
+			continue
+		}
+		treaty, ok := events.TreatyOfStream(e.Stream)
+		if !ok {
+			continue
+		}
+		p, err := r.reg.Decode(e)
+		if err != nil {
+			return err
+		}
+		h := r.hist[treaty]
+		if h == nil {
+			h = &events.History{}
+			r.hist[treaty] = h
+		}
+		if err := h.Apply(e, p); err != nil {
+			return err
+		}
+		if e.Position > saved {
+			dirty[treaty] = true
+		}
+	}
+	return nil
+}
+
+// persist writes the models of the dirty treaties (and of protocols whose
+// parent is dirty) and the checkpoint in one transaction.
+func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
+	r.mu.RLock()
+	pos := r.applied
+	for id, h := range r.hist { // a parent's change changes its protocols
+		if p := h.Definition.Parent; p != "" && dirty[p] {
+			dirty[id] = true
+		}
+	}
+	ids := make([]string, 0, len(dirty))
+	for id := range dirty {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	models := make([]model, 0, len(ids))
+	for _, id := range ids {
+		if h := r.hist[id]; h != nil && h.Registered {
+			models = append(models, r.modelLocked(id, h))
+		}
+	}
+	r.mu.RUnlock()
+	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, m := range models {
+			if err := m.write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET position = excluded.position`, checkpointName, pos)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("persist read models at position %d: %w", pos, err)
+	}
+	r.mu.Lock()
+	r.saved = pos
+	r.mu.Unlock()
+	r.logger.DebugContext(ctx, "read models persisted", "position", pos, "treaties", len(models))
+	return nil
+}
+
+// Replay rebuilds every read model from position 0, up to and including
+// position until (0: the whole log), and sets the checkpoint there.
+func (r *Runner) Replay(ctx context.Context, until int64) error {
+	r.fold.Lock()
+	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones", "projection_checkpoints"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		dir, derr := events.NewDirectory()
+		if derr != nil {
+			err = derr
+		}
+		r.mu.Lock()
+		r.dir, r.hist, r.applied, r.saved = dir, map[string]*events.History{}, 0, 0
+		r.mu.Unlock()
+	}
+	r.fold.Unlock()
+	if err != nil {
+		return fmt.Errorf("clear read models: %w", err)
+	}
+	_, err = r.catchUp(ctx, until)
+	return err
+}
+
+// model is one treaty's persisted read model.
+type model struct {
+	treaty   string
+	version  int64
+	position int64
+	status   Status
+	timeline []Point
+}
+
+func (r *Runner) modelLocked(id string, h *events.History) model {
+	st := Compute(h, r.dir, endOfTime, r.parentLocked(h, endOfTime))
+	return model{treaty: id, version: h.Version, position: h.LastPosition, status: st, timeline: Timeline(h, r.dir, endOfTime)}
+}
+
+// parentLocked returns the parent's status as of a date, nil if none.
+func (r *Runner) parentLocked(h *events.History, asOf events.Date) *Status {
+	p := h.Definition.Parent
+	if p == "" {
+		return nil
+	}
+	ph := r.hist[p]
+	if ph == nil || !ph.Registered {
+		return nil
+	}
+	st := Compute(ph, r.dir, asOf, r.parentLocked(ph, asOf))
+	return &st
+}
+
+func (m model) write(ctx context.Context, tx *sql.Tx) error {
+	for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(m.status)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO projection_treaties (treaty, version, position, status) VALUES (?, ?, ?, ?)`, m.treaty, m.version, m.position, string(b)); err != nil {
+		return err
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO projection_participants (treaty, participant, iso3, signature, consent_kind, consent_date, entry_into_force, withdrawal_effective) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, p := range m.status.Participants {
+		var kind, cdate any
+		if p.Consent != nil {
+			kind, cdate = string(p.Consent.Kind), p.Consent.Date.String()
+		}
+		if _, err := ins.ExecContext(ctx, m.treaty, p.Participant, nullable(p.ISO3), nullDate(p.Signature), kind, cdate, nullDate(p.EntryIntoForce), nullDate(p.WithdrawalEffective)); err != nil {
+			return err
+		}
+	}
+	for _, pt := range m.timeline {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_timeline (treaty, date, counted) VALUES (?, ?, ?)`, m.treaty, pt.Date.String(), pt.Counted); err != nil {
+			return err
+		}
+	}
+	for _, mk := range m.status.Milestones {
+		if mk.Date == nil {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_milestones (treaty, percent, date) VALUES (?, ?, ?)`, m.treaty, mk.Percent, mk.Date.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullDate(d *events.Date) any {
+	if d == nil || d.IsZero() {
+		return nil
+	}
+	return d.String()
+}
+
+// Status returns a treaty's status as of a date. With a zero knownAt it
+// uses the histories in memory (everything folded so far); with a knownAt
+// it folds the treaty's stream (and its parent's) as the ledger knew it
+// then, ignoring events recorded later.
+func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
+	if knownAt.IsZero() {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		h := r.hist[treaty]
+		if h == nil || !h.Registered {
+			return Status{}, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
+		}
+		return Compute(h, r.dir, asOf, r.parentLocked(h, asOf)), nil
+	}
+	r.mu.RLock()
+	dir := r.dir.Clone()
+	r.mu.RUnlock()
+	return StatusFromLog(ctx, r.cfg.Log, r.reg, dir, treaty, asOf, knownAt)
+}
+
+// Treaties returns the ids of the registered treaties folded so far, sorted.
+func (r *Runner) Treaties() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.treatiesLocked()
+}
+
+func (r *Runner) treatiesLocked() []string {
+	var out []string
+	for id, h := range r.hist {
+		if h.Registered {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// History returns a copy-free view of a treaty's folded history; callers
+// must not modify it. Nil when the treaty is unknown.
+func (r *Runner) History(treaty string) *events.History {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.hist[treaty]
+}
+
+// StatusFromLog folds a treaty's stream (and its parent's) as known at
+// knownAt (zero: everything) and computes its status as of asOf. It is
+// what the command line uses without a running Runner.
+func StatusFromLog(ctx context.Context, log Log, reg *events.Registry, dir *events.Directory, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
+	h, err := foldStream(ctx, log, reg, treaty, knownAt)
+	if err != nil {
+		return Status{}, err
+	}
+	if !h.Registered {
+		return Status{}, &events.UnknownTreatyError{Treaty: treaty}
+	}
+	var parent *Status
+	if p := h.Definition.Parent; p != "" {
+		ps, err := StatusFromLog(ctx, log, reg, dir, p, asOf, knownAt)
+		var ut *events.UnknownTreatyError
+		switch {
+		case err == nil:
+			parent = &ps
+		case !errors.As(err, &ut):
+			return Status{}, err
+		}
+	}
+	st := Compute(h, dir, asOf, parent)
+	if !knownAt.IsZero() {
+		k := knownAt.UTC()
+		st.KnownAt = &k
+	}
+	return st, nil
+}
+
+func foldStream(ctx context.Context, log Log, reg *events.Registry, treaty string, knownAt time.Time) (*events.History, error) {
+	evs, err := log.ReadStream(ctx, events.TreatyStream(treaty))
+	if err != nil {
+		return nil, fmt.Errorf("read treaty %s: %w", treaty, err)
+	}
+	return events.Fold(reg, evs, knownAt)
+}
