@@ -161,8 +161,10 @@ func (m *Main) usage() string {
 	return b.String()
 }
 
-// now is the wall clock, or TREATYWATCH_NOW (RFC 3339) when set, so that
-// scripted runs and tests can fix "today".
+// now is the clock that says what "today" is for the ledger's date checks
+// and the default --as-of: the wall clock, or TREATYWATCH_NOW (RFC 3339 or
+// a date) when set, so that scripted runs and tests can fix "today".
+// Recorded times always come from the wall clock.
 func (m *Main) now() time.Time {
 	if s := m.getenv("TREATYWATCH_NOW"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -185,7 +187,7 @@ func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	st, err := sqlite.Open(ctx, m.dbPath, sqlite.Config{Now: m.now}, m.logger)
+	st, err := sqlite.Open(ctx, m.dbPath, sqlite.Config{}, m.logger) // recorded times are real: the ledger learns things now
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", m.dbPath, err)
 	}
