@@ -104,10 +104,6 @@ type Evaluation struct {
 	Series []Point
 }
 
-// shareEpsilon absorbs float rounding when weights add up to exactly the
-// required share.
-const shareEpsilon = 1e-9
-
 // Evaluate applies an entry-into-force rule to the instruments known as of
 // asOf. required is the number of instruments the count condition needs —
 // rule.Instruments, or the rule's fraction of the parent's parties worked
@@ -125,8 +121,10 @@ const shareEpsilon = 1e-9
 func Evaluate(rule events.Rule, required int, instruments []Instrument, asOf events.Date) Evaluation {
 	ev := Evaluation{Required: required, Instruments: make([]Effect, len(instruments))}
 
-	var spans []span
-	var dates []events.Date
+	// Sweep the days on which a counting instrument starts or stops
+	// counting; conditions are judged at the end of each such day, so the
+	// order within a day never matters.
+	var changes []change
 	for i, in := range instruments {
 		if !in.Notified.IsZero() && in.Notified.After(asOf) {
 			in.Notified, in.Withdrawn = events.Date{}, events.Date{}
@@ -136,24 +134,29 @@ func Evaluate(rule events.Rule, required int, instruments []Instrument, asOf eve
 		if !counts || !visible(in, asOf) {
 			continue
 		}
-		spans = append(spans, span{key: in.Participant, from: in.Date, until: in.Withdrawn})
-		dates = append(dates, in.Date)
+		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(in.Date) {
+			continue // withdrawn before it counted
+		}
+		changes = append(changes, change{date: in.Date, key: in.Participant, delta: +1})
 		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(asOf) {
-			dates = append(dates, in.Withdrawn)
+			changes = append(changes, change{date: in.Withdrawn, key: in.Participant, delta: -1})
 		}
 	}
-	sort.Slice(dates, func(i, j int) bool { return dates[i].Before(dates[j]) })
-	dates = compactDates(dates)
+	sort.Slice(changes, func(i, j int) bool { return changes[i].date.Before(changes[j].date) })
 
 	cl := newChecklist(rule, required)
 	ev.Conditions = cl.conds
 	last := 0
-	for _, d := range dates {
-		all := cl.evaluate(spans, d)
+	for i := 0; i < len(changes); {
+		d := changes[i].date
+		for ; i < len(changes) && changes[i].date == d; i++ {
+			cl.update(changes[i].key, changes[i].delta)
+		}
+		all := cl.check(d)
 		if all && ev.Threshold.IsZero() {
 			ev.Threshold = d
 		}
-		if n := int(ev.Conditions[0].Have); n != last {
+		if n := cl.count; n != last {
 			ev.Series = append(ev.Series, Point{Date: d, Counted: n})
 			last = n
 		}
@@ -187,38 +190,34 @@ func visible(in Instrument, asOf events.Date) bool {
 	return !in.Date.IsZero() && !in.Date.After(asOf)
 }
 
-// span is the time a counting instrument makes its participant count:
-// from the deposit until the withdrawal takes effect (exclusive).
-type span struct {
-	key         string // canonical participant name
-	from, until events.Date
+// change is a day on which a participant starts (+1) or stops (-1)
+// counting.
+type change struct {
+	date  events.Date
+	key   string // canonical participant name
+	delta int
 }
 
-func (s span) boundOn(d events.Date) bool {
-	return !s.from.After(d) && (s.until.IsZero() || s.until.After(d))
-}
-
-func compactDates(ds []events.Date) []events.Date {
-	out := ds[:0]
-	for i, d := range ds {
-		if i == 0 || d != ds[i-1] {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// checklist evaluates a rule's conditions day by day.
+// checklist keeps a rule's conditions current as participants start and
+// stop counting. Weights are summed in millionths, as integers, so the
+// share never depends on the order of additions.
 type checklist struct {
 	rule     events.Rule
 	required int
 	members  map[string]bool
-	weights  map[string]float64
+	weights  map[string]int64
 	conds    []Condition
+
+	active map[string]int // participant → counting instruments
+	count  int
+	group  int
+	share  int64
 }
 
+const shareUnit = 1e6
+
 func newChecklist(rule events.Rule, required int) *checklist {
-	cl := &checklist{rule: rule, required: required}
+	cl := &checklist{rule: rule, required: required, active: map[string]int{}}
 	cl.conds = append(cl.conds, Condition{Kind: ConditionCount, Name: "instruments", Need: float64(max(required, 0))})
 	if g := rule.Group; g != nil {
 		cl.members = map[string]bool{}
@@ -228,50 +227,54 @@ func newChecklist(rule events.Rule, required int) *checklist {
 		cl.conds = append(cl.conds, Condition{Kind: ConditionGroup, Name: g.Name, Need: float64(g.AtLeast)})
 	}
 	if s := rule.Share; s != nil {
-		cl.weights = s.Weights
+		cl.weights = make(map[string]int64, len(s.Weights))
+		for k, w := range s.Weights {
+			cl.weights[k] = int64(math.Round(w * shareUnit))
+		}
 		cl.conds = append(cl.conds, Condition{Kind: ConditionShare, Name: s.Name, Need: s.AtLeast})
 	}
 	return cl
 }
 
-// evaluate updates the conditions for the end of day d and reports
-// whether all of them hold.
-func (cl *checklist) evaluate(spans []span, d events.Date) bool {
-	bound := map[string]bool{}
-	for _, s := range spans {
-		if s.boundOn(d) {
-			bound[s.key] = true
-		}
+// update records that a participant starts (delta +1) or stops (-1)
+// counting through one instrument.
+func (cl *checklist) update(key string, delta int) {
+	before := cl.active[key]
+	after := before + delta
+	cl.active[key] = after
+	sign := 0
+	switch {
+	case before <= 0 && after > 0:
+		sign = 1
+	case before > 0 && after <= 0:
+		sign = -1
 	}
-	// Sum weights in name order: a float sum must not depend on map order.
-	keys := make([]string, 0, len(bound))
-	for k := range bound {
-		keys = append(keys, k)
+	if sign == 0 {
+		return
 	}
-	sort.Strings(keys)
+	cl.count += sign
+	if cl.members[key] {
+		cl.group += sign
+	}
+	cl.share += int64(sign) * cl.weights[key]
+}
+
+// check judges the conditions at the end of day d and reports whether all
+// of them hold.
+func (cl *checklist) check(d events.Date) bool {
 	all := true
 	for i := range cl.conds {
 		c := &cl.conds[i]
 		switch c.Kind {
 		case ConditionCount:
-			c.Have = float64(len(keys))
-			c.Met = cl.required > 0 && len(keys) >= cl.required
+			c.Have = float64(cl.count)
+			c.Met = cl.required > 0 && cl.count >= cl.required
 		case ConditionGroup:
-			n := 0
-			for _, k := range keys {
-				if cl.members[k] {
-					n++
-				}
-			}
-			c.Have = float64(n)
-			c.Met = cl.rule.Group.AtLeast > 0 && n >= cl.rule.Group.AtLeast
+			c.Have = float64(cl.group)
+			c.Met = cl.rule.Group.AtLeast > 0 && cl.group >= cl.rule.Group.AtLeast
 		case ConditionShare:
-			sum := 0.0
-			for _, k := range keys {
-				sum += cl.weights[k]
-			}
-			c.Have = math.Round(sum*1e6) / 1e6
-			c.Met = sum+shareEpsilon >= cl.rule.Share.AtLeast
+			c.Have = float64(cl.share) / shareUnit
+			c.Met = cl.share >= int64(math.Round(cl.rule.Share.AtLeast*shareUnit))
 		}
 		if c.Met && c.MetOn == nil {
 			c.MetOn = datePtr(d)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -179,40 +180,29 @@ func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
 	r.mu.Lock()
 	r.saved = saved
 	r.mu.Unlock()
+	r.mu.RLock()
+	after := r.applied
+	r.mu.RUnlock()
+	pages, errc := r.prefetch(ctx, after, until)
 	n, inBatch := 0, 0
 	dirty := map[string]bool{}
-	for {
-		limit := r.cfg.PageSize
-		r.mu.RLock()
-		after := r.applied
-		r.mu.RUnlock()
-		if until > 0 {
-			if after >= until {
-				break
-			}
-			limit = int(min(int64(limit), until-after))
-		}
-		page, err := r.cfg.Log.ReadAll(ctx, after, limit)
-		if err != nil {
-			return n, err
-		}
-		if len(page) == 0 {
-			break
-		}
+	for page := range pages {
 		if err := r.apply(page, saved, dirty); err != nil {
+			drain(pages)
 			return n, err
 		}
 		n += len(page)
 		inBatch += len(page)
 		if inBatch >= r.cfg.BatchSize {
 			if err := r.persist(ctx, dirty); err != nil {
+				drain(pages)
 				return n, err
 			}
 			inBatch, dirty = 0, map[string]bool{}
 		}
-		if len(page) < limit {
-			break
-		}
+	}
+	if err := <-errc; err != nil {
+		return n, err
 	}
 	r.mu.RLock()
 	behind := r.applied > r.saved
@@ -225,18 +215,76 @@ func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
 	return n, nil
 }
 
+// prefetch reads pages of the log after a position (up to until, when
+// positive) in its own goroutine, so that reading the next page overlaps
+// folding this one. The error channel yields one value after the pages
+// channel is closed.
+func (r *Runner) prefetch(ctx context.Context, after, until int64) (<-chan []decoded, <-chan error) {
+	pages := make(chan []decoded, 2)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		for {
+			limit := r.cfg.PageSize
+			if until > 0 {
+				if after >= until {
+					errc <- nil
+					return
+				}
+				limit = int(min(int64(limit), until-after))
+			}
+			page, err := r.cfg.Log.ReadAll(ctx, after, limit)
+			if err != nil || len(page) == 0 {
+				errc <- err
+				return
+			}
+			after = page[len(page)-1].Position
+			out := make([]decoded, len(page))
+			for i, e := range page {
+				out[i].env = e
+				if _, ok := events.TreatyOfStream(e.Stream); ok || e.Stream == events.ParticipantsStream {
+					if out[i].payload, err = r.reg.Decode(e); err != nil {
+						errc <- err
+						return
+					}
+				}
+			}
+			select {
+			case pages <- out:
+			case <-ctx.Done():
+				errc <- ctx.Err()
+				return
+			}
+			if len(page) < limit {
+				errc <- nil
+				return
+			}
+		}
+	}()
+	return pages, errc
+}
+
+// decoded is an event with its payload decoded (nil for streams the
+// runner does not fold).
+type decoded struct {
+	env     events.Envelope
+	payload events.Payload
+}
+
+func drain(pages <-chan []decoded) {
+	for range pages {
+	}
+}
+
 // apply folds a page into memory. Treaties changed after the persisted
 // checkpoint are marked dirty.
-func (r *Runner) apply(page []events.Envelope, saved int64, dirty map[string]bool) error {
+func (r *Runner) apply(page []decoded, saved int64, dirty map[string]bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range page {
+	for _, d := range page {
+		e, p := d.env, d.payload
 		r.applied = e.Position
 		if e.Stream == events.ParticipantsStream {
-			p, err := r.reg.Decode(e)
-			if err != nil {
-				return err
-			}
 			if pr, ok := p.(*events.ParticipantRegistered); ok {
 				if err := r.dir.Add(pr.Participant); err != nil {
 					return fmt.Errorf("position %d: %w", e.Position, err)
@@ -252,10 +300,6 @@ func (r *Runner) apply(page []events.Envelope, saved int64, dirty map[string]boo
 		treaty, ok := events.TreatyOfStream(e.Stream)
 		if !ok {
 			continue
-		}
-		p, err := r.reg.Decode(e)
-		if err != nil {
-			return err
 		}
 		h := r.hist[treaty]
 		if h == nil {
@@ -287,20 +331,21 @@ func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	models := make([]model, 0, len(ids))
-	for _, id := range ids {
-		if h := r.hist[id]; h != nil && h.Registered {
-			models = append(models, r.modelLocked(id, h))
-		}
-	}
+	models := r.modelsLocked(ids)
 	r.mu.RUnlock()
+	fresh := r.saved == 0 // after Replay cleared the tables, or on a new file
 	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		stmts, err := prepare(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer stmts.close()
 		for _, m := range models {
-			if err := m.write(ctx, tx); err != nil {
+			if err := m.write(ctx, tx, stmts, fresh); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET position = excluded.position`, checkpointName, pos)
 		return err
 	})
@@ -352,9 +397,39 @@ type model struct {
 	timeline []Point
 }
 
+// modelsLocked computes the models of the given treaties, on every CPU;
+// the result is in the order of ids, whatever the scheduling.
+func (r *Runner) modelsLocked(ids []string) []model {
+	out := make([]model, len(ids))
+	ok := make([]bool, len(ids))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				if h := r.hist[ids[i]]; h != nil && h.Registered {
+					out[i], ok[i] = r.modelLocked(ids[i], h), true
+				}
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	models := out[:0]
+	for i, m := range out {
+		if ok[i] {
+			models = append(models, m)
+		}
+	}
+	return models
+}
+
 func (r *Runner) modelLocked(id string, h *events.History) model {
-	st := Compute(h, r.dir, endOfTime, r.parentLocked(h, endOfTime))
-	return model{treaty: id, version: h.Version, position: h.LastPosition, status: st, timeline: Timeline(h, r.dir, endOfTime)}
+	st, timeline := ComputeWithTimeline(h, r.dir, endOfTime, r.parentLocked(h, endOfTime))
+	return model{treaty: id, version: h.Version, position: h.LastPosition, status: st, timeline: timeline}
 }
 
 // parentLocked returns the parent's status as of a date, nil if none.
@@ -371,24 +446,26 @@ func (r *Runner) parentLocked(h *events.History, asOf events.Date) *Status {
 	return &st
 }
 
-func (m model) write(ctx context.Context, tx *sql.Tx) error {
-	for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil {
-			return err
+// write replaces the treaty's rows. The status row holds the summary
+// (the participants are rows of their own).
+func (m model) write(ctx context.Context, tx *sql.Tx, stmts *statements, fresh bool) error {
+	if !fresh {
+		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil {
+				return err
+			}
 		}
 	}
-	b, err := json.Marshal(m.status)
+	summary := m.status
+	summary.Participants = nil
+	b, err := json.Marshal(summary)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO projection_treaties (treaty, version, position, status) VALUES (?, ?, ?, ?)`, m.treaty, m.version, m.position, string(b)); err != nil {
 		return err
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO projection_participants (treaty, participant, iso3, signature, consent_kind, consent_date, entry_into_force, withdrawal_effective) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
+	ins := stmts.participant
 	for _, p := range m.status.Participants {
 		var kind, cdate any
 		if p.Consent != nil {
@@ -399,7 +476,7 @@ func (m model) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	for _, pt := range m.timeline {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_timeline (treaty, date, counted) VALUES (?, ?, ?)`, m.treaty, pt.Date.String(), pt.Counted); err != nil {
+		if _, err := stmts.point.ExecContext(ctx, m.treaty, pt.Date.String(), pt.Counted); err != nil {
 			return err
 		}
 	}
@@ -407,11 +484,39 @@ func (m model) write(ctx context.Context, tx *sql.Tx) error {
 		if mk.Date == nil {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_milestones (treaty, percent, date) VALUES (?, ?, ?)`, m.treaty, mk.Percent, mk.Date.String()); err != nil {
+		if _, err := stmts.milestone.ExecContext(ctx, m.treaty, mk.Percent, mk.Date.String()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// statements are the inserts of one persist transaction, prepared once.
+type statements struct {
+	participant, point, milestone *sql.Stmt
+}
+
+func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
+	var st statements
+	var err error
+	if st.participant, err = tx.PrepareContext(ctx, `INSERT INTO projection_participants (treaty, participant, iso3, signature, consent_kind, consent_date, entry_into_force, withdrawal_effective) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, err
+	}
+	if st.point, err = tx.PrepareContext(ctx, `INSERT INTO projection_timeline (treaty, date, counted) VALUES (?, ?, ?)`); err != nil {
+		return nil, err
+	}
+	if st.milestone, err = tx.PrepareContext(ctx, `INSERT INTO projection_milestones (treaty, percent, date) VALUES (?, ?, ?)`); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (st *statements) close() {
+	for _, s := range []*sql.Stmt{st.participant, st.point, st.milestone} {
+		if s != nil {
+			s.Close()
+		}
+	}
 }
 
 func nullable(s string) any {

@@ -152,6 +152,13 @@ var milestonePercents = [...]int{25, 50, 75, 90, 100}
 // treaty's adoption date (Status.PartiesOn). Without a parent such a
 // fraction is unknown: Required is 0 and the threshold is never met.
 func Compute(h *events.History, dir *events.Directory, asOf events.Date, parent *Status) Status {
+	s, _ := ComputeWithTimeline(h, dir, asOf, parent)
+	return s
+}
+
+// ComputeWithTimeline is Compute that also returns the Timeline, from the
+// same evaluation of the rule.
+func ComputeWithTimeline(h *events.History, dir *events.Directory, asOf events.Date, parent *Status) (Status, []Point) {
 	def := h.Definition
 	rule := def.EntryIntoForce
 	s := Status{
@@ -222,7 +229,11 @@ func Compute(h *events.History, dir *events.Directory, asOf events.Date, parent 
 	}
 	s.Conditions = ev.Conditions
 	s.Milestones = marks(ev.Series, required)
-	return s
+	series := ev.Series
+	if series == nil {
+		series = []Point{}
+	}
+	return s, series
 }
 
 // gate applies "never before the parent" to an evaluation whose rule
@@ -294,11 +305,21 @@ func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Part
 		}
 		byP[f.Participant] = append(byP[f.Participant], f)
 	}
-	names := make([]string, 0, len(byP))
+	type named struct{ name, key string }
+	keyed := make([]named, 0, len(byP))
 	for n := range byP {
-		names = append(names, n)
+		keyed = append(keyed, named{n, events.Normalize(n)})
 	}
-	sort.Slice(names, func(i, j int) bool { return lessName(names[i], names[j]) })
+	sort.Slice(keyed, func(i, j int) bool {
+		if keyed[i].key != keyed[j].key {
+			return keyed[i].key < keyed[j].key
+		}
+		return keyed[i].name < keyed[j].name
+	})
+	names := make([]string, len(keyed))
+	for i, k := range keyed {
+		names[i] = k.name
+	}
 
 	var (
 		rows        []Participation
@@ -358,16 +379,6 @@ func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Part
 		rows = append(rows, row)
 	}
 	return rows, tenures, instruments
-}
-
-// lessName orders participant names as the UN Treaty Collection lists
-// them: ignoring case and accents ("Côte d'Ivoire" before "Croatia").
-func lessName(a, b string) bool {
-	na, nb := events.Normalize(a), events.Normalize(b)
-	if na != nb {
-		return na < nb
-	}
-	return a < b
 }
 
 // marks returns the percentage milestones of required reached in series.
