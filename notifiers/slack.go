@@ -1,0 +1,134 @@
+package notifiers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/treatywatch/treatywatch/events"
+)
+
+// DefaultTimeout bounds one HTTP call of a sink when its constructor is
+// given no timeout or no client.
+const DefaultTimeout = 10 * time.Second
+
+// slackPoster is what the Slack sink needs from Slack's Web API client;
+// *slack.Client satisfies it.
+type slackPoster interface {
+	PostMessageContext(ctx context.Context, channel string, options ...slack.MsgOption) (string, string, error)
+}
+
+// Slack delivers messages with the Slack Web API (chat.postMessage and a
+// bot token) to the subscription's Channel, as Block Kit with the
+// message's Text as fallback, threaded under Message.ThreadTS when set.
+// The Receipt carries the posted message's ts and channel id, which the
+// caller keeps to thread later messages for the same treaty.
+//
+// Slack does not retry: failures come back classified (see Classify):
+// *PermanentError for codes like invalid_auth or channel_not_found,
+// *RateLimitedError for HTTP 429 with Slack's Retry-After, and a plain
+// wrapped error (retryable) for 5xx and network failures. A 429 or a
+// timeout does not prove that Slack did not post the message. Safe for
+// concurrent use.
+type Slack struct {
+	poster slackPoster
+}
+
+var _ Sink = (*Slack)(nil)
+
+// NewSlack returns a Slack sink that posts with client. The client should
+// not retry by itself (no slack.OptionRetry): the sender owns retries.
+func NewSlack(client *slack.Client) *Slack {
+	return &Slack{poster: client}
+}
+
+// NewSlackClient builds a Slack Web API client for token. apiURL is the
+// API's base URL ("" means slack.APIURL, https://slack.com/api/; tests and
+// proxies set it, for instance from SLACK_API_URL in cmd/); a missing
+// trailing slash is added. Each call is bounded by timeout (DefaultTimeout
+// when zero or negative). The client does not retry.
+func NewSlackClient(token, apiURL string, timeout time.Duration) *slack.Client {
+	if apiURL == "" {
+		apiURL = slack.APIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return slack.New(token,
+		slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: timeout}),
+	)
+}
+
+// Send posts msg to sub.Channel.
+func (s *Slack) Send(ctx context.Context, sub events.Subscription, msg Message) (Receipt, error) {
+	if sub.Channel == "" {
+		return Receipt{}, &PermanentError{Sink: events.SinkSlack, Reason: "subscription " + sub.ID + " has no channel"}
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(msg.Text, false),
+		slack.MsgOptionDisableLinkUnfurl(),
+	}
+	if len(msg.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+	}
+	if msg.ThreadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(msg.ThreadTS))
+	}
+	channel, ts, err := s.poster.PostMessageContext(ctx, sub.Channel, opts...)
+	if err != nil {
+		return Receipt{}, fromSlack(events.SinkSlack, err)
+	}
+	return Receipt{TS: ts, Channel: channel}, nil
+}
+
+// SlackWebhook delivers messages to a Slack incoming webhook, the
+// subscription's URL, as Block Kit with the message's Text as fallback.
+// Incoming webhooks return no message ts, so the Receipt is empty and
+// messages sent this way cannot start threads; Message.ThreadTS is still
+// passed as thread_ts when set.
+//
+// Failures are classified like Slack's: 429 with Retry-After is a
+// *RateLimitedError, other 4xx (400 invalid_payload, 403
+// action_prohibited, 404 no_service or channel_not_found, 410
+// channel_is_archived) a *PermanentError, 5xx and network errors are
+// retryable. Errors never contain the webhook URL, which is a credential.
+// Safe for concurrent use.
+type SlackWebhook struct {
+	client *http.Client
+}
+
+var _ Sink = (*SlackWebhook)(nil)
+
+// NewSlackWebhook returns a SlackWebhook sink that posts with client,
+// whose Timeout bounds each call; nil means a client with DefaultTimeout.
+func NewSlackWebhook(client *http.Client) *SlackWebhook {
+	if client == nil {
+		client = &http.Client{Timeout: DefaultTimeout}
+	}
+	return &SlackWebhook{client: client}
+}
+
+// Send posts msg to sub.URL.
+func (s *SlackWebhook) Send(ctx context.Context, sub events.Subscription, msg Message) (Receipt, error) {
+	if sub.URL == "" {
+		return Receipt{}, &PermanentError{Sink: events.SinkSlackWebhook, Reason: "subscription " + sub.ID + " has no url"}
+	}
+	wm := &slack.WebhookMessage{
+		Text:            msg.Text,
+		ThreadTimestamp: msg.ThreadTS,
+	}
+	if len(msg.Blocks) > 0 {
+		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
+	}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, sub.URL, s.client, wm); err != nil {
+		return Receipt{}, fromSlack(events.SinkSlackWebhook, err)
+	}
+	return Receipt{}, nil
+}
