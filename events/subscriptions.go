@@ -67,8 +67,11 @@ func (s Subscription) Wants(topic string) bool {
 	return slices.Contains(s.On, TopicAll) || slices.Contains(s.On, topic)
 }
 
-// Covers reports whether the subscription follows a treaty.
-func (s Subscription) Covers(treaty string) bool { return slices.Contains(s.Treaties, treaty) }
+// Covers reports whether the subscription follows a treaty. An empty list
+// (only the notifier's implicit console subscription has one) covers all.
+func (s Subscription) Covers(treaty string) bool {
+	return len(s.Treaties) == 0 || slices.Contains(s.Treaties, treaty)
+}
 
 // SubscriptionCreated records a new subscription.
 type SubscriptionCreated struct {

@@ -2,7 +2,9 @@ package notifiers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +21,14 @@ const DefaultTimeout = 10 * time.Second
 // *slack.Client satisfies it.
 type slackPoster interface {
 	PostMessageContext(ctx context.Context, channel string, options ...slack.MsgOption) (string, string, error)
+	GetConversationHistoryContext(ctx context.Context, params *slack.GetConversationHistoryParameters) (*slack.GetConversationHistoryResponse, error)
+	GetConversationRepliesContext(ctx context.Context, params *slack.GetConversationRepliesParameters) ([]slack.Message, bool, string, error)
 }
+
+// DeliveryMetadataType is the Slack message metadata event type that
+// carries a treatywatch delivery id, so an uncertain delivery can be
+// confirmed from the channel's history instead of being posted twice.
+const DeliveryMetadataType = "treatywatch_delivery"
 
 // Slack delivers messages with the Slack Web API (chat.postMessage and a
 // bot token) to the subscription's Channel, as Block Kit with the
@@ -79,13 +88,54 @@ func (s *Slack) Send(ctx context.Context, sub events.Subscription, msg Message) 
 		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
 	}
 	if msg.ThreadTS != "" {
-		opts = append(opts, slack.MsgOptionTS(msg.ThreadTS))
+		// Follow-ups thread under the treaty's first message and are
+		// also shown in the channel.
+		opts = append(opts, slack.MsgOptionTS(msg.ThreadTS), slack.MsgOptionBroadcast())
+	}
+	if msg.DeliveryID > 0 {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: DeliveryMetadataType,
+			EventPayload: map[string]any{"delivery_id": strconv.FormatInt(msg.DeliveryID, 10)}}))
 	}
 	channel, ts, err := s.poster.PostMessageContext(ctx, sub.Channel, opts...)
 	if err != nil {
 		return Receipt{}, fromSlack(events.SinkSlack, err)
 	}
 	return Receipt{TS: ts, Channel: channel}, nil
+}
+
+// Delivered looks for msg's delivery id in the metadata of the messages
+// posted to the subscription's channel since a time (in the thread, when
+// msg is a reply), so that a delivery whose outcome is unknown — the
+// process died during the call, or Slack answered 429 or timed out — is
+// not posted twice. It implements Confirmer.
+func (s *Slack) Delivered(ctx context.Context, sub events.Subscription, msg Message, since time.Time) (Receipt, bool, error) {
+	if msg.DeliveryID == 0 {
+		return Receipt{}, false, nil
+	}
+	want := strconv.FormatInt(msg.DeliveryID, 10)
+	oldest := strconv.FormatFloat(float64(since.UnixNano())/1e9, 'f', 6, 64)
+	var found []slack.Message
+	if msg.ThreadTS != "" {
+		msgs, _, _, err := s.poster.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: sub.Channel, Timestamp: msg.ThreadTS, Oldest: oldest, Limit: 200, IncludeAllMetadata: true})
+		if err != nil {
+			return Receipt{}, false, fromSlack(events.SinkSlack, err)
+		}
+		found = msgs
+	} else {
+		res, err := s.poster.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: sub.Channel, Oldest: oldest, Limit: 200, IncludeAllMetadata: true})
+		if err != nil {
+			return Receipt{}, false, fromSlack(events.SinkSlack, err)
+		}
+		found = res.Messages
+	}
+	for _, m := range found {
+		if m.Metadata.EventType == DeliveryMetadataType && fmt.Sprint(m.Metadata.EventPayload["delivery_id"]) == want {
+			return Receipt{TS: m.Timestamp, Channel: sub.Channel}, true, nil
+		}
+	}
+	return Receipt{}, false, nil
 }
 
 // SlackWebhook delivers messages to a Slack incoming webhook, the

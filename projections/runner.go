@@ -17,7 +17,7 @@ import (
 
 // EndOfTime is the "as of" date of the persisted read models: everything
 // known, whatever today is, so that they never depend on a clock.
-var endOfTime = events.NewDate(9999, time.December, 31)
+func EndOfTime() events.Date { return events.NewDate(9999, time.December, 31) }
 
 // Log is the event log a Runner folds. *sqlite.Store satisfies it.
 type Log interface {
@@ -428,7 +428,7 @@ func (r *Runner) modelsLocked(ids []string) []model {
 }
 
 func (r *Runner) modelLocked(id string, h *events.History) model {
-	st, timeline := ComputeWithTimeline(h, r.dir, endOfTime, r.parentLocked(h, endOfTime))
+	st, timeline := ComputeWithTimeline(h, r.dir, EndOfTime(), r.parentLocked(h, EndOfTime()))
 	return model{treaty: id, version: h.Version, position: h.LastPosition, status: st, timeline: timeline}
 }
 

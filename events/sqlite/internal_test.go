@@ -85,3 +85,42 @@ func TestLoadMigrations(t *testing.T) {
 		})
 	}
 }
+
+func TestDates(t *testing.T) {
+	for d := events.MustDate("1899-12-25"); d.Before(events.MustDate("1901-03-05")); d = d.AddDays(1) {
+		if got := string(appendDate(nil, d)); got != d.String() {
+			t.Fatalf("appendDate(%v) = %s", d, got)
+		}
+		if got, err := parseDate(d.String()); err != nil || got != d {
+			t.Fatalf("parseDate(%s) = %v, %v", d, got, err)
+		}
+	}
+	for _, s := range []string{"2025-02-30", "2025-13-01", "2025-00-10", "0000-01-01", "2025-1-01", "20250101", "2025-01-0x", ""} {
+		if _, err := parseDate(s); !errors.Is(err, events.ErrInvalid) {
+			t.Errorf("parseDate(%q): %v, want an error wrapping events.ErrInvalid", s, err)
+		}
+	}
+	var c dateCache
+	for _, s := range []string{"2024-02-29", "2024-02-29", "2023-09-20", "2024-02-29"} {
+		if got, err := c.parse(s); err != nil || got.String() != s {
+			t.Errorf("dateCache.parse(%s) = %v, %v", s, got, err)
+		}
+	}
+}
+
+func TestArena(t *testing.T) {
+	var a arena
+	x := a.copy([]byte("abc"))
+	y := a.copy([]byte("def"))
+	x = append(x, 'Z') // must not write over y
+	if string(y) != "def" || string(x) != "abcZ" {
+		t.Fatalf("x = %q, y = %q", x, y)
+	}
+	if a.copy(nil) != nil {
+		t.Error("copy(nil) is not nil")
+	}
+	big := make([]byte, arenaChunk)
+	if got := a.copy(big); len(got) != arenaChunk {
+		t.Errorf("copy of a large slice has length %d", len(got))
+	}
+}

@@ -21,14 +21,22 @@ const (
 	helperEnv   = "TREATYWATCH_SQLITE_HELPER" // "1" in a helper
 	helperDir   = "TREATYWATCH_SQLITE_HELPER_DIR"
 	helperID    = "TREATYWATCH_SQLITE_HELPER_ID"
+	helperWarm  = "TREATYWATCH_SQLITE_HELPER_WARM" // "1": append to its own stream first
 	barrierWait = 30 * time.Second
 )
 
 // TestTwoProcesses starts two OS processes (this test binary, running
 // TestHelperProcess) on the same file; they open the store, wait at a
 // barrier, and append to the same stream at the same expected version.
-// Exactly one must win and the other get a conflict.
+// Exactly one must win and the other get a conflict. In the warm case each
+// process has appended to a stream of its own first, so that each knows a
+// last event (one of them stale) and takes Append's fast path.
 func TestTwoProcesses(t *testing.T) {
+	t.Run("cold", func(t *testing.T) { testTwoProcesses(t, false) })
+	t.Run("warm", func(t *testing.T) { testTwoProcesses(t, true) })
+}
+
+func testTwoProcesses(t *testing.T, warm bool) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.db")
 	s, err := sqlite.Open(t.Context(), path, sqlite.Config{}, nil)
@@ -46,7 +54,7 @@ func TestTwoProcesses(t *testing.T) {
 	helpers := make([]*helper, 2)
 	for i := range helpers {
 		h := &helper{cmd: exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.v")}
-		h.cmd.Env = append(os.Environ(), helperEnv+"=1", helperDir+"="+dir, helperID+"="+strconv.Itoa(i))
+		h.cmd.Env = append(os.Environ(), helperEnv+"=1", helperDir+"="+dir, helperID+"="+strconv.Itoa(i), helperWarm+"="+strconv.FormatBool(warm))
 		h.cmd.Stdout, h.cmd.Stderr = &h.output, &h.output
 		if err := h.cmd.Start(); err != nil {
 			t.Fatalf("start helper %d: %v", i, err)
@@ -82,8 +90,15 @@ func TestTwoProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 1 {
-		t.Fatalf("the file has %d events, want exactly 1", len(all))
+	want := 1
+	if warm {
+		want = 3
+	}
+	if len(all) != want {
+		t.Fatalf("the file has %d events, want exactly %d", len(all), want)
+	}
+	if es := readStream(t, s, bbnj); len(es) != 1 {
+		t.Fatalf("%s has %d events, want exactly 1", bbnj, len(es))
 	}
 	if err := s.Verify(t.Context()); err != nil {
 		t.Fatal(err)
@@ -98,6 +113,9 @@ func TestHelperProcess(t *testing.T) {
 	}
 	dir, id := os.Getenv(helperDir), os.Getenv(helperID)
 	s := MustOpen(t, filepath.Join(dir, "events.db"))
+	if os.Getenv(helperWarm) == "true" {
+		MustAppend(t, s, events.StreamAppend{Stream: "treaty-warm-" + id, Records: Acts(t, 1)})
+	}
 	if err := os.WriteFile(filepath.Join(dir, "ready-"+id), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +132,15 @@ func TestHelperProcess(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "result-"+id), []byte(result), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func readStream(t *testing.T, s events.Store, stream string) []events.Envelope {
+	t.Helper()
+	es, err := s.ReadStream(t.Context(), stream)
+	if err != nil {
+		t.Fatalf("ReadStream(%s): %v", stream, err)
+	}
+	return es
 }
 
 // waitFor polls until the file at path exists.

@@ -103,12 +103,17 @@ const envelopeColumns = `position, stream, version, type, schema_version, valid_
 	ifnull(correlation_id, ''), ifnull(causation_id, ''),
 	CAST(payload AS BLOB), hash`
 
+// The statements. A parameter compared in a WHERE clause or given to LIMIT
+// is wrapped in a CAST: SQLite marks a bare parameter there as one whose
+// value may change the query plan, and the driver's clearing of the
+// bindings after each execution then makes SQLite compile the statement
+// again on every execution.
 const (
 	sqlAppendHead = `SELECT
-	ifnull((SELECT max(version) FROM events WHERE stream = ?), 0),
+	ifnull((SELECT max(version) FROM events WHERE stream = CAST(? AS TEXT)), 0),
 	ifnull((SELECT max(position) FROM events), 0),
 	(SELECT hash FROM events ORDER BY position DESC LIMIT 1)`
-	sqlVersion = `SELECT ifnull(max(version), 0) FROM events WHERE stream = ?`
+	sqlVersion = `SELECT ifnull(max(version), 0) FROM events WHERE stream = CAST(? AS TEXT)`
 	sqlInsert  = `INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)`
@@ -118,16 +123,17 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)`
 	sqlInsertOne = `INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash)
 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CAST(?13 AS TEXT), ?14
-WHERE (SELECT ifnull(max(position), 0) FROM events) = ?15
-	AND (SELECT ifnull(max(version), 0) FROM events WHERE stream = ?2) = ?16`
-	sqlReadAll    = `SELECT ` + envelopeColumns + ` FROM events WHERE position > ? ORDER BY position LIMIT ?`
-	sqlReadStream = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = ? ORDER BY version`
+WHERE (SELECT ifnull(max(position), 0) FROM events) = CAST(?15 AS INTEGER)
+	AND (SELECT ifnull(max(version), 0) FROM events WHERE stream = CAST(?2 AS TEXT)) = CAST(?16 AS INTEGER)`
+	sqlReadAll = `SELECT ` + envelopeColumns + ` FROM events
+WHERE position > CAST(? AS INTEGER) ORDER BY position LIMIT CAST(? AS INTEGER)`
+	sqlReadStream = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) ORDER BY version`
 	sqlVerify     = `SELECT ` + envelopeColumns + ` FROM events ORDER BY position`
 	sqlHead       = `SELECT ifnull(max(position), 0) FROM events`
 	// Distinct streams from the first one >= ?, one index seek each
 	// rather than one index entry per event.
 	sqlStreams = `WITH RECURSIVE s(stream) AS (
-	SELECT min(stream) FROM events WHERE stream >= ?
+	SELECT min(stream) FROM events WHERE stream >= CAST(? AS TEXT)
 	UNION ALL
 	SELECT (SELECT min(stream) FROM events WHERE stream > s.stream) FROM s WHERE s.stream IS NOT NULL
 )
@@ -163,7 +169,10 @@ func Open(ctx context.Context, path string, cfg Config, logger *slog.Logger) (*S
 
 	s := &Store{path: abs, now: cfg.Now, log: logger}
 	if err := s.open(ctx, cfg); err != nil {
-		return nil, errors.Join(err, s.Close())
+		if cerr := s.Close(); cerr != nil {
+			return nil, errors.Join(err, cerr)
+		}
+		return nil, err
 	}
 	return s, nil
 }
@@ -323,16 +332,35 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]events.E
 	if limit < 1 {
 		return nil, &events.InvalidError{Field: "limit", Reason: fmt.Sprintf("%d: want 1 or more", limit)}
 	}
+	size := limit
+	if limit > smallPage {
+		// Positions have no gaps, so the head says how many events the
+		// page will hold: allocate it once, and skip the query when
+		// there is nothing after. (Events committed in between make the
+		// page grow as usual.)
+		head, err := s.Head(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read log after %d: %w", after, err)
+		}
+		if head <= after {
+			return []events.Envelope{}, nil
+		}
+		size = int(min(int64(limit), head-after))
+	}
 	rows, err := s.readAll.QueryContext(ctx, after, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
-	out, err := scanEnvelopes(rows, make([]events.Envelope, 0, min(limit, 4096)))
+	out, err := scanEnvelopes(rows, make([]events.Envelope, 0, size))
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
 	return out, nil
 }
+
+// smallPage is the largest ReadAll page that is allocated whole without
+// asking for the head first.
+const smallPage = 256
 
 // scanEnvelopes appends the envelopes of rows to out and closes rows.
 func scanEnvelopes(rows *sql.Rows, out []events.Envelope) ([]events.Envelope, error) {

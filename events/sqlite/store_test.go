@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -302,5 +303,35 @@ func TestVerify(t *testing.T) {
 				t.Errorf("TamperError at position %d, want %d", te.Position, tc.want)
 			}
 		})
+	}
+}
+
+// TestTwoStoresOnOneFile interleaves appends of two Stores on one file, so
+// that each one's knowledge of the last event is often stale.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	path := TempPath(t)
+	a, b := MustOpen(t, path), MustOpen(t, path)
+	one := Acts(t, 1)
+
+	MustAppend(t, a, events.StreamAppend{Stream: bbnj, Records: one})
+	MustAppend(t, b, events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: one})
+	_, err := a.Append(t.Context(), events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: one})
+	var ce *events.ConflictError
+	if !errors.As(err, &ce) || ce.Actual != 2 {
+		t.Fatalf("Append with a stale expected version: %v, want a conflict at actual version 2", err)
+	}
+	for i, s := range []*sqlite.Store{a, b, b, a, a, b, a, b, b, b, a} {
+		stream := fmt.Sprintf("treaty-%d", i)
+		MustAppend(t, s, events.StreamAppend{Stream: stream, Records: one})
+		MustAppend(t, s, events.StreamAppend{Stream: stream, ExpectedVersion: 1, Records: one})
+	}
+	for _, s := range []*sqlite.Store{a, b} {
+		rep, err := s.VerifyReport(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Events != 24 || rep.Head != 24 {
+			t.Fatalf("report %+v, want 24 events", rep)
+		}
 	}
 }
