@@ -177,7 +177,7 @@ func (l *Ledger) Unsubscribe(ctx context.Context, id string, meta Metadata) (*En
 		return nil, err
 	}
 	if len(evs) == 0 {
-		return nil, &InvalidError{Field: "subscription", Reason: fmt.Sprintf("no subscription %q", id)}
+		return nil, fmt.Errorf("no subscription %q: %w", id, ErrNotFound)
 	}
 	if evs[len(evs)-1].Type == TypeSubscriptionRemoved {
 		return nil, &RefusedError{Participant: "subscription " + id, Reason: "was already removed"}

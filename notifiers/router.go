@@ -40,6 +40,9 @@ type RouterConfig struct {
 	// OnEnqueued is called after new deliveries are written (to wake the
 	// sender); optional.
 	OnEnqueued func()
+	// OnSubscriptionsChanged is called when a subscription event passes
+	// (to refresh the sender's and the scheduler's view); optional.
+	OnSubscriptionsChanged func()
 	// MaxRetries and InitialInterval tune watermill's Retry middleware:
 	// a failing event is retried with exponential backoff, then goes to
 	// the dead letters. Defaults: 5 retries from 100 ms.
@@ -56,6 +59,9 @@ func (c *RouterConfig) setDefaults() {
 	}
 	if c.OnEnqueued == nil {
 		c.OnEnqueued = func() {}
+	}
+	if c.OnSubscriptionsChanged == nil {
+		c.OnSubscriptionsChanged = func() {}
 	}
 }
 
@@ -179,6 +185,7 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 	switch {
 	case e.Type == events.TypeSubscriptionCreated || e.Type == events.TypeSubscriptionRemoved:
 		r.subs.invalidate()
+		r.cfg.OnSubscriptionsChanged()
 		return nil
 	case e.Stream == events.ParticipantsStream:
 		r.dir = nil
@@ -273,6 +280,27 @@ func (r *Router) historyBefore(ctx context.Context, treaty string, pos int64) (*
 		}
 	}
 	return h, nil
+}
+
+// Preview returns the notices the ledger event at a position implies,
+// without writing anything.
+func (r *Router) Preview(ctx context.Context, position int64) ([]Notice, error) {
+	page, err := r.cfg.Log.ReadAll(ctx, position-1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(page) == 0 || page[0].Position != position {
+		return nil, fmt.Errorf("no event at position %d: %w", position, events.ErrNotFound)
+	}
+	treaty, ok := events.TreatyOfStream(page[0].Stream)
+	if !ok {
+		return nil, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.hist, treaty)
+	defer delete(r.hist, treaty)
+	return r.notices(ctx, treaty, page[0])
 }
 
 // Redrive processes a ledger event again (a dead letter of the router).

@@ -157,28 +157,40 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// Drain sends everything due now and waits for it: for tests and
-// one-shot runs.
+// Drain sends until no delivery is waiting (all sent or dead), sleeping
+// through backoffs and pacing: for tests and one-shot runs.
 func (s *Sender) Drain(ctx context.Context) error {
 	for {
 		if err := s.dispatch(ctx); err != nil {
 			return err
 		}
 		s.wg.Wait()
-		due, err := s.outbox.Due(ctx, s.cfg.Now(), 1)
-		if err != nil || len(due) == 0 {
+		next, err := s.outbox.NextDue(ctx)
+		if err != nil || next.IsZero() {
+			return err
+		}
+		due, err := s.outbox.Due(ctx, s.cfg.Now(), 1000)
+		if err != nil {
 			return err
 		}
 		s.mu.Lock()
-		var wait time.Duration
 		for _, d := range due {
-			wait = max(wait, s.nextSlot[d.ChannelKey].Sub(s.cfg.Now()))
+			next = maxTime(next, s.nextSlot[d.ChannelKey])
 		}
 		s.mu.Unlock()
-		if err := s.cfg.Sleep(ctx, wait); err != nil {
-			return err
+		if wait := next.Sub(s.cfg.Now()); wait > 0 {
+			if err := s.cfg.Sleep(ctx, wait); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // dispatch starts one send per idle channel whose slot is open.

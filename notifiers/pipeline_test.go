@@ -1,0 +1,255 @@
+package notifiers_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/notifiers"
+	"github.com/treatywatch/treatywatch/notifiers/slackfake"
+)
+
+// clock is an injected, settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// env is a real SQLite ledger with the Hanoi Convention registered.
+type env struct {
+	store  *sqlite.Store
+	ledger *events.Ledger
+	outbox *notifiers.Outbox
+}
+
+func hanoiDef() events.Definition {
+	return events.Definition{
+		ID: "XVIII-16", Title: "United Nations Convention against Cybercrime", ShortTitle: "Hanoi Convention",
+		Adopted:           events.MustDate("2024-12-24"),
+		Signature:         &events.Window{Opens: events.MustDate("2025-10-25"), Closes: events.MustDate("2026-12-31")},
+		RequiresSignature: true,
+		EntryIntoForce: events.Rule{Instruments: 40, Counts: []events.Action{events.Ratification, events.Acceptance, events.Approval, events.Accession},
+			Delay: events.Period{N: 90, Unit: events.Days}, LaterParties: &events.Period{N: 30, Unit: events.Days}},
+	}
+}
+
+func mustEnv(tb testing.TB, today string) *env {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "treatywatch.db"), sqlite.Config{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	now := events.MustDate(today).Time().Add(12 * time.Hour)
+	l, err := events.NewLedger(st, events.LedgerConfig{Now: func() time.Time { return now }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := l.AddTreaty(ctx, hanoiDef(), events.Metadata{Actor: "test"}); err != nil {
+		tb.Fatal(err)
+	}
+	return &env{store: st, ledger: l, outbox: notifiers.NewOutbox(st)}
+}
+
+func (e *env) subscribe(tb testing.TB, s events.Subscription) events.Subscription {
+	tb.Helper()
+	if _, err := e.ledger.Subscribe(context.Background(), s, events.Metadata{Actor: "test"}); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// deposit is a notice of Viet Nam's (hypothetical) ratification.
+func deposit(pos int64) notifiers.Notice {
+	return notifiers.Notice{Kind: notifiers.KindDeposit, Treaty: "XVIII-16", TreatyName: "Hanoi Convention", Position: pos, Participant: "Viet Nam",
+		Action: events.Ratification, Date: events.MustDate("2026-06-01"), Reference: "C.N.100.2026.TREATIES-XVIII.16", Counted: 1, Required: 40}
+}
+
+func (e *env) enqueue(tb testing.TB, sub events.Subscription, notices ...notifiers.Notice) {
+	tb.Helper()
+	var ds []notifiers.Delivery
+	for _, n := range notices {
+		ds = append(ds, notifiers.Delivery{Subscription: sub.ID, DedupKey: notifiers.DedupKey(n), Position: n.Position, ChannelKey: notifiers.ChannelKey(sub),
+			ThreadKey: n.Treaty, Notice: n, CreatedAt: time.Now()})
+	}
+	if _, err := e.outbox.EnqueueNow(context.Background(), ds); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (e *env) sender(tb testing.TB, fake *slackfake.Server, tune func(*notifiers.SenderConfig)) *notifiers.Sender {
+	tb.Helper()
+	cfg := notifiers.SenderConfig{DB: e.store, Log: e.store, Now: time.Now, PerChannel: 20 * time.Millisecond, Backoff: 5 * time.Millisecond,
+		Sinks: map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", fake.APIURL(), 2*time.Second))}}
+	if tune != nil {
+		tune(&cfg)
+	}
+	s, err := notifiers.NewSender(cfg, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func statuses(t *testing.T, o *notifiers.Outbox) map[string]int {
+	t.Helper()
+	c, err := o.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSenderWaitsRetryAfterOn429(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	sub := e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkSlack, Channel: "C0HANOI", Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, sub, deposit(10))
+	fake.Fail(slackfake.Fault{Status: 429, RetryAfter: 1, Times: 1})
+	start := time.Now()
+	if err := e.sender(t, fake, nil).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("sent again after %s, before Retry-After: 1", waited)
+	}
+	if posts := fake.Posts(); len(posts) != 1 || posts[0].Channel != "C0HANOI" || posts[0].DeliveryID() != "1" {
+		t.Fatalf("posts = %+v", posts)
+	}
+	if fake.Calls("conversations.history") == 0 {
+		t.Fatal("after a 429 the sender posted again without checking whether the first post arrived")
+	}
+	if c := statuses(t, e.outbox); c[notifiers.StatusSent] != 1 {
+		t.Fatalf("statuses = %v", c)
+	}
+}
+
+func TestA429ThatPostedIsNotPostedTwice(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	sub := e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkSlack, Channel: "C0HANOI", Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, sub, deposit(10))
+	fake.Fail(slackfake.Fault{Status: 429, RetryAfter: 1, PostAnyway: true, Times: 1})
+	if err := e.sender(t, fake, nil).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts := fake.Posts(); len(posts) != 1 {
+		t.Fatalf("%d posts, want exactly 1", len(posts))
+	}
+	if c := statuses(t, e.outbox); c[notifiers.StatusSent] != 1 {
+		t.Fatalf("statuses = %v", c)
+	}
+}
+
+func TestInvalidAuthIsDeadLetteredThenRedriven(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	sub := e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkSlack, Channel: "C0HANOI", Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, sub, deposit(10))
+	fake.Fail(slackfake.Fault{SlackError: "invalid_auth"})
+	s := e.sender(t, fake, nil)
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Calls("chat.postMessage"); n != 1 {
+		t.Fatalf("invalid_auth was tried %d times; want once, no retry storm", n)
+	}
+	dls, err := e.outbox.DeadLetters(ctx)
+	if err != nil || len(dls) != 1 || dls[0].ID != "D1" || !strings.Contains(dls[0].Reason, "invalid_auth") {
+		t.Fatalf("dead letters = %+v, %v", dls, err)
+	}
+	fake.Heal()
+	if _, err := e.outbox.Redrive(ctx, "D1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts := fake.Posts(); len(posts) != 1 {
+		t.Fatalf("after redrive: %d posts", len(posts))
+	}
+	if dls, _ := e.outbox.DeadLetters(ctx); len(dls) != 0 {
+		t.Fatalf("dead letters after redrive: %+v", dls)
+	}
+}
+
+func TestServerErrorsRetryWithBackoffThenDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	sub := e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkSlack, Channel: "C0HANOI", Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, sub, deposit(10))
+	fake.Fail(slackfake.Fault{Status: 503})
+	if err := e.sender(t, fake, func(c *notifiers.SenderConfig) { c.MaxAttempts = 3 }).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Calls("chat.postMessage"); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
+	}
+	dls, _ := e.outbox.DeadLetters(ctx)
+	if len(dls) != 1 || !strings.Contains(dls[0].Reason, "gave up after 3 attempts") {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+}
+
+func TestOneMessagePerIntervalPerChannelAndThreads(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	a := e.subscribe(t, events.Subscription{ID: "a", Sink: events.SinkSlack, Channel: "C0A", Treaties: []string{"XVIII-16"}})
+	b := e.subscribe(t, events.Subscription{ID: "b", Sink: events.SinkSlack, Channel: "C0B", Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, a, deposit(10), deposit(11), deposit(12))
+	e.enqueue(t, b, deposit(10), deposit(11), deposit(12))
+	if err := e.sender(t, fake, func(c *notifiers.SenderConfig) { c.PerChannel = 150 * time.Millisecond }).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byChannel := map[string][]slackfake.Post{}
+	for _, p := range fake.Posts() {
+		byChannel[p.Channel] = append(byChannel[p.Channel], p)
+	}
+	for ch, posts := range byChannel {
+		if len(posts) != 3 {
+			t.Fatalf("%s: %d posts", ch, len(posts))
+		}
+		for i := 1; i < len(posts); i++ {
+			if gap := posts[i].At.Sub(posts[i-1].At); gap < 130*time.Millisecond {
+				t.Errorf("%s: posts %d and %d only %s apart", ch, i-1, i, gap)
+			}
+			if posts[i].ThreadTS != posts[0].TS {
+				t.Errorf("%s: follow-up %d threads under %q, want the first message %q", ch, i, posts[i].ThreadTS, posts[0].TS)
+			}
+		}
+	}
+	// The two channels were served in parallel, not one after the other.
+	first, last := fake.Posts()[0].At, fake.Posts()[5].At
+	if span := last.Sub(first); span > 2*150*time.Millisecond+250*time.Millisecond {
+		t.Errorf("six posts over two channels took %s", span)
+	}
+}
+
+func TestEnqueueIsIdempotent(t *testing.T) {
+	e := mustEnv(t, "2026-11-27")
+	sub := e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}})
+	e.enqueue(t, sub, deposit(10))
+	e.enqueue(t, sub, deposit(10))
+	if c := statuses(t, e.outbox); c[notifiers.StatusPending] != 1 {
+		t.Fatalf("statuses after enqueuing the same notice twice = %v", c)
+	}
+}

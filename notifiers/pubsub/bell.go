@@ -1,0 +1,47 @@
+package pubsub
+
+import "sync"
+
+// Bell wakes the subscriptions that wait for new events. Ring it after
+// appending to the log (the Publisher does after each Publish; the service
+// should after each Ledger command) so that subscribers deliver at once
+// instead of at their next poll. Without a Bell, or for appends by other
+// processes, subscribers find new events within PollInterval.
+//
+// The zero Bell is ready to use; a nil *Bell never rings. A Bell is safe
+// for concurrent use.
+type Bell struct {
+	mu sync.Mutex
+	ch chan struct{} // closed by Ring, then replaced
+}
+
+// NewBell returns a Bell.
+func NewBell() *Bell { return &Bell{} }
+
+// Ring wakes every subscription waiting on b.
+func (b *Bell) Ring() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+}
+
+// wait returns a channel that is closed at the next Ring; nil (never
+// ready) for a nil Bell. Take it before reading the log, so that a Ring
+// between the read and the wait is not missed.
+func (b *Bell) wait() <-chan struct{} {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}

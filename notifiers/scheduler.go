@@ -1,0 +1,447 @@
+package notifiers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
+)
+
+// TimedSchedule is the schedule of the time-driven notices (countdowns,
+// entry-into-force day, signature window closing): hourly, so that a
+// day's notices go out soon after midnight UTC.
+const TimedSchedule = "@hourly"
+
+// ParseSchedule parses a cron spec (five fields, or a descriptor such as
+// @daily or @weekly) in a time zone (empty: UTC). It returns a clear
+// error, never a panic, for an invalid spec or zone.
+func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, &events.InvalidError{Field: "digest", Reason: "empty cron spec"}
+	}
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		return nil, &events.InvalidError{Field: "digest", Reason: "give the time zone with --tz, not inside the spec"}
+	}
+	if tz == "" {
+		tz = "UTC"
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return nil, &events.InvalidError{Field: "tz", Reason: fmt.Sprintf("unknown time zone %q", tz)}
+	}
+	defer func() { // the parser has panicked on odd input in the past
+		if r := recover(); r != nil {
+			sched, err = nil, &events.InvalidError{Field: "digest", Reason: fmt.Sprintf("invalid cron spec %q: %v", spec, r)}
+		}
+	}()
+	sched, err = cron.ParseStandard("CRON_TZ=" + tz + " " + spec)
+	if err != nil {
+		return nil, &events.InvalidError{Field: "digest", Reason: fmt.Sprintf("invalid cron spec %q: %v (want 5 fields \"MIN HOUR DOM MON DOW\" or @daily, @weekly, @every 6h)", spec, err)}
+	}
+	return sched, nil
+}
+
+// SchedulerConfig configures a Scheduler.
+type SchedulerConfig struct {
+	// Log, DB and Directory are the ledger; required.
+	Log       Log
+	DB        DB
+	Directory DirectorySource
+	// Now is the clock; required.
+	Now func() time.Time
+	// OnEnqueued is called after new deliveries are written; optional.
+	OnEnqueued func()
+	// Refresh is how often Run re-reads the subscriptions' schedules;
+	// default 1 min.
+	Refresh time.Duration
+}
+
+// Validate reports a configuration that cannot work.
+func (c SchedulerConfig) Validate() error {
+	if c.Log == nil || c.DB == nil || c.Directory == nil || c.Now == nil {
+		return errors.New("notifiers: SchedulerConfig needs Log, DB, Directory and Now")
+	}
+	return nil
+}
+
+// Scheduler runs the time-driven work: each subscription's digest on its
+// cron spec, and the hourly check for countdowns, entry-into-force days
+// and signature windows closing. Every schedule persists its last run;
+// each run covers "everything due between the last run and now", so
+// after downtime exactly one catch-up run covers the gap — never a burst
+// of missed runs, never silence. Jobs run under cron.Recover and
+// cron.SkipIfStillRunning. robfig/cron skips a time that does not exist
+// in a zone (a spec at 02:30 on the day clocks spring forward); the next
+// run's digest then covers that day too.
+type Scheduler struct {
+	cfg    SchedulerConfig
+	logger *slog.Logger
+	outbox *Outbox
+	subs   *subscriptions
+	reg    *events.Registry
+	mu     sync.Mutex // one run at a time
+}
+
+// NewScheduler returns a Scheduler. A nil logger means no logging.
+func NewScheduler(cfg SchedulerConfig, logger *slog.Logger) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.OnEnqueued == nil {
+		cfg.OnEnqueued = func() {}
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = time.Minute
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	outbox := NewOutbox(cfg.DB)
+	return &Scheduler{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry()}, nil
+}
+
+// SubscriptionsChanged makes the scheduler read the subscriptions again.
+func (s *Scheduler) SubscriptionsChanged() { s.subs.invalidate() }
+
+type schedule struct {
+	name  string
+	spec  string
+	sched cron.Schedule
+	sub   *events.Subscription // nil for the timed schedule
+}
+
+func (s *Scheduler) schedules(ctx context.Context) ([]schedule, error) {
+	timed, err := ParseSchedule(TimedSchedule, "UTC")
+	if err != nil {
+		return nil, err
+	}
+	out := []schedule{{name: "timed", spec: TimedSchedule, sched: timed}}
+	subs, err := s.subs.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(subs))
+	for id := range subs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		sub := subs[id]
+		if sub.Digest == "" {
+			continue
+		}
+		sched, err := ParseSchedule(sub.Digest, sub.TZ)
+		if err != nil { // refused at subscribe time; never fatal here
+			s.logger.ErrorContext(ctx, "subscription has an invalid digest schedule", "subscription", id, "err", err)
+			continue
+		}
+		out = append(out, schedule{name: "digest:" + id, spec: sub.Digest, sched: sched, sub: &sub})
+	}
+	return out, nil
+}
+
+// RunDue runs, once each, the schedules that came due between their last
+// run and now, and returns the names of those that ran ("timed",
+// "digest:<subscription>"). A schedule seen for the first time starts
+// now: it runs at its next time.
+func (s *Scheduler) RunDue(ctx context.Context, now time.Time) ([]string, error) {
+	scheds, err := s.schedules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ran []string
+	for _, sc := range scheds {
+		ok, err := s.runIfDue(ctx, sc, now)
+		if err != nil {
+			return ran, fmt.Errorf("schedule %s: %w", sc.name, err)
+		}
+		if ok {
+			ran = append(ran, sc.name)
+		}
+	}
+	return ran, nil
+}
+
+func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, err := s.outbox.LastRun(ctx, sc.name)
+	if err != nil {
+		return false, err
+	}
+	if last.IsZero() {
+		return false, s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error { return s.outbox.SetLastRun(ctx, tx, sc.name, now) })
+	}
+	if next := sc.sched.Next(last); next.After(now) {
+		return false, nil
+	}
+	var ds []Delivery
+	if sc.sub != nil {
+		ds, err = s.digest(ctx, *sc.sub, last, now)
+	} else {
+		ds, err = s.timed(ctx, last, now)
+	}
+	if err != nil {
+		return false, err
+	}
+	added := 0
+	err = s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if added, err = s.outbox.Enqueue(ctx, tx, ds); err != nil {
+			return err
+		}
+		return s.outbox.SetLastRun(ctx, tx, sc.name, now)
+	})
+	if err != nil {
+		return false, err
+	}
+	s.logger.InfoContext(ctx, "schedule ran", "schedule", sc.name, "since", last, "until", now, "deliveries", added)
+	if added > 0 {
+		s.cfg.OnEnqueued()
+	}
+	return true, nil
+}
+
+// Run starts cron (with Recover and SkipIfStillRunning) with one entry
+// per schedule, first catching up what came due while the process was
+// down, and re-reads the schedules every Refresh until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if _, err := s.RunDue(ctx, s.cfg.Now()); err != nil {
+		s.logger.ErrorContext(ctx, "scheduler catch-up", "err", err)
+	}
+	clog := cronLogger{s.logger}
+	c := cron.New(cron.WithChain(cron.Recover(clog), cron.SkipIfStillRunning(clog)), cron.WithLocation(time.UTC))
+	entries := map[string]cron.EntryID{}
+	specs := map[string]string{}
+	refresh := func() {
+		scheds, err := s.schedules(ctx)
+		if err != nil {
+			s.logger.ErrorContext(ctx, "read schedules", "err", err)
+			return
+		}
+		seen := map[string]bool{}
+		for _, sc := range scheds {
+			seen[sc.name] = true
+			if id, ok := entries[sc.name]; ok && specs[sc.name] == sc.spec {
+				continue
+			} else if ok {
+				c.Remove(id)
+			}
+			sc := sc
+			entries[sc.name] = c.Schedule(sc.sched, cron.FuncJob(func() {
+				if _, err := s.runIfDue(ctx, sc, s.cfg.Now()); err != nil {
+					s.logger.ErrorContext(ctx, "scheduled run", "schedule", sc.name, "err", err)
+				}
+			}))
+			specs[sc.name] = sc.spec
+		}
+		for name, id := range entries {
+			if !seen[name] {
+				c.Remove(id)
+				delete(entries, name)
+			}
+		}
+	}
+	refresh()
+	c.Start()
+	defer func() { <-c.Stop().Done() }()
+	t := time.NewTicker(s.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.subs.invalidate()
+			refresh()
+		}
+	}
+}
+
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// treatyStatus folds a treaty's whole stream and returns its status as of
+// a date, and its history.
+func (s *Scheduler) treatyStatus(ctx context.Context, dir *events.Directory, id string, asOf events.Date) (projections.Status, error) {
+	return projections.StatusFromLog(ctx, s.cfg.Log, s.reg, dir, id, asOf, time.Time{})
+}
+
+func (s *Scheduler) treaties(ctx context.Context) ([]string, error) {
+	streams, err := s.cfg.Log.Streams(ctx, events.TreatyStream(""))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range streams {
+		id, _ := events.TreatyOfStream(st)
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// timed returns the countdown, entry-into-force and signature-window
+// notices whose day falls in (since, until], for every subscription that
+// wants them.
+func (s *Scheduler) timed(ctx context.Context, since, until time.Time) ([]Delivery, error) {
+	from, to := events.DateOf(since.UTC()), events.DateOf(until.UTC())
+	if !from.Before(to) {
+		return nil, nil
+	}
+	in := func(d events.Date) bool { return d.After(from) && !d.After(to) }
+	dir, err := s.cfg.Directory.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.treaties(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var notices []Notice
+	for _, id := range ids {
+		st, err := s.treatyStatus(ctx, dir, id, projections.EndOfTime())
+		var ut *events.UnknownTreatyError
+		if errors.As(err, &ut) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		h, err := s.history(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		base := Notice{Treaty: id, TreatyName: h.Definition.Name(), Counted: st.Counted, Required: st.Required}
+		if e := st.EntryIntoForce; e != nil {
+			base.EntryIntoForce = *e
+			for _, days := range []int{30, 7, 1} {
+				if d := e.AddDays(-days); in(d) {
+					n := base
+					n.Kind, n.Date, n.DaysLeft = KindCountdown, d, days
+					notices = append(notices, n)
+				}
+			}
+			if in(*e) {
+				n := base
+				n.Kind, n.Date = KindInForce, *e
+				notices = append(notices, n)
+			}
+		}
+		if w := h.Definition.Signature; w != nil && !w.Closes.IsZero() {
+			for _, days := range []int{30, 7} {
+				if d := w.Closes.AddDays(-days); in(d) {
+					n := base
+					n.Kind, n.Date, n.DaysLeft = KindSignatureWindow, w.Closes, days
+					notices = append(notices, n)
+				}
+			}
+		}
+	}
+	subs, err := s.subs.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ds []Delivery
+	for _, sub := range sortedSubs(subs) {
+		for _, n := range notices {
+			if Wants(sub, n) {
+				ds = append(ds, Delivery{Subscription: sub.ID, DedupKey: DedupKey(n), ChannelKey: ChannelKey(sub), ThreadKey: n.Treaty, Notice: n, CreatedAt: until})
+			}
+		}
+	}
+	return ds, nil
+}
+
+func (s *Scheduler) history(ctx context.Context, id string) (*events.History, error) {
+	evs, err := s.cfg.Log.ReadStream(ctx, events.TreatyStream(id))
+	if err != nil {
+		return nil, err
+	}
+	return events.Fold(s.reg, evs, time.Time{})
+}
+
+// digest builds a subscription's digest of what was recorded in
+// (since, until], with each followed treaty's progress at until.
+func (s *Scheduler) digest(ctx context.Context, sub events.Subscription, since, until time.Time) ([]Delivery, error) {
+	dir, err := s.cfg.Directory.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := sub.Treaties
+	if len(ids) == 0 {
+		if ids, err = s.treaties(ctx); err != nil {
+			return nil, err
+		}
+	}
+	d := &Digest{Since: since.UTC(), Until: until.UTC(), Items: []Notice{}, Progress: []Progress{}}
+	asOf := events.DateOf(until.UTC())
+	for _, id := range ids {
+		evs, err := s.cfg.Log.ReadStream(ctx, events.TreatyStream(id))
+		if err != nil {
+			return nil, err
+		}
+		h := &events.History{}
+		for _, e := range evs {
+			p, err := s.reg.Decode(e)
+			if err != nil {
+				return nil, err
+			}
+			if !e.RecordedAt.After(since) || e.RecordedAt.After(until) {
+				if err := h.Apply(e, p); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			before := projections.Compute(h, dir, projections.EndOfTime(), nil)
+			if err := h.Apply(e, p); err != nil {
+				return nil, err
+			}
+			if !h.Registered {
+				continue
+			}
+			after := projections.Compute(h, dir, projections.EndOfTime(), nil)
+			for _, n := range EventNotices(e, p, h.Definition, before, after) {
+				if sub.Participant == "" || n.Participant == sub.Participant {
+					d.Items = append(d.Items, n)
+				}
+			}
+		}
+		if !h.Registered {
+			continue
+		}
+		st, err := s.treatyStatus(ctx, dir, id, asOf)
+		if err != nil {
+			return nil, err
+		}
+		pr := Progress{Treaty: id, TreatyName: h.Definition.Name(), Counted: st.Counted, Required: st.Required, InForce: st.InForce}
+		if st.EntryIntoForce != nil {
+			pr.EntryIntoForce = *st.EntryIntoForce
+		}
+		d.Progress = append(d.Progress, pr)
+	}
+	n := Notice{Kind: KindDigest, Date: asOf, Digest: d}
+	return []Delivery{{Subscription: sub.ID, DedupKey: DedupKey(n), ChannelKey: ChannelKey(sub), Notice: n, CreatedAt: until}}, nil
+}
+
+func sortedSubs(m map[string]events.Subscription) []events.Subscription {
+	out := make([]events.Subscription, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
