@@ -118,7 +118,7 @@ func TestDigestAcrossDaylightSavingTime(t *testing.T) {
 	e.subscribe(t, events.Subscription{ID: "ny", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}, Digest: "0 9 * * *", TZ: "America/New_York"})
 	e.subscribe(t, events.Subscription{ID: "night", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}, Digest: "30 2 * * *", TZ: "America/New_York"})
 	s := e.scheduler(t, &clock{})
-	mustRunDue(t, s, "2027-03-13T13:00:00Z") // 08:00 EST: both schedules start
+	mustRunDue(t, s, "2027-03-13T13:00:00Z")                   // 08:00 EST: both schedules start
 	if n := mustRunDue(t, s, "2027-03-13T14:00:01Z"); n != 1 { // 09:00 EST
 		t.Fatalf("09:00 EST: ran %d", n)
 	}
@@ -166,7 +166,6 @@ func TestInvalidSchedulesAreRefusedNotPanics(t *testing.T) {
 		}
 	}
 }
-
 
 // TestCountdownsAndEntryIntoForceDay: with forty (hypothetical) instruments
 // deposited by 3 March 2026, the Hanoi Convention would enter into force

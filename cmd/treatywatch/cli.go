@@ -105,6 +105,10 @@ func commands() []command {
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runStatus},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (rebuild the read models from position 0)", runReplay},
+		{"subscribe", "subscribe --sink slack|slack-webhook|webhook|console [--channel C] [--url URL] --treaty ID[,ID...] [--participant NAME] [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest 'CRON SPEC'] [--tz ZONE]", runSubscribe},
+		{"subscriptions", "subscriptions [--json]", runSubscriptions},
+		{"unsubscribe", "unsubscribe ID", runUnsubscribe},
+		{"notify", "notify run | dead-letters | redrive ID|--all | preview --treaty ID [--event POS]", runNotify},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // digests in any IANA zone, even where the system has no zoneinfo
 )
 
 func main() {
