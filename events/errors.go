@@ -28,6 +28,9 @@ var (
 	// ErrTampered is returned by chain verification when an event's stored
 	// hash does not match its contents.
 	ErrTampered = errors.New("hash chain broken")
+	// ErrUnauthorized is returned by Ledger.VerifyToken for an unknown,
+	// malformed or revoked token.
+	ErrUnauthorized = errors.New("invalid or revoked token")
 )
 
 // ConflictError says which stream moved under a writer. It wraps ErrConflict.

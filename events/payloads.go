@@ -118,6 +118,8 @@ func NewRegistry() *Registry {
 	r.Register(TypeParticipantRegistered, 1, func() Payload { return &ParticipantRegistered{} }, nil)
 	r.Register(TypeSubscriptionCreated, 1, func() Payload { return &SubscriptionCreated{} }, nil)
 	r.Register(TypeSubscriptionRemoved, 1, func() Payload { return &SubscriptionRemoved{} }, nil)
+	r.Register(TypeTokenCreated, 1, func() Payload { return &TokenCreated{} }, nil)
+	r.Register(TypeTokenRevoked, 1, func() Payload { return &TokenRevoked{} }, nil)
 	for a := range actionInfo {
 		r.Register(a.EventType(), 1, func() Payload { return &Act{} }, nil)
 	}

@@ -108,6 +108,7 @@ func commands() []command {
 		{"subscribe", "subscribe --sink slack|slack-webhook|webhook|console [--channel C] [--url URL] --treaty ID[,ID...] [--participant NAME] [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest 'CRON SPEC'] [--tz ZONE]", runSubscribe},
 		{"subscriptions", "subscriptions [--json]", runSubscriptions},
 		{"unsubscribe", "unsubscribe ID", runUnsubscribe},
+		{"token", "token create --role officer|viewer|admin --name NAME | token list [--json] | token revoke ID", runToken},
 		{"notify", "notify run | dead-letters | redrive ID|--all | preview --treaty ID [--event POS]", runNotify},
 	}
 }

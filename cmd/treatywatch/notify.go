@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/notifiers"
+	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+)
+
+// notifierConsumerGroup is the watermill consumer group whose offset the
+// notifier router commits.
+const notifierConsumerGroup = "notifier"
+
+// sinks builds the sinks from the environment: Slack's Web API when
+// SLACK_BOT_TOKEN is set (SLACK_API_URL overrides its base URL), and
+// always the Slack incoming webhook, the signed JSON webhook and the
+// console.
+func (m *Main) sinks() map[string]notifiers.Sink {
+	client := &http.Client{Timeout: notifiers.DefaultTimeout}
+	s := map[string]notifiers.Sink{
+		events.SinkSlackWebhook: notifiers.NewSlackWebhook(client),
+		events.SinkWebhook:      notifiers.NewWebhook(client),
+		events.SinkConsole:      notifiers.NewConsole(m.stdout),
+	}
+	if token := m.getenv("SLACK_BOT_TOKEN"); token != "" {
+		s[events.SinkSlack] = notifiers.NewSlack(notifiers.NewSlackClient(token, m.getenv("SLACK_API_URL"), notifiers.DefaultTimeout))
+	}
+	return s
+}
+
+// notifier is the router, the sender and the scheduler, wired on one ledger.
+type notifier struct {
+	router *notifiers.Router
+	sender *notifiers.Sender
+	sched  *notifiers.Scheduler
+	sub    *pubsub.Subscriber
+}
+
+func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(string)) (*notifier, error) {
+	l, err := m.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wlog := watermill.NewSlogLogger(m.logger)
+	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Bell: bell}, wlog)
+	if err != nil {
+		return nil, err
+	}
+	n := &notifier{sub: sub}
+	n.sender, err = notifiers.NewSender(notifiers.SenderConfig{DB: m.store, Log: m.store, Sinks: m.sinks(), Now: time.Now, Observe: observe}, m.logger)
+	if err != nil {
+		return nil, err
+	}
+	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, DB: m.store, Directory: l, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
+	if err != nil {
+		return nil, err
+	}
+	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, DB: m.store, Directory: l, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
+		OnEnqueued: n.sender.Wake, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Run runs the sender, the scheduler and the router until ctx ends, then
+// stops them in reverse order and closes the subscriber.
+func (n *notifier) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, run := range []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run} {
+		wg.Go(func() {
+			if err := run(ctx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	cerr := n.sub.Close()
+	return errors.Join(append(collect(errs), cerr)...)
+}
+
+func collect(errs <-chan error) []error {
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+func runNotify(ctx context.Context, m *Main, args []string) error {
+	if len(args) == 0 {
+		return usagef("notify: want a subcommand: run | dead-letters | redrive ID|--all | preview --treaty ID [--event POS]")
+	}
+	switch args[0] {
+	case "run":
+		return runNotifyRun(ctx, m, args[1:])
+	case "dead-letters":
+		return runDeadLetters(ctx, m, args[1:])
+	case "redrive":
+		return runRedrive(ctx, m, args[1:])
+	case "preview":
+		return runPreview(ctx, m, args[1:])
+	}
+	return usagef("notify: unknown subcommand %q", args[0])
+}
+
+func runNotifyRun(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("notify run", flag.ContinueOnError)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	n, err := m.newNotifier(ctx, pubsub.NewBell(), nil)
+	if err != nil {
+		return err
+	}
+	if m.getenv("SLACK_BOT_TOKEN") == "" {
+		m.logger.Warn("SLACK_BOT_TOKEN is not set: slack subscriptions will be dead-lettered; console notifications print here")
+	}
+	fmt.Fprintln(m.stderr, "treatywatch: notifier running (router, sender, scheduler); Ctrl-C to stop")
+	return n.Run(ctx)
+}
+
+func runDeadLetters(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("notify dead-letters", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if _, err := m.open(ctx); err != nil {
+		return err
+	}
+	dls, err := notifiers.NewOutbox(m.store).DeadLetters(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if dls == nil {
+			dls = []notifiers.DeadLetter{}
+		}
+		return json.NewEncoder(m.stdout).Encode(dls)
+	}
+	tw := tabwriter.NewWriter(m.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tPOSITION\tTARGET\tWHAT\tERROR")
+	for _, d := range dls {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Kind, d.Position, d.Target, d.What, d.Reason)
+	}
+	if len(dls) == 0 {
+		fmt.Fprintln(tw, "(no dead letters)")
+	}
+	return tw.Flush()
+}
+
+func runRedrive(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("notify redrive", flag.ContinueOnError)
+	all := fs.Bool("all", false, "redrive every dead letter")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if !*all && len(pos) != 1 {
+		return usagef("notify redrive: want one dead-letter ID (D<n> or E<n>) or --all")
+	}
+	n, err := m.newNotifier(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
+	outbox := notifiers.NewOutbox(m.store)
+	var positions []int64
+	count := 0
+	if *all {
+		count, positions, err = outbox.RedriveAll(ctx, time.Now())
+	} else {
+		var p int64
+		p, err = outbox.Redrive(ctx, pos[0], time.Now())
+		if p > 0 {
+			positions = append(positions, p)
+		} else if err == nil {
+			count = 1
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range positions {
+		if err := n.router.Redrive(ctx, p); err != nil {
+			return fmt.Errorf("redrive event %d: %w", p, err)
+		}
+	}
+	fmt.Fprintf(m.stdout, "redriven: %d deliveries back in the queue, %d events processed again; a running notifier sends them\n", count, len(positions))
+	return nil
+}
+
+func runPreview(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("notify preview", flag.ContinueOnError)
+	treaty := fs.String("treaty", "", "treaty id or name")
+	event := fs.Int64("event", 0, "log position of the event (default: the treaty's latest act)")
+	asJSON := fs.Bool("json", false, "print the Slack Block Kit JSON instead of text")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if err := need(fs, "treaty"); err != nil {
+		return err
+	}
+	n, err := m.newNotifier(ctx, nil, nil)
+	if err != nil {
+		return err
+	}
+	id, err := m.ledger.ResolveTreaty(ctx, *treaty)
+	if err != nil {
+		return err
+	}
+	pos := *event
+	if pos == 0 {
+		evs, err := m.store.ReadStream(ctx, events.TreatyStream(id))
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if events.IsAct(e.Type) || e.Type == events.TypeActCorrected || e.Type == events.TypeActRetracted {
+				pos = e.Position
+			}
+		}
+		if pos == 0 {
+			return fmt.Errorf("treaty %s has no acts to preview: %w", id, events.ErrNotFound)
+		}
+	}
+	notices, err := n.router.Preview(ctx, pos)
+	if err != nil {
+		return err
+	}
+	for _, nt := range notices {
+		if nt.Treaty != id {
+			return fmt.Errorf("position %d is not an event of treaty %s: %w", pos, id, events.ErrNotFound)
+		}
+		msg := notifiers.Render(nt)
+		if *asJSON {
+			enc := json.NewEncoder(m.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(map[string]any{"text": msg.Text, "blocks": msg.Blocks}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(m.stdout, "── %s (position %s) ──\n%s\n", nt.Kind, strconv.FormatInt(pos, 10), notifiers.RenderText(nt))
+	}
+	if len(notices) == 0 {
+		fmt.Fprintf(m.stdout, "the event at position %d sends no notification\n", pos)
+	}
+	return nil
+}
