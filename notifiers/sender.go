@@ -45,6 +45,10 @@ type SenderConfig struct {
 	// Poll is how often the sender looks for due deliveries when not
 	// woken; default 500 ms.
 	Poll time.Duration
+	// AfterSend, if set, is called after a sink accepted a message and
+	// before the delivery is marked sent: the window a crash can hit.
+	// Fault-injection tests use it to crash exactly there.
+	AfterSend func(Delivery)
 	// Observe, if set, is told of each outcome ("sent", "retry",
 	// "rate_limited", "dead") for metrics.
 	Observe func(outcome string)
@@ -275,6 +279,9 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 	s.mu.Unlock()
 	rc, err := sink.Send(ctx, sub, msg)
 	if err == nil {
+		if s.cfg.AfterSend != nil {
+			s.cfg.AfterSend(d)
+		}
 		s.sent(ctx, d, rc)
 		return
 	}

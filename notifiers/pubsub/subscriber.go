@@ -120,13 +120,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 // Close stops every subscription, waits for them to return (each within
 // CloseGrace if a handler holds a message), releases their claims and
-// closes their channels. It does not close the store. It is idempotent.
+// closes their channels. It does not close the store. It may be called
+// more than once, concurrently: each call returns once they have stopped.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
