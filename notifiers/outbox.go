@@ -135,6 +135,18 @@ func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery,
 	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now.UnixNano(), limit)
 }
 
+// Get returns one delivery by id.
+func (o *Outbox) Get(ctx context.Context, id int64) (Delivery, error) {
+	ds, err := o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE id = ?`, id)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if len(ds) == 0 {
+		return Delivery{}, fmt.Errorf("no delivery %d: %w", id, events.ErrNotFound)
+	}
+	return ds[0], nil
+}
+
 // NextDue returns when the earliest waiting delivery is due; zero if none.
 func (o *Outbox) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64

@@ -2,6 +2,7 @@ package notifiers_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -251,5 +252,42 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 	e.enqueue(t, sub, deposit(10))
 	if c := statuses(t, e.outbox); c[notifiers.StatusPending] != 1 {
 		t.Fatalf("statuses after enqueuing the same notice twice = %v", c)
+	}
+}
+
+// TestNoDuplicateSendsUnderConcurrentDispatch runs the sender's loop with
+// a very short poll and pacing over many channels: a delivery read as
+// pending by one dispatch must not be sent again after another dispatch
+// has sent it.
+func TestNoDuplicateSendsUnderConcurrentDispatch(t *testing.T) {
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	const channels, perChannel = 10, 20
+	for c := 0; c < channels; c++ {
+		sub := e.subscribe(t, events.Subscription{ID: fmt.Sprintf("s%d", c), Sink: events.SinkSlack, Channel: fmt.Sprintf("C%d", c), Treaties: []string{"XVIII-16"}})
+		var ns []notifiers.Notice
+		for i := 0; i < perChannel; i++ {
+			ns = append(ns, deposit(int64(100+i)))
+		}
+		e.enqueue(t, sub, ns...)
+	}
+	s := e.sender(t, fake, func(c *notifiers.SenderConfig) { c.PerChannel = time.Millisecond; c.Poll = time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(fake.Posts()) < channels*perChannel && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	seen := map[string]int{}
+	for _, p := range fake.Posts() {
+		seen[p.DeliveryID()]++
+	}
+	if len(seen) != channels*perChannel || len(fake.Posts()) != channels*perChannel {
+		t.Fatalf("%d posts of %d distinct deliveries, want %d of each", len(fake.Posts()), len(seen), channels*perChannel)
 	}
 }

@@ -231,6 +231,16 @@ func (s *Sender) dispatch(ctx context.Context) error {
 
 // send delivers one message and records the outcome.
 func (s *Sender) send(ctx context.Context, d Delivery) {
+	// The list dispatch read may be older than the previous send on this
+	// channel: read the delivery again, now that the channel is ours.
+	d, err := s.outbox.Get(ctx, d.ID)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "read delivery", "err", err)
+		return
+	}
+	if d.Status != StatusPending && d.Status != StatusSending || d.NextAttemptAt.After(s.cfg.Now()) {
+		return
+	}
 	sub, ok, removed, err := s.subs.byID(ctx, d.Subscription)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "read subscriptions", "err", err)

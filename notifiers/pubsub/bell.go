@@ -1,6 +1,11 @@
 package pubsub
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/treatywatch/treatywatch/events"
+)
 
 // Bell wakes the subscriptions that wait for new events. Ring it after
 // appending to the log (the Publisher does after each Publish; the service
@@ -44,4 +49,26 @@ func (b *Bell) wait() <-chan struct{} {
 		b.ch = make(chan struct{})
 	}
 	return b.ch
+}
+
+// RingAfterAppend returns store with an Append that rings bell after each
+// successful append. Give it to events.NewLedger so that the subscribers
+// that share bell deliver the ledger's events at once.
+func RingAfterAppend(store events.Store, bell *Bell) events.Store {
+	return ringingStore{Store: store, bell: bell}
+}
+
+// ringingStore is RingAfterAppend's store.
+type ringingStore struct {
+	events.Store
+	bell *Bell
+}
+
+// Append implements events.Store.
+func (s ringingStore) Append(ctx context.Context, appends ...events.StreamAppend) ([]events.Envelope, error) {
+	out, err := s.Store.Append(ctx, appends...)
+	if err == nil && len(out) > 0 {
+		s.bell.Ring()
+	}
+	return out, err
 }

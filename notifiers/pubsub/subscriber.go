@@ -33,6 +33,10 @@ import (
 // until it stops (or, if its process died, until the claim lapses after
 // ClaimTTL), then resume from the offset.
 //
+// A subscription of a topic other than LogTopic reads the whole log from
+// its offset and keeps the topic's events: that suits the small topics a
+// service keeps beside its log, not a busy message bus.
+//
 // A Subscriber is safe for concurrent use. Close it before closing the
 // store.
 type Subscriber struct {

@@ -372,18 +372,23 @@ func TestConsumerGroupClaim(t *testing.T) {
 }
 
 // TestBellWakes: with a Bell, a subscription delivers an append at once,
-// not at its next poll.
+// not at its next poll: rung by hand, or by RingAfterAppend's store.
 func TestBellWakes(t *testing.T) {
 	store := MustOpen(t, TempPath(t))
 	bell := pubsub.NewBell()
 	cfg := testConfig("notifier", bell)
 	cfg.PollInterval = time.Hour
 	msgs := MustSubscribe(t, MustSubscriber(t, store, cfg), pubsub.LogTopic)
-	for i := range 3 {
+	ringing := pubsub.RingAfterAppend(store, bell)
+	for i := range 4 {
 		MustNotReceive(t, msgs, 20*time.Millisecond) // the subscription waits
 		start := time.Now()
-		MustAppendActs(t, store, 1, fmt.Sprintf("T-%d", i))
-		bell.Ring()
+		if i%2 == 0 {
+			MustAppendActs(t, store, 1, fmt.Sprintf("T-%d", i))
+			bell.Ring()
+		} else {
+			MustAppendActs(t, ringing, 1, fmt.Sprintf("T-%d", i))
+		}
 		msg := MustReceive(t, msgs)
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("delivered %s after %s", msg.UUID, d)
