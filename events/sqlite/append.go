@@ -42,10 +42,10 @@ func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]e
 			return []events.Envelope{e}, nil
 		}
 	}
-	out := make([]events.Envelope, 0, n)
+	var out []events.Envelope
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.appendTx(ctx, tx, appends, recorded, out)
+		out, err = s.appendTx(ctx, tx, appends, recorded, n)
 		return err
 	})
 	if err != nil {
@@ -59,7 +59,8 @@ func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]e
 }
 
 // checkAppends validates the input of Append and returns the number of
-// records.
+// records. Payloads are checked as the events are built (see builder),
+// before anything is inserted.
 func checkAppends(appends []events.StreamAppend) (int, error) {
 	n := 0
 	for _, sa := range appends {
@@ -76,8 +77,6 @@ func checkAppends(appends []events.StreamAppend) (int, error) {
 				return 0, &events.InvalidError{Field: "type", Reason: fmt.Sprintf("stream %s, record %d: empty type", sa.Stream, i)}
 			case r.SchemaVersion < 1:
 				return 0, &events.InvalidError{Field: "schema version", Reason: fmt.Sprintf("stream %s, record %d (%s): schema version %d, want 1 or more", sa.Stream, i, r.Type, r.SchemaVersion)}
-			case !validJSON(r.Payload):
-				return 0, &events.InvalidError{Field: "payload", Reason: fmt.Sprintf("stream %s, record %d (%s): not one JSON value", sa.Stream, i, r.Type)}
 			}
 		}
 		n += len(sa.Records)
@@ -109,6 +108,9 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 		return events.Envelope{}, false, nil
 	}
 	r := &sa.Records[0]
+	if !validJSON(r.Payload) {
+		return events.Envelope{}, false, invalidPayload(sa.Stream, 0, r.Type)
+	}
 	e := events.Envelope{
 		Position:      last + 1,
 		Stream:        sa.Stream,
@@ -137,25 +139,78 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 	return e, true, nil
 }
 
-// appendTx is Append's full path, inside tx.
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.StreamAppend, recorded time.Time, out []events.Envelope) ([]events.Envelope, error) {
+// appendTx is Append's full path, inside tx: it checks every stream's
+// version, then builds the n envelopes (positions, versions, hashes) and
+// inserts them.
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.StreamAppend, recorded time.Time, n int) ([]events.Envelope, error) {
 	var (
-		version, last int64
-		prev          []byte
+		first, last int64
+		prev        []byte
 	)
-	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&version, &last, &prev); err != nil {
+	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&first, &last, &prev); err != nil {
 		return nil, fmt.Errorf("append: read the head of the log: %w", err)
 	}
 	s.remember(last, prev) // committed: nothing is written yet
-	chain := events.NewChain(prev)
+	starts, err := s.checkVersions(ctx, tx, appends, first)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]events.Envelope, n)
+	b := builder{appends: appends, starts: starts, chain: events.NewChain(prev), pos: last, recorded: recorded}
 	insert := tx.StmtContext(ctx, s.insert)
-	var versionStmt *sql.Stmt
 	var ra rowArgs
 	recordedNanos := recorded.UnixNano()
-	pos := last
+	put := func(k int) error {
+		e := &out[k]
+		_, err := insert.ExecContext(ctx, ra.set(e, e.Stream, recordedNanos)...)
+		if err == nil {
+			return nil
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("append to %s at version %d: %w", e.Stream, e.Version, err)
+		}
+		// Another writer got in. The version check under the write lock
+		// makes this unreachable while every writer uses Append; the
+		// constraint is the guard that does not depend on it.
+		var actual int64
+		if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, e.Stream).Scan(&actual); err != nil {
+			actual = -1
+		}
+		return &events.ConflictError{Stream: e.Stream, Expected: b.part(k).ExpectedVersion, Actual: actual}
+	}
+
+	if err := b.build(out); err != nil {
+		return nil, err
+	}
+	for k := range out {
+		if err := put(k); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkVersions checks, in order, that each stream of appends is at its
+// expected version (first is the version of appends[0].Stream), and returns
+// each part's starting version. A stream named twice is checked the second
+// time against the version its first part gives it.
+func (s *Store) checkVersions(ctx context.Context, tx *sql.Tx, appends []events.StreamAppend, first int64) ([]int64, error) {
+	starts := make([]int64, len(appends))
+	var (
+		after       map[string]int64 // stream version after the parts so far
+		versionStmt *sql.Stmt
+	)
+	if len(appends) > 1 {
+		after = make(map[string]int64, len(appends))
+	}
 	for i := range appends {
 		sa := &appends[i]
-		if i > 0 {
+		version, seen := after[sa.Stream]
+		switch {
+		case i == 0:
+			version = first
+		case !seen:
 			if versionStmt == nil {
 				versionStmt = tx.StmtContext(ctx, s.version)
 			}
@@ -166,40 +221,68 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.Strea
 		if version != sa.ExpectedVersion {
 			return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: version}
 		}
+		starts[i] = version
+		if after != nil {
+			after[sa.Stream] = version + int64(len(sa.Records))
+		}
+	}
+	return starts, nil
+}
+
+// builder turns the records of an append into envelopes: consecutive
+// positions after pos, each part's versions from its start, the recorded
+// time, and the hash chain. It checks that each payload is one JSON value.
+type builder struct {
+	appends  []events.StreamAppend
+	starts   []int64
+	chain    *events.Chain
+	pos      int64
+	recorded time.Time
+}
+
+// build fills out, which has one element per record.
+func (b *builder) build(out []events.Envelope) error {
+	k := 0
+	for i := range b.appends {
+		sa := &b.appends[i]
 		for j := range sa.Records {
 			r := &sa.Records[j]
-			pos++
-			version++
-			out = append(out, events.Envelope{
-				Position:      pos,
+			if !validJSON(r.Payload) {
+				return invalidPayload(sa.Stream, j, r.Type)
+			}
+			b.pos++
+			e := &out[k]
+			*e = events.Envelope{
+				Position:      b.pos,
 				Stream:        sa.Stream,
-				Version:       version,
+				Version:       b.starts[i] + int64(j) + 1,
 				Type:          r.Type,
 				SchemaVersion: r.SchemaVersion,
 				ValidDate:     r.ValidDate,
-				RecordedAt:    recorded,
+				RecordedAt:    b.recorded,
 				Meta:          r.Meta,
 				Payload:       r.Payload,
-			})
-			e := &out[len(out)-1]
-			e.Hash = chain.Next(*e)
-			if _, err := insert.ExecContext(ctx, ra.set(e, sa.Stream, recordedNanos)...); err != nil {
-				if !isConflict(err) {
-					return nil, fmt.Errorf("append to %s at version %d: %w", sa.Stream, version, err)
-				}
-				// Another writer got in. The version check under the
-				// write lock makes this unreachable while every writer
-				// uses Append; the constraint is the guard that does not
-				// depend on it.
-				var actual int64
-				if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, sa.Stream).Scan(&actual); err != nil {
-					actual = -1
-				}
-				return nil, &events.ConflictError{Stream: sa.Stream, Expected: sa.ExpectedVersion, Actual: actual}
 			}
+			e.Hash = b.chain.Next(*e)
+			k++
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// part returns the StreamAppend of the k-th record.
+func (b *builder) part(k int) *events.StreamAppend {
+	for i := range b.appends {
+		if k < len(b.appends[i].Records) {
+			return &b.appends[i]
+		}
+		k -= len(b.appends[i].Records)
+	}
+	return &b.appends[len(b.appends)-1]
+}
+
+func invalidPayload(stream string, record int, typ string) error {
+	return &events.InvalidError{Field: "payload", Reason: fmt.Sprintf("stream %s, record %d (%s): not one JSON value", stream, record, typ)}
 }
 
 // isConflict reports whether err is SQLite refusing a row because its

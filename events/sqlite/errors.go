@@ -21,6 +21,7 @@ type SchemaTooNewError struct {
 	Max int
 }
 
+// Error says both versions and what to do.
 func (e *SchemaTooNewError) Error() string {
 	return fmt.Sprintf("%s: database schema version %d is newer than this treatywatch understands (max %d): upgrade treatywatch", e.Path, e.Version, e.Max)
 }

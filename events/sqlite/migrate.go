@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"path"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -54,6 +58,35 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		return nil, fmt.Errorf("no migrations embedded")
 	}
 	return ms, nil
+}
+
+// migrateRetrying is migrate, tried again while it fails with SQLITE_BUSY
+// for up to busyTimeout. Turning a new file to WAL mode (the first
+// connection of each process does it) needs an exclusive lock, and SQLite
+// refuses it at once, without waiting, when waiting could deadlock: two
+// processes creating the same file at the same time meet that.
+func migrateRetrying(ctx context.Context, db *sql.DB, file string, log *slog.Logger, busyTimeout time.Duration) (int, error) {
+	deadline := time.Now().Add(busyTimeout)
+	wait := time.Millisecond
+	for {
+		version, err := migrate(ctx, db, file, log)
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return version, err
+		}
+		log.Debug("database busy while migrating; retrying", slog.String("path", file), slog.Duration("wait", wait))
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // migrate brings the database on db (the write pool) to the newest schema

@@ -62,8 +62,9 @@ func (c Config) Validate() error {
 //
 // A Store is safe for concurrent use by multiple goroutines, and several
 // processes may open the same file: writes are serialised by SQLite's
-// write lock (each Append is one BEGIN IMMEDIATE transaction on the
-// Store's single write connection), reads use a pool of read-only
+// write lock (each Append is one transaction on the Store's single write
+// connection that takes the lock before it reads: BEGIN IMMEDIATE, or a
+// single guarded INSERT for one record), reads use a pool of read-only
 // connections and never wait for writers (WAL).
 type Store struct {
 	path  string
@@ -189,7 +190,7 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
 
-	version, err := migrate(ctx, s.write, s.path, s.log)
+	version, err := migrateRetrying(ctx, s.write, s.path, s.log, cfg.BusyTimeout)
 	if err != nil {
 		return fmt.Errorf("open event store: %w", err)
 	}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -334,4 +335,61 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 			t.Fatalf("report %+v, want 24 events", rep)
 		}
 	}
+}
+
+// TestAppend_LargeBatch covers batches large enough that Append hashes in a
+// second goroutine while it inserts.
+func TestAppend_LargeBatch(t *testing.T) {
+	const n = 5000
+	t.Run("written and chained", func(t *testing.T) {
+		s := MustOpen(t, TempPath(t))
+		MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 1)})
+		got := MustAppend(t, s,
+			events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: Acts(t, n)},
+			events.StreamAppend{Stream: "treaty-paris", Records: Acts(t, 3)},
+			events.StreamAppend{Stream: bbnj, ExpectedVersion: 1 + n, Records: Acts(t, n)})
+		if len(got) != 2*n+3 || got[len(got)-1].Position != 2*n+4 || got[len(got)-1].Version != 2*n+1 {
+			last := got[len(got)-1]
+			t.Fatalf("got %d envelopes, the last at position %d version %d", len(got), last.Position, last.Version)
+		}
+		rep, err := s.VerifyReport(t.Context())
+		if err != nil || rep.Events != 2*n+4 {
+			t.Fatalf("VerifyReport = %+v, %v", rep, err)
+		}
+		if !bytes.Equal(rep.Hash, got[len(got)-1].Hash) {
+			t.Errorf("the stored chain ends with %x, Append returned %x", rep.Hash, got[len(got)-1].Hash)
+		}
+	})
+	t.Run("invalid payload late in the batch", func(t *testing.T) {
+		s := MustOpen(t, TempPath(t))
+		recs := Acts(t, n)
+		recs[n-10].Payload = []byte(`{"action":`)
+		_, err := s.Append(t.Context(), events.StreamAppend{Stream: bbnj, Records: recs})
+		if !errors.Is(err, events.ErrInvalid) {
+			t.Fatalf("Append: %v, want events.ErrInvalid", err)
+		}
+		if head, _ := s.Head(t.Context()); head != 0 {
+			t.Fatalf("head %d after a refused batch, want 0", head)
+		}
+	})
+	t.Run("insert fails late in the batch", func(t *testing.T) {
+		s := MustOpen(t, TempPath(t))
+		err := s.WriteTx(t.Context(), func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(t.Context(), `CREATE TEMP TRIGGER fail BEFORE INSERT ON main.events WHEN NEW.version = 4000
+BEGIN SELECT RAISE(ABORT, 'injected failure'); END`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Append(t.Context(), events.StreamAppend{Stream: bbnj, Records: Acts(t, n)})
+		if err == nil || !strings.Contains(err.Error(), "injected failure") {
+			t.Fatalf("Append: %v, want the injected failure", err)
+		}
+		if head, _ := s.Head(t.Context()); head != 0 {
+			t.Fatalf("head %d after a failed batch, want 0", head)
+		}
+		// The write connection and the store still work.
+		MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 10)})
+	})
 }
