@@ -4,13 +4,23 @@ BIN   := bin/treatywatch
 DB    ?= data/treatywatch.db
 BENCHTIME ?= 1x
 
-.PHONY: build run test bench vet fmt
+ADDR  ?= 127.0.0.1:8080
+
+.PHONY: build run status test bench load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
+	$(GO) build -o bin/treatywatch-load ./cmd/treatywatch-load
 
-## run: build, create $(DB) if absent, load the shipped seed, print the Hanoi Convention's status.
+## run: the main job — build, create $(DB) with the shipped seed if absent, print the Hanoi
+## Convention's status, and serve the API and dashboard at http://$(ADDR) (console notifications).
 run: build
+	./$(BIN) --db $(DB) seed --quiet
+	./$(BIN) --db $(DB) status XVIII-16
+	./$(BIN) --db $(DB) serve --addr $(ADDR)
+
+## status: the Hanoi Convention's status, without the server.
+status: build
 	./$(BIN) --db $(DB) seed --quiet
 	./$(BIN) --db $(DB) status XVIII-16
 
@@ -22,6 +32,15 @@ test:
 ## bench: every benchmark, each against its raw SQLite baseline in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
+
+## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger.
+load: build
+	@set -e; dir=$$(mktemp -d); db=$$dir/load.db; \
+	token=$$(./$(BIN) --db $$db token create --role officer --name load | tail -n 1); \
+	./$(BIN) --db $$db serve --addr 127.0.0.1:18181 >$$dir/serve.log 2>&1 & pid=$$!; \
+	for i in $$(seq 50); do curl -sf http://127.0.0.1:18181/readyz >/dev/null 2>&1 && break; sleep 0.2; done; \
+	./bin/treatywatch-load --url http://127.0.0.1:18181 --token $$token --clients 100 --duration 60s; status=$$?; \
+	kill $$pid; wait $$pid || true; rm -rf $$dir; exit $$status
 
 vet:
 	$(GO) vet ./...

@@ -109,6 +109,7 @@ func commands() []command {
 		{"subscriptions", "subscriptions [--json]", runSubscriptions},
 		{"unsubscribe", "unsubscribe ID", runUnsubscribe},
 		{"token", "token create --role officer|viewer|admin --name NAME | token list [--json] | token revoke ID", runToken},
+		{"serve", "serve [--addr HOST:PORT] [--private] [--no-seed]  (the service: HTTP API, dashboard, projections, notifier, scheduler)", runServe},
 		{"notify", "notify run | dead-letters | redrive ID|--all | preview --treaty ID [--event POS]", runNotify},
 	}
 }
