@@ -1,0 +1,715 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
+)
+
+// apiFunc is a JSON API handler; a returned error is written by writeError.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) api(f apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// treatyID resolves the {id} path value: an id, or a name like the CLI
+// takes ("hanoi").
+func (s *Server) treatyID(r *http.Request) (string, error) {
+	return s.cfg.Ledger.ResolveTreaty(r.Context(), r.PathValue("id"))
+}
+
+// timeAxes parses the as_of (valid time, default today) and known_at
+// (transaction time, RFC 3339 or a date meaning the end of that day;
+// default now) query parameters, as the CLI parses --as-of and --known-at.
+func (s *Server) timeAxes(r *http.Request) (events.Date, time.Time, error) {
+	q := r.URL.Query()
+	d := s.today()
+	if v := q.Get("as_of"); v != "" {
+		var err error
+		if d, err = events.ParseDate(v); err != nil {
+			return d, time.Time{}, badRequestf("as_of: %v", err)
+		}
+	}
+	var k time.Time
+	if v := q.Get("known_at"); v != "" {
+		var err error
+		if k, err = time.Parse(time.RFC3339, v); err != nil {
+			kd, derr := events.ParseDate(v)
+			if derr != nil {
+				return d, k, badRequestf("known_at %q: want an RFC 3339 timestamp (2026-03-01T12:00:00Z) or a date", v)
+			}
+			k = kd.Time().Add(24*time.Hour - time.Nanosecond)
+		}
+	}
+	return d, k, nil
+}
+
+// treatySummary is a treaty's line in GET /api/v1/treaties: the status
+// without its participant table.
+type treatySummary struct {
+	ID                      string       `json:"id"`
+	Title                   string       `json:"title"`
+	ShortTitle              string       `json:"short_title,omitempty"`
+	Parent                  string       `json:"parent,omitempty"`
+	AsOf                    events.Date  `json:"as_of"`
+	Rule                    string       `json:"rule"`
+	Required                int          `json:"required"`
+	Counted                 int          `json:"counted"`
+	Remaining               int          `json:"remaining"`
+	Percent                 float64      `json:"percent"`
+	Signatories             int          `json:"signatories"`
+	Parties                 int          `json:"parties"`
+	ThresholdMetOn          *events.Date `json:"threshold_met_on"`
+	EntryIntoForce          *events.Date `json:"entry_into_force"`
+	InForce                 bool         `json:"in_force"`
+	DaysUntilEntryIntoForce *int         `json:"days_until_entry_into_force"`
+	DaysSinceEntryIntoForce *int         `json:"days_since_entry_into_force"`
+}
+
+func summarize(st projections.Status) treatySummary {
+	return treatySummary{
+		ID: st.Treaty, Title: st.Title, ShortTitle: st.ShortTitle, Parent: st.Parent, AsOf: st.AsOf, Rule: st.Rule,
+		Required: st.Required, Counted: st.Counted, Remaining: st.Remaining, Percent: st.Percent,
+		Signatories: st.Signatories, Parties: st.Parties, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce,
+		InForce: st.InForce, DaysUntilEntryIntoForce: st.DaysUntilEntryIntoForce, DaysSinceEntryIntoForce: st.DaysSinceEntryIntoForce,
+	}
+}
+
+// statuses returns every treaty's status as of a date, sorted by id.
+func (s *Server) statuses(ctx context.Context, asOf events.Date, knownAt time.Time) ([]projections.Status, error) {
+	var out []projections.Status
+	for _, id := range s.cfg.Runner.Treaties() {
+		st, err := s.cfg.Runner.Status(ctx, id, asOf, knownAt)
+		var ute *events.UnknownTreatyError
+		if errors.As(err, &ute) {
+			continue // not registered yet at known_at
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s *Server) handleTreaties(w http.ResponseWriter, r *http.Request) error {
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	sts, err := s.statuses(r.Context(), asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	list := make([]treatySummary, 0, len(sts))
+	for _, st := range sts {
+		list = append(list, summarize(st))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": asOf, "treaties": list})
+	return nil
+}
+
+func (s *Server) handleTreaty(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	_, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	h, err := s.cfg.Ledger.History(r.Context(), id, knownAt)
+	if err != nil {
+		return err
+	}
+	if !h.Registered {
+		return &events.UnknownTreatyError{Treaty: id}
+	}
+	writeJSON(w, http.StatusOK, h.Definition)
+	return nil
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	rows := st.Participants
+	if rows == nil {
+		rows = []projections.Participation{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"treaty": id, "as_of": asOf, "participants": rows})
+	return nil
+}
+
+// timeline returns a treaty's counted instruments over time, folded from
+// the ledger as known at knownAt.
+func (s *Server) timeline(ctx context.Context, id string, asOf events.Date, knownAt time.Time) ([]projections.Point, error) {
+	h, err := s.cfg.Ledger.History(ctx, id, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	if !h.Registered {
+		return nil, &events.UnknownTreatyError{Treaty: id}
+	}
+	dir, err := s.cfg.Ledger.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return projections.Timeline(h, dir, asOf), nil
+}
+
+func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	points, err := s.timeline(r.Context(), id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"treaty": id, "as_of": asOf, "required": st.Required, "points": points})
+	return nil
+}
+
+// participantTreaty is one treaty in a participant's record.
+type participantTreaty struct {
+	Treaty              string               `json:"treaty"`
+	Title               string               `json:"title"`
+	Signature           *events.Date         `json:"signature"`
+	Consent             *projections.Consent `json:"consent"`
+	EntryIntoForce      *events.Date         `json:"entry_into_force"`
+	WithdrawalEffective *events.Date         `json:"withdrawal_effective"`
+}
+
+// participantRecord is a participant across the tracked treaties.
+type participantRecord struct {
+	Name     string              `json:"name"`
+	ISO3     string              `json:"iso3,omitempty"`
+	Region   string              `json:"region,omitempty"`
+	Kind     string              `json:"kind,omitempty"`
+	Aliases  []string            `json:"aliases,omitempty"`
+	Treaties []participantTreaty `json:"treaties"`
+}
+
+// acted returns, for every participant with an act on a tracked treaty as
+// of a date, its row in each such treaty, and the names in UNTC order.
+func (s *Server) acted(ctx context.Context, asOf events.Date) (map[string][]participantTreaty, []string, error) {
+	sts, err := s.statuses(ctx, asOf, time.Time{})
+	if err != nil {
+		return nil, nil, err
+	}
+	by := map[string][]participantTreaty{}
+	for _, st := range sts {
+		name := st.ShortTitle
+		if name == "" {
+			name = st.Title
+		}
+		for _, p := range st.Participants {
+			by[p.Participant] = append(by[p.Participant], participantTreaty{Treaty: st.Treaty, Title: name, Signature: p.Signature,
+				Consent: p.Consent, EntryIntoForce: p.EntryIntoForce, WithdrawalEffective: p.WithdrawalEffective})
+		}
+	}
+	names := make([]string, 0, len(by))
+	for n := range by {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return events.Normalize(names[i]) < events.Normalize(names[j]) })
+	return by, names, nil
+}
+
+func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request) error {
+	asOf, _, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	by, names, err := s.acted(r.Context(), asOf)
+	if err != nil {
+		return err
+	}
+	dir, err := s.cfg.Ledger.Directory(r.Context())
+	if err != nil {
+		return err
+	}
+	list := make([]participantRecord, 0, len(names))
+	for _, n := range names {
+		rec := participantRecord{Name: n, Treaties: by[n]}
+		if p, ok := dir.Lookup(n); ok {
+			rec.ISO3, rec.Region, rec.Kind = p.ISO3, p.Region, p.Kind
+		}
+		list = append(list, rec)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": asOf, "participants": list})
+	return nil
+}
+
+// participant resolves a name, alias or ISO code and returns its record.
+func (s *Server) participant(ctx context.Context, name string, asOf events.Date) (participantRecord, error) {
+	dir, err := s.cfg.Ledger.Directory(ctx)
+	if err != nil {
+		return participantRecord{}, err
+	}
+	p, err := dir.Resolve(name)
+	if err != nil {
+		return participantRecord{}, err
+	}
+	by, _, err := s.acted(ctx, asOf)
+	if err != nil {
+		return participantRecord{}, err
+	}
+	rec := participantRecord{Name: p.Name, ISO3: p.ISO3, Region: p.Region, Kind: p.Kind, Aliases: p.Aliases, Treaties: by[p.Name]}
+	if rec.Treaties == nil {
+		rec.Treaties = []participantTreaty{}
+	}
+	return rec, nil
+}
+
+func (s *Server) handleParticipant(w http.ResponseWriter, r *http.Request) error {
+	asOf, _, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.participant(r.Context(), r.PathValue("name"), asOf)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": asOf, "participant": rec})
+	return nil
+}
+
+// eventFilter selects events of the log: by treaty stream and by type
+// (exact names, or prefixes written "act.*").
+type eventFilter struct {
+	stream string
+	types  []string
+}
+
+func (f eventFilter) match(e events.Envelope) bool {
+	if f.stream != "" && e.Stream != f.stream {
+		return false
+	}
+	if len(f.types) == 0 {
+		return true
+	}
+	for _, t := range f.types {
+		if p, ok := strings.CutSuffix(t, "*"); ok && strings.HasPrefix(e.Type, p) || e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// filter parses the treaty and type query parameters.
+func (s *Server) filter(r *http.Request) (eventFilter, error) {
+	var f eventFilter
+	q := r.URL.Query()
+	if t := q.Get("treaty"); t != "" {
+		id, err := s.cfg.Ledger.ResolveTreaty(r.Context(), t)
+		if err != nil {
+			return f, err
+		}
+		f.stream = events.TreatyStream(id)
+	}
+	for _, v := range q["type"] {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				f.types = append(f.types, t)
+			}
+		}
+	}
+	return f, nil
+}
+
+func intParam(r *http.Request, name string, def, lo, hi int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequestf("%s %q: want a whole number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
+}
+
+// eventPage is a page of the log.
+type eventPage struct {
+	Events []events.Envelope `json:"events"`
+	// Next is the cursor for the next page: pass it as after.
+	Next int64 `json:"next"`
+	// More reports whether the log may hold more matching events after Next.
+	More bool `json:"more"`
+}
+
+// maxScan bounds how many events one page reads when filters skip most.
+const maxScan = 20_000
+
+// readPage reads up to limit matching events after a position.
+func (s *Server) readPage(ctx context.Context, after int64, limit int, f eventFilter) (eventPage, error) {
+	out := eventPage{Events: []events.Envelope{}, Next: after}
+	scanned := 0
+	for len(out.Events) < limit {
+		batch := 500
+		if f.stream == "" && len(f.types) == 0 {
+			batch = limit - len(out.Events)
+		}
+		evs, err := s.cfg.Log.ReadAll(ctx, out.Next, batch)
+		if err != nil {
+			return out, fmt.Errorf("read log after %d: %w", out.Next, err)
+		}
+		for _, e := range evs {
+			out.Next = e.Position
+			if f.match(e) {
+				out.Events = append(out.Events, redact(e))
+				if len(out.Events) == limit {
+					break
+				}
+			}
+		}
+		scanned += len(evs)
+		if len(out.Events) == limit {
+			break
+		}
+		if len(evs) < batch {
+			return out, nil // the end of the log
+		}
+		if scanned >= maxScan {
+			break
+		}
+	}
+	out.More = true
+	return out, nil
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
+	after, err := intParam(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	f, err := s.filter(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.readPage(r.Context(), after, int(limit), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// redact hides secrets that some payloads carry from readers of the
+// log: token hashes, webhook secrets and webhook URLs (a Slack webhook
+// URL is itself a credential).
+func redact(e events.Envelope) events.Envelope {
+	switch e.Type {
+	case events.TypeTokenCreated, events.TypeSubscriptionCreated:
+	default:
+		return e
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(e.Payload, &m); err != nil {
+		e.Payload = json.RawMessage(`{}`)
+		return e
+	}
+	if t, ok := m["token"]; ok {
+		delete(t, "hash")
+	}
+	if sub, ok := m["subscription"]; ok {
+		if _, ok := sub["secret"]; ok {
+			sub["secret"] = "(set)"
+		}
+		if _, ok := sub["url"]; ok {
+			sub["url"] = "(redacted)"
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		e.Payload = json.RawMessage(`{}`)
+		return e
+	}
+	e.Payload = b
+	return e
+}
+
+// Writes.
+
+// decodeJSON decodes a JSON body strictly: unknown fields and trailing
+// data are errors.
+func decodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("Content-Type %q: want application/json", ct)}
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF):
+			return badRequestf("the request body is empty: want a JSON object")
+		}
+		return badRequestf("invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return badRequestf("invalid JSON: data after the object")
+	}
+	return nil
+}
+
+// readBody reads a body of one of the given media types.
+func readBody(r *http.Request, types ...string) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	ok := err == nil
+	if ok {
+		ok = false
+		for _, t := range types {
+			ok = ok || mt == t
+		}
+	}
+	if !ok {
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("Content-Type %q: want %s", ct, strings.Join(types, " or "))}
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return b, nil
+}
+
+// meta is the metadata of what a request writes: the token's name as the
+// actor and the request id as the correlation id.
+func meta(r *http.Request, reference, source string) events.Metadata {
+	m := events.Metadata{Reference: reference, Source: source, CorrelationID: requestIDOf(r.Context())}
+	if t := tokenOf(r.Context()); t != nil {
+		m.Actor = t.Name
+	}
+	return m
+}
+
+// actionRequest is the body of POST /api/v1/treaties/{id}/actions.
+type actionRequest struct {
+	Action      string `json:"action"`
+	Participant string `json:"participant"`
+	Date        string `json:"date"`
+	Reference   string `json:"reference"`
+	Source      string `json:"source"`
+	Note        string `json:"note"`
+	Subject     string `json:"subject"`
+}
+
+// record records one act, the same way for the API and the dashboard.
+func (s *Server) record(r *http.Request, id string, in actionRequest) (*events.Envelope, error) {
+	e, err := s.cfg.Ledger.Record(r.Context(), events.RecordInput{Treaty: id, Action: strings.TrimSpace(in.Action), Participant: in.Participant,
+		Date: in.Date, Subject: in.Subject, Note: in.Note, Meta: meta(r, in.Reference, in.Source)})
+	if err != nil {
+		return nil, err
+	}
+	s.afterWrite(r.Context(), "record", 1, e.Position)
+	return e, nil
+}
+
+func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	var in actionRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.record(r, id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequestf("%s %q: want true or false", name, v)
+	}
+	return b, nil
+}
+
+// importCSV imports (or previews) a CSV, the same way for the API and the
+// dashboard.
+func (s *Server) importCSV(r *http.Request, id string, data []byte, add, dry bool) (*events.ImportResult, error) {
+	rows, err := events.ParseImportCSV(strings.NewReader(string(data)))
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.cfg.Ledger.Import(r.Context(), id, rows, events.ImportOptions{AddParticipants: add, DryRun: dry, Meta: meta(r, "", "")})
+	if err != nil {
+		return nil, err
+	}
+	if !dry && len(res.Acts) > 0 {
+		s.afterWrite(r.Context(), "import", len(res.Acts)+len(res.NewParticipants), res.Acts[len(res.Acts)-1].Position)
+	}
+	return res, nil
+}
+
+func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	dry, err := boolParam(r, "dry_run")
+	if err != nil {
+		return err
+	}
+	add, err := boolParam(r, "add_participants")
+	if err != nil {
+		return err
+	}
+	data, err := readBody(r, "text/csv", "application/csv")
+	if err != nil {
+		return err
+	}
+	res, err := s.importCSV(r, id, data, add, dry)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if dry {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+func positionParam(r *http.Request) (int64, error) {
+	v := r.PathValue("pos")
+	p, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || p <= 0 {
+		return 0, badRequestf("position %q is not a positive number", v)
+	}
+	return p, nil
+}
+
+// correctionRequest is the body of POST .../events/{pos}/correction. Empty
+// fields keep the corrected act's value.
+type correctionRequest struct {
+	Reason      string `json:"reason"`
+	Date        string `json:"date"`
+	Participant string `json:"participant"`
+	Action      string `json:"action"`
+	Reference   string `json:"reference"`
+	Source      string `json:"source"`
+	Note        string `json:"note"`
+	Subject     string `json:"subject"`
+}
+
+func (s *Server) handleCorrect(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	pos, err := positionParam(r)
+	if err != nil {
+		return err
+	}
+	var in correctionRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.cfg.Ledger.Correct(r.Context(), events.CorrectInput{Treaty: id, Position: pos, Reason: in.Reason, Action: strings.TrimSpace(in.Action),
+		Participant: in.Participant, Date: in.Date, Subject: in.Subject, Note: in.Note, Meta: meta(r, in.Reference, in.Source)})
+	if err != nil {
+		return err
+	}
+	s.afterWrite(r.Context(), "correction", 1, e.Position)
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+// retractionRequest is the body of POST .../events/{pos}/retraction.
+type retractionRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) handleRetract(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	pos, err := positionParam(r)
+	if err != nil {
+		return err
+	}
+	var in retractionRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.cfg.Ledger.Retract(r.Context(), id, pos, in.Reason, meta(r, "", ""))
+	if err != nil {
+		return err
+	}
+	s.afterWrite(r.Context(), "retraction", 1, e.Position)
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}

@@ -1,0 +1,426 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
+)
+
+func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
+	sts, err := s.statuses(r.Context(), s.today(), time.Time{})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "home", map[string]any{"Treaties": sts})
+}
+
+// participantSorts are the participant table's columns the server can
+// sort by (the no-JavaScript fallback of the table sorter).
+func participantSorts() []string { return []string{"participant", "signature", "consent", "eif"} }
+
+func sortParticipants(rows []projections.Participation, by string, desc bool) {
+	key := func(p projections.Participation) string {
+		switch by {
+		case "signature":
+			return sortKey(p.Signature)
+		case "consent":
+			if p.Consent != nil {
+				return p.Consent.Date.String()
+			}
+			return ""
+		case "eif":
+			return sortKey(p.EntryIntoForce)
+		}
+		return events.Normalize(p.Participant)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := key(rows[i]), key(rows[j])
+		if (a == "") != (b == "") {
+			return b == "" // rows without a date last, in either direction
+		}
+		if desc {
+			return a > b
+		}
+		return a < b
+	})
+}
+
+func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st, err := s.cfg.Runner.Status(ctx, id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
+	h, err := s.cfg.Ledger.History(ctx, id, knownAt)
+	if err != nil {
+		return err
+	}
+	dir, err := s.cfg.Ledger.Directory(ctx)
+	if err != nil {
+		return err
+	}
+	points := projections.Timeline(h, dir, asOf)
+
+	q := r.URL.Query()
+	by, desc := q.Get("sort"), q.Get("dir") == "desc"
+	valid := false
+	for _, c := range participantSorts() {
+		valid = valid || c == by
+	}
+	if !valid {
+		by, desc = "participant", false
+	}
+	rows := append([]projections.Participation(nil), st.Participants...)
+	sortParticipants(rows, by, desc)
+
+	var sigs []events.Date
+	for _, p := range st.Participants {
+		if p.Signature != nil {
+			sigs = append(sigs, *p.Signature)
+		}
+	}
+	start := h.Definition.Adopted
+	if w := h.Definition.Signature; w != nil && !w.Opens.IsZero() {
+		start = w.Opens
+	}
+	curve := renderCurve(points, sigs, st.Required, start, asOf)
+
+	var latest []events.Fact
+	for _, f := range h.Facts() {
+		if !f.Date.After(asOf) {
+			latest = append(latest, f)
+		}
+	}
+	sort.SliceStable(latest, func(i, j int) bool { return latest[i].Position > latest[j].Position })
+	if len(latest) > 15 {
+		latest = latest[:15]
+	}
+
+	flash := ""
+	if p, err := strconv.ParseInt(q.Get("recorded"), 10, 64); err == nil && p > 0 {
+		flash = fmt.Sprintf("Recorded at log position %d.", p)
+	}
+	if n, err := strconv.Atoi(q.Get("imported")); err == nil && n > 0 {
+		flash = fmt.Sprintf("Imported %s.", plural(n, "act"))
+	}
+	columns := []map[string]any{}
+	for _, c := range []struct{ key, label string }{{"participant", "Participant"}, {"signature", "Signature"}, {"consent", "Consent to be bound"}, {"eif", "Entry into force"}} {
+		dir := "asc"
+		aria := "none"
+		if c.key == by {
+			aria = "ascending"
+			if desc {
+				aria = "descending"
+			} else {
+				dir = "desc"
+			}
+		}
+		columns = append(columns, map[string]any{"Key": c.key, "Label": c.label, "Dir": dir, "Aria": aria})
+	}
+	asOfText, knownAtText := "", q.Get("known_at")
+	if q.Get("as_of") != "" {
+		asOfText = asOf.String()
+	}
+	tok := tokenOf(ctx)
+	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
+		"Status": st, "Definition": h.Definition, "Rows": rows, "Columns": columns, "Curve": curve,
+		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
+		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
+	})
+}
+
+// eventTypes are the event log page's type filter choices.
+func eventTypes() [][2]string {
+	return [][2]string{
+		{"", "All events"},
+		{"act.*", "Acts (all kinds)"},
+		{"act.signature", "Signatures"},
+		{"act.ratification,act.acceptance,act.approval,act.accession,act.succession,act.definitive-signature", "Consents to be bound"},
+		{"act.corrected,act.retracted", "Corrections and retractions"},
+		{"treaty.*", "Treaty definitions"},
+		{"participant.*", "Participants registered"},
+		{"subscription.*", "Subscriptions"},
+		{"token.*", "API tokens"},
+	}
+}
+
+func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) error {
+	after, err := intParam(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	f, err := s.filter(r)
+	if err != nil {
+		return err
+	}
+	const limit = 50
+	if r.URL.Query().Get("after") == "" { // open on the latest events
+		head, err := s.head(r.Context())
+		if err != nil {
+			return err
+		}
+		if f.stream == "" && len(f.types) == 0 {
+			after = max(head-limit, 0)
+		}
+	}
+	p, err := s.readPage(r.Context(), after, limit, f)
+	if err != nil {
+		return err
+	}
+	treaties, err := s.cfg.Ledger.Treaties(r.Context())
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	return s.render(w, r, http.StatusOK, "events", map[string]any{
+		"Page": p, "Treaties": treaties, "Types": eventTypes(), "Treaty": q.Get("treaty"), "Type": q.Get("type"), "After": after,
+	})
+}
+
+func (s *Server) pageParticipants(w http.ResponseWriter, r *http.Request) error {
+	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" {
+		dir, err := s.cfg.Ledger.Directory(r.Context())
+		if err != nil {
+			return err
+		}
+		p, err := dir.Resolve(q)
+		if err == nil {
+			http.Redirect(w, r, "/participants/"+url.PathEscape(p.Name), http.StatusSeeOther)
+			return nil
+		}
+		var upe *events.UnknownParticipantError
+		if !errors.As(err, &upe) {
+			return err
+		}
+		return s.participantsIndex(w, r, http.StatusNotFound, upe)
+	}
+	return s.participantsIndex(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) participantsIndex(w http.ResponseWriter, r *http.Request, status int, notFound *events.UnknownParticipantError) error {
+	by, names, err := s.acted(r.Context(), s.today())
+	if err != nil {
+		return err
+	}
+	type line struct {
+		Name     string
+		Treaties []participantTreaty
+	}
+	lines := make([]line, len(names))
+	for i, n := range names {
+		lines[i] = line{Name: n, Treaties: by[n]}
+	}
+	return s.render(w, r, status, "participants", map[string]any{"Participants": lines, "NotFound": notFound, "Q": r.URL.Query().Get("q")})
+}
+
+func (s *Server) pageParticipant(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.participant(r.Context(), r.PathValue("name"), s.today())
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "participant", map[string]any{"Participant": rec})
+}
+
+// recordForm is the officer's record form: its values, kept when the
+// ledger refuses them.
+type recordForm struct {
+	Action, Participant, Date, Reference, Source, Note, Subject string
+}
+
+func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, status int, id string, form recordForm, formErr error) error {
+	h, err := s.cfg.Ledger.History(r.Context(), id, time.Time{})
+	if err != nil {
+		return err
+	}
+	dir, err := s.cfg.Ledger.Directory(r.Context())
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, 256)
+	for _, p := range dir.All() {
+		names = append(names, p.Name)
+	}
+	sort.Slice(names, func(i, j int) bool { return events.Normalize(names[i]) < events.Normalize(names[j]) })
+	var ae *apiError
+	if formErr != nil {
+		ae = toAPIError(formErr)
+	}
+	return s.render(w, r, status, "record", map[string]any{
+		"Treaty": h.Definition, "Actions": events.AllActions(), "Names": names, "Form": form, "Error": ae,
+	})
+}
+
+func (s *Server) pageRecord(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	return s.recordPage(w, r, http.StatusOK, id, recordForm{Action: string(events.Ratification), Date: s.today().String()}, nil)
+}
+
+func (s *Server) pageRecordPost(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	f := recordForm{Action: r.PostFormValue("action"), Participant: r.PostFormValue("participant"), Date: r.PostFormValue("date"),
+		Reference: r.PostFormValue("reference"), Source: r.PostFormValue("source"), Note: r.PostFormValue("note"), Subject: r.PostFormValue("subject")}
+	e, err := s.record(r, id, actionRequest(f))
+	if err != nil {
+		ae := toAPIError(err)
+		if ae.Status >= 500 {
+			return err
+		}
+		return s.recordPage(w, r, ae.Status, id, f, err)
+	}
+	http.Redirect(w, r, fmt.Sprintf("/treaties/%s?recorded=%d", url.PathEscape(id), e.Position), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) importPage(w http.ResponseWriter, r *http.Request, status int, id string, data map[string]any) error {
+	h, err := s.cfg.Ledger.History(r.Context(), id, time.Time{})
+	if err != nil {
+		return err
+	}
+	data["Treaty"] = h.Definition
+	for _, k := range []string{"CSV", "Add", "Error", "Rows", "Preview"} {
+		if _, ok := data[k]; !ok {
+			data[k] = nil
+		}
+	}
+	if data["CSV"] == nil {
+		data["CSV"] = ""
+	}
+	return s.render(w, r, status, "import", data)
+}
+
+func (s *Server) pageImport(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	return s.importPage(w, r, http.StatusOK, id, map[string]any{})
+}
+
+// pageImportPost previews an import (a dry run showing exactly the acts
+// that would be recorded, or every refused row) and, on confirmation,
+// records the same CSV.
+func (s *Server) pageImportPost(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return err
+	}
+	csvText := r.PostFormValue("csv")
+	if f, _, err := r.FormFile("file"); err == nil {
+		b, err := io.ReadAll(io.LimitReader(f, maxCSVBody+1))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read upload: %w", err)
+		}
+		if len(b) > maxCSVBody {
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the CSV file is over 10 MiB"}
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			csvText = string(b)
+		}
+	}
+	add := r.PostFormValue("add_participants") != ""
+	commit := r.PostFormValue("step") == "commit"
+	data := map[string]any{"CSV": csvText, "Add": add}
+	res, err := s.importCSV(r, id, []byte(csvText), add, !commit)
+	if err != nil {
+		ae := toAPIError(err)
+		if ae.Status >= 500 {
+			return err
+		}
+		data["Error"] = ae
+		var ie *events.ImportError
+		if errors.As(err, &ie) {
+			data["Rows"] = ie.Rows
+		}
+		return s.importPage(w, r, ae.Status, id, data)
+	}
+	if commit {
+		http.Redirect(w, r, fmt.Sprintf("/treaties/%s?imported=%d", url.PathEscape(id), len(res.Acts)), http.StatusSeeOther)
+		return nil
+	}
+	data["Preview"] = res
+	return s.importPage(w, r, http.StatusOK, id, data)
+}
+
+// summary is a one-line human description of an event.
+func summary(e events.Envelope) string {
+	switch {
+	case events.IsAct(e.Type):
+		var a events.Act
+		if json.Unmarshal(e.Payload, &a) != nil {
+			return e.Type
+		}
+		s := fmt.Sprintf("%s by %s on %s", a.Action.Label(), dashIfEmpty(a.Participant), a.Date)
+		if a.Subject != "" {
+			s += " (" + a.Subject + ")"
+		}
+		return s
+	case e.Type == events.TypeActCorrected:
+		var c events.ActCorrected
+		if json.Unmarshal(e.Payload, &c) != nil {
+			return e.Type
+		}
+		return fmt.Sprintf("Correction of position %d: %s by %s on %s (%s)", c.Supersedes, c.Act.Action.Label(), c.Act.Participant, c.Act.Date, c.Reason)
+	case e.Type == events.TypeActRetracted:
+		var c events.ActRetracted
+		if json.Unmarshal(e.Payload, &c) != nil {
+			return e.Type
+		}
+		return fmt.Sprintf("Retraction of position %d (%s)", c.Supersedes, c.Reason)
+	case e.Type == events.TypeTreatyRegistered, e.Type == events.TypeTreatyAmended:
+		var t events.TreatyAmended
+		if json.Unmarshal(e.Payload, &t) != nil {
+			return e.Type
+		}
+		if e.Type == events.TypeTreatyAmended {
+			return fmt.Sprintf("Definition of %s amended (%s)", t.Definition.ID, strings.Join(t.Changes, ", "))
+		}
+		return fmt.Sprintf("Treaty %s registered: %s", t.Definition.ID, t.Definition.Title)
+	case e.Type == events.TypeParticipantRegistered:
+		var p events.ParticipantRegistered
+		if json.Unmarshal(e.Payload, &p) != nil {
+			return e.Type
+		}
+		return "Participant registered: " + p.Participant.Name
+	case e.Type == events.TypeSubscriptionCreated:
+		return "Subscription created"
+	case e.Type == events.TypeSubscriptionRemoved:
+		return "Subscription removed"
+	case e.Type == events.TypeTokenCreated:
+		return "API token created"
+	case e.Type == events.TypeTokenRevoked:
+		return "API token revoked"
+	}
+	return e.Type
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

@@ -1,0 +1,27 @@
+// Package web is treatywatch's HTTP delivery mechanism: the JSON API under
+// /api/v1 (with its OpenAPI description), the Server-Sent Events stream of
+// the log, the Slack slash command, the server-rendered dashboard with its
+// officers' pages, and the operational endpoints (/healthz, /readyz,
+// /metrics).
+//
+// Package web owns HTTP: routing, authentication (bearer tokens checked
+// with events.Ledger.VerifyToken, dashboard sessions, CSRF tokens),
+// request size limits and timeouts, idempotency keys, request logs and
+// metrics, and the one mapping from the events package's errors to HTTP
+// status codes (errors.go). It parses requests, calls the same
+// application functions as the command line (events.Ledger,
+// projections.Runner, treatyfile.Parse, notifiers.ParseSchedule) and
+// renders their answers.
+//
+// It must not hold domain logic: no rule about treaties, participants,
+// dates or entry into force is decided here; a request the ledger refuses
+// is refused with the ledger's own message. It reads no environment and no
+// flags (cmd/treatywatch does, and passes a Config), keeps no globals
+// beyond its embedded files, and writes nothing but events, through the
+// Ledger.
+//
+// Idempotency records (the Idempotency-Key header) are kept in memory by
+// default: a bounded LRU with a time to live (see Config.Idempotency), so
+// a retry is safe within one process's lifetime; a durable store can be
+// plugged in through the IdempotencyStore interface.
+package web

@@ -1,0 +1,285 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/cmd/internal/web"
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/events/treatyfile"
+	"github.com/treatywatch/treatywatch/projections"
+	"github.com/treatywatch/treatywatch/seed"
+)
+
+// hanoi is the Hanoi Convention's UNTC number.
+const hanoi = "XVIII-16"
+
+// today is the fixed "today" of the tests: after the seeded signatures,
+// inside the Hanoi Convention's signature window.
+func today() time.Time { return time.Date(2026, time.June, 15, 12, 0, 0, 0, time.UTC) }
+
+// env is a real server on a loopback port over a real SQLite ledger
+// seeded with the shipped treaties and the Hanoi Convention's signatures.
+type env struct {
+	t       testing.TB
+	URL     string
+	Server  *web.Server
+	HTTP    *httptest.Server
+	Store   *sqlite.Store
+	Ledger  *events.Ledger
+	Runner  *projections.Runner
+	Officer string // secret of the officer token "Officer Ada"
+	Viewer  string // secret of the viewer token "Viewer Vic"
+	Admin   string // secret of the admin token "Admin Ann"
+	Logs    *lockedBuffer
+}
+
+type envOptions struct {
+	private     bool
+	slackSecret string
+}
+
+// MustEnv starts a seeded server; it is closed when the test ends.
+func MustEnv(tb testing.TB, opts envOptions) *env {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "ledger.db"), sqlite.Config{}, nil)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	l, err := events.NewLedger(st, events.LedgerConfig{Now: today})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mustSeed(tb, l)
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st, DB: st}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{t: tb, Store: st, Ledger: l, Runner: runner, Logs: &lockedBuffer{}}
+	for _, tok := range []struct {
+		dst        *string
+		name, role string
+	}{{&e.Officer, "Officer Ada", events.RoleOfficer}, {&e.Viewer, "Viewer Vic", events.RoleViewer}, {&e.Admin, "Admin Ann", events.RoleAdmin}} {
+		secret, _, err := l.CreateToken(ctx, tok.name, tok.role, events.Metadata{Actor: "test"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		*tok.dst = secret
+	}
+	if _, err := runner.CatchUp(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := web.New(web.Config{
+		Addr: "127.0.0.1:0", Ledger: l, Log: st, Runner: runner, Private: opts.private, SlackSigningSecret: opts.slackSecret, Now: today,
+		OnAppend: func() {
+			if _, err := runner.CatchUp(context.Background()); err != nil {
+				tb.Errorf("catch up: %v", err)
+			}
+		},
+	}, logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Server = srv
+	e.HTTP = httptest.NewServer(srv.Handler())
+	tb.Cleanup(e.HTTP.Close)
+	e.URL = e.HTTP.URL
+	return e
+}
+
+// mustSeed loads the shipped seed as cmd/treatywatch's loadSeed does.
+func mustSeed(tb testing.TB, l *events.Ledger) {
+	tb.Helper()
+	ctx := context.Background()
+	files := seed.Files()
+	dir, err := l.Directory(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names, err := seed.Treaties()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var defs []events.Definition
+	for _, name := range names {
+		def, err := treatyfile.ParseFS(files, name, dir)
+		if err != nil {
+			tb.Fatalf("seed %s: %v", name, err)
+		}
+		defs = append(defs, def)
+	}
+	sort.SliceStable(defs, func(i, j int) bool { return defs[i].Parent == "" && defs[j].Parent != "" })
+	for _, def := range defs {
+		if _, err := l.AddTreaty(ctx, def, events.Metadata{Actor: "seed"}); err != nil {
+			tb.Fatalf("seed %s: %v", def.ID, err)
+		}
+	}
+	f, err := files.Open(seed.HanoiCSV)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := events.ParseImportCSV(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := l.Import(ctx, hanoi, rows, events.ImportOptions{Meta: events.Metadata{Actor: "seed"}}); err != nil {
+		tb.Fatalf("seed import: %v", err)
+	}
+}
+
+// lockedBuffer is a buffer that handlers may write to concurrently.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(b)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// response is an HTTP answer read whole.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test on error.
+func (r response) JSON(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// apiErr is the JSON error body.
+type apiErr struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details"`
+}
+
+func (r response) Err(tb testing.TB) apiErr {
+	tb.Helper()
+	var e apiErr
+	r.JSON(tb, &e)
+	return e
+}
+
+// Do sends a request with an optional bearer token, body and headers
+// ("Name: value").
+func (e *env) Do(method, path, token, contentType string, body []byte, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Get sends a GET without a token.
+func (e *env) Get(path string) response { e.t.Helper(); return e.Do(http.MethodGet, path, "", "", nil) }
+
+// PostJSON posts v as JSON with a token.
+func (e *env) PostJSON(path, token string, v any, headers ...string) response {
+	e.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.Do(http.MethodPost, path, token, "application/json", b, headers...)
+}
+
+// Head returns the log's last position.
+func (e *env) Head() int64 {
+	e.t.Helper()
+	h, err := e.Store.Head(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return h
+}
+
+// Status returns a treaty's status through the API.
+func (e *env) Status(id string, query ...string) projections.Status {
+	e.t.Helper()
+	r := e.Get("/api/v1/treaties/" + id + "/status" + strings.Join(query, ""))
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("status %s: %d %s", id, r.Status, r.Body)
+	}
+	var st projections.Status
+	r.JSON(e.t, &st)
+	return st
+}
+
+func wantStatus(tb testing.TB, r response, want int) {
+	tb.Helper()
+	if r.Status != want {
+		tb.Fatalf("status %d, want %d; body %s", r.Status, want, r.Body)
+	}
+}
+
+// ratification is a valid act: Viet Nam signed in Hanoi on 25 Oct 2025.
+func ratification() map[string]string {
+	return map[string]string{"action": "ratification", "participant": "Vietnam", "date": "2026-05-04",
+		"reference": "C.N.12.2026.TREATIES-XVIII.16", "source": "https://treaties.un.org/example"}
+}
+
+func mustDirectory(tb testing.TB, e *env) *events.Directory {
+	tb.Helper()
+	dir, err := e.Ledger.Directory(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+func timeZero() time.Time { return time.Time{} }

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// access is what a route needs from its caller.
+type access int
+
+const (
+	public  access = iota // anyone
+	reader                // anyone, or a viewer token when Config.Private
+	officer               // a token of role officer or admin
+	admin                 // a token of role admin
+)
+
+// surface tells how a route authenticates and reports errors.
+type surface int
+
+const (
+	apiSurface  surface = iota // bearer token, JSON errors
+	pageSurface                // session cookie and CSRF, HTML errors
+	opsSurface                 // no authentication, plain answers
+)
+
+// route is one entry of the routing table: the OpenAPI test checks every
+// one against openapi.json.
+type route struct {
+	method  string
+	pattern string // net/http pattern: /api/v1/treaties/{id}/status
+	access  access
+	surface surface
+	maxBody int64 // 0: no body expected
+	stream  bool  // long-lived: no request timeout, no write deadline
+	// idempotent routes honour the Idempotency-Key header.
+	idempotent bool
+	h          http.Handler
+}
+
+// requestTimeout bounds the handling of every request but a stream.
+const requestTimeout = 30 * time.Second
+
+func (s *Server) routeTable() []route {
+	api := func(method, pattern string, acc access, h apiFunc) route {
+		return route{method: method, pattern: pattern, access: acc, surface: apiSurface, h: s.api(h)}
+	}
+	write := func(method, pattern string, acc access, limit int64, h apiFunc) route {
+		return route{method: method, pattern: pattern, access: acc, surface: apiSurface, maxBody: limit, idempotent: true, h: s.api(h)}
+	}
+	page := func(method, pattern string, acc access, h pageFunc) route {
+		r := route{method: method, pattern: pattern, access: acc, surface: pageSurface, h: s.page(h)}
+		if method == http.MethodPost {
+			r.maxBody = maxFormBody
+		}
+		return r
+	}
+	ops := func(method, pattern string, h http.Handler) route {
+		return route{method: method, pattern: pattern, access: public, surface: opsSurface, h: h}
+	}
+	stream := api(http.MethodGet, "/api/v1/events/stream", reader, s.handleStream)
+	stream.stream = true
+	importPage := page(http.MethodPost, "/treaties/{id}/import", officer, s.pageImportPost)
+	importPage.maxBody = maxCSVBody + maxFormBody
+	slackRoute := ops(http.MethodPost, "/slack/commands", http.HandlerFunc(s.handleSlack))
+	slackRoute.maxBody = maxSlackBody
+	return []route{
+		// Reads.
+		api(http.MethodGet, "/api/v1/treaties", reader, s.handleTreaties),
+		api(http.MethodGet, "/api/v1/treaties/{id}", reader, s.handleTreaty),
+		api(http.MethodGet, "/api/v1/treaties/{id}/status", reader, s.handleStatus),
+		api(http.MethodGet, "/api/v1/treaties/{id}/participants", reader, s.handleTreatyParticipants),
+		api(http.MethodGet, "/api/v1/treaties/{id}/timeline", reader, s.handleTimeline),
+		api(http.MethodGet, "/api/v1/participants", reader, s.handleParticipants),
+		api(http.MethodGet, "/api/v1/participants/{name}", reader, s.handleParticipant),
+		api(http.MethodGet, "/api/v1/events", reader, s.handleEvents),
+		stream,
+		// Writes.
+		write(http.MethodPost, "/api/v1/treaties/{id}/actions", officer, maxJSONBody, s.handleRecord),
+		write(http.MethodPost, "/api/v1/treaties/{id}/imports", officer, maxCSVBody, s.handleImport),
+		write(http.MethodPost, "/api/v1/treaties/{id}/events/{pos}/correction", officer, maxJSONBody, s.handleCorrect),
+		write(http.MethodPost, "/api/v1/treaties/{id}/events/{pos}/retraction", officer, maxJSONBody, s.handleRetract),
+		write(http.MethodPost, "/api/v1/treaties", officer, maxYAMLBody, s.handleDefine),
+		write(http.MethodPut, "/api/v1/treaties", officer, maxYAMLBody, s.handleDefine),
+		write(http.MethodPost, "/api/v1/tokens", admin, maxJSONBody, s.handleTokenCreate),
+		api(http.MethodGet, "/api/v1/tokens", admin, s.handleTokenList),
+		write(http.MethodDelete, "/api/v1/tokens/{id}", admin, 0, s.handleTokenRevoke),
+		api(http.MethodGet, "/api/v1/openapi.json", public, s.handleOpenAPI),
+		// Slack and operations.
+		slackRoute,
+		ops(http.MethodGet, "/healthz", http.HandlerFunc(s.handleHealth)),
+		ops(http.MethodGet, "/readyz", http.HandlerFunc(s.handleReady)),
+		ops(http.MethodGet, "/metrics", s.metrics.handler),
+		ops(http.MethodGet, "/static/{file...}", staticHandler()),
+		// Dashboard.
+		page(http.MethodGet, "/{$}", reader, s.pageHome),
+		page(http.MethodGet, "/treaties/{id}", reader, s.pageTreaty),
+		page(http.MethodGet, "/events", reader, s.pageEvents),
+		page(http.MethodGet, "/participants", reader, s.pageParticipants),
+		page(http.MethodGet, "/participants/{name}", reader, s.pageParticipant),
+		page(http.MethodGet, "/signin", public, s.pageSignIn),
+		page(http.MethodPost, "/signin", public, s.pageSignInPost),
+		page(http.MethodPost, "/signout", public, s.pageSignOut),
+		page(http.MethodGet, "/treaties/{id}/record", officer, s.pageRecord),
+		page(http.MethodPost, "/treaties/{id}/record", officer, s.pageRecordPost),
+		page(http.MethodGet, "/treaties/{id}/import", officer, s.pageImport),
+		importPage,
+	}
+}
+
+// wrap applies a route's body limit, timeout and authentication.
+func (s *Server) wrap(rt route) http.Handler {
+	h := rt.h
+	switch rt.surface {
+	case apiSurface:
+		if rt.idempotent {
+			h = s.idempotency(h)
+		}
+		h = s.authAPI(rt.access, h)
+	case pageSurface:
+		h = s.authPage(rt.access, rt.method == http.MethodPost, h)
+	}
+	limit, streaming := rt.maxBody, rt.stream
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if limit > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		} else if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		}
+		if !streaming {
+			ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
