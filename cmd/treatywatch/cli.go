@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,6 +205,28 @@ func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
 	}
 	m.ledger = l
 	return l, nil
+}
+
+// openTreaty opens the ledger and resolves a treaty id or name.
+func (m *Main) openTreaty(ctx context.Context, name string) (*events.Ledger, string, error) {
+	l, err := m.open(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := l.ResolveTreaty(ctx, name)
+	return l, id, err
+}
+
+// positionArg parses the one POSITION argument of correct and retract.
+func positionArg(cmd string, pos []string) (int64, error) {
+	if len(pos) != 1 {
+		return 0, usagef("%s: want the POSITION of the act", cmd)
+	}
+	p, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || p <= 0 {
+		return 0, usagef("%s: position %q is not a positive number", cmd, pos[0])
+	}
+	return p, nil
 }
 
 // parseArgs parses flags that may come before, between or after the

@@ -41,11 +41,7 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, *treaty)
+	l, id, err := m.openTreaty(ctx, *treaty)
 	if err != nil {
 		return err
 	}

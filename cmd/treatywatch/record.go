@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"strconv"
 
 	"github.com/treatywatch/treatywatch/events"
 )
@@ -31,11 +30,7 @@ func runRecord(ctx context.Context, m *Main, args []string) error {
 	if err := need(fs, "treaty", "date"); err != nil {
 		return err
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, *treaty)
+	l, id, err := m.openTreaty(ctx, *treaty)
 	if err != nil {
 		return err
 	}
@@ -114,21 +109,14 @@ func runCorrect(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("correct: want the POSITION of the act to correct")
-	}
-	p, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || p <= 0 {
-		return usagef("correct: position %q is not a positive number", pos[0])
+	p, err := positionArg("correct", pos)
+	if err != nil {
+		return err
 	}
 	if err := need(fs, "treaty", "reason"); err != nil {
 		return err
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, *treaty)
+	l, id, err := m.openTreaty(ctx, *treaty)
 	if err != nil {
 		return err
 	}
@@ -150,21 +138,14 @@ func runRetract(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("retract: want the POSITION of the act to retract")
-	}
-	p, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || p <= 0 {
-		return usagef("retract: position %q is not a positive number", pos[0])
+	p, err := positionArg("retract", pos)
+	if err != nil {
+		return err
 	}
 	if err := need(fs, "treaty", "reason"); err != nil {
 		return err
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, *treaty)
+	l, id, err := m.openTreaty(ctx, *treaty)
 	if err != nil {
 		return err
 	}

@@ -48,11 +48,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	if len(pos) != 1 {
 		return usagef("status: want exactly one treaty ID (or name)")
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, pos[0])
+	l, id, err := m.openTreaty(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -88,11 +84,7 @@ func runTimeline(ctx context.Context, m *Main, args []string) error {
 	if len(pos) != 1 {
 		return usagef("timeline: want exactly one treaty ID (or name)")
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, pos[0])
+	l, id, err := m.openTreaty(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -102,11 +102,7 @@ func runTreatyShow(ctx context.Context, m *Main, args []string) error {
 	if len(pos) != 1 {
 		return usagef("treaty show: want exactly one treaty ID")
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := l.ResolveTreaty(ctx, pos[0])
+	l, id, err := m.openTreaty(ctx, pos[0])
 	if err != nil {
 		return err
 	}
