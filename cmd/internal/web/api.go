@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +32,17 @@ func (s *Server) api(f apiFunc) http.Handler {
 // treatyID resolves the {id} path value: an id, or a name like the CLI
 // takes ("hanoi").
 func (s *Server) treatyID(r *http.Request) (string, error) {
-	return s.cfg.Ledger.ResolveTreaty(r.Context(), r.PathValue("id"))
+	return s.resolveTreaty(r.Context(), r.PathValue("id"))
+}
+
+// resolveTreaty resolves a treaty id or name. An exact id the runner has
+// folded is taken as is (Ledger.ResolveTreaty folds every treaty stream);
+// anything else goes through the ledger, as on the command line.
+func (s *Server) resolveTreaty(ctx context.Context, name string) (string, error) {
+	if slices.Contains(s.cfg.Runner.Treaties(), name) {
+		return name, nil
+	}
+	return s.cfg.Ledger.ResolveTreaty(ctx, name)
 }
 
 // timeAxes parses the as_of (valid time, default today) and known_at
@@ -353,7 +364,7 @@ func (s *Server) filter(r *http.Request) (eventFilter, error) {
 	var f eventFilter
 	q := r.URL.Query()
 	if t := q.Get("treaty"); t != "" {
-		id, err := s.cfg.Ledger.ResolveTreaty(r.Context(), t)
+		id, err := s.resolveTreaty(r.Context(), t)
 		if err != nil {
 			return f, err
 		}

@@ -98,7 +98,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	start := h.Definition.Adopted
-	if w := h.Definition.Signature; w != nil && !w.Opens.IsZero() {
+	if w := h.Definition.Signature; start.IsZero() && w != nil {
 		start = w.Opens
 	}
 	curve := renderCurve(points, sigs, st.Required, start, asOf)

@@ -38,6 +38,10 @@ func unauthorized(msg string) error {
 	return &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}
 }
 
+// statusClientClosed answers a request whose client went away (nginx's
+// 499): nobody reads it, but the request log and metrics show it.
+const statusClientClosed = 499
+
 // rowError is one refused import row in an error's details.
 type rowError struct {
 	Line    int    `json:"line"`
@@ -112,6 +116,8 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error(), Details: map[string]any{"field": inv.Field}}
 	case errors.Is(err, events.ErrInvalid):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()}
+	case errors.Is(err, context.Canceled):
+		return &apiError{Status: statusClientClosed, Code: "canceled", Message: "the client went away before the answer"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the request took too long; nothing may have been written, retry with the same Idempotency-Key"}
 	}

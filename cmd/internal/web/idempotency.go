@@ -54,7 +54,7 @@ func storable(status int) bool {
 	case status >= 500:
 		return false
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusConflict,
-		status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status == statusClientClosed:
 		return false
 	}
 	return status >= 200
