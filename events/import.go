@@ -287,6 +287,7 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 	if err != nil {
 		return nil, err
 	}
+	l.cfg.OnAppend()
 	stored = stored[len(newParts):]
 	for i := range res.Acts {
 		res.Acts[i].Position = stored[i].Position

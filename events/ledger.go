@@ -26,6 +26,10 @@ type LedgerConfig struct {
 	Retries int
 	// Logger logs commands; nil means no logging.
 	Logger *slog.Logger
+	// OnAppend, if set, is called after every successful append (to wake
+	// readers of the log in this process: the projection runner, the
+	// notifier's subscriber).
+	OnAppend func()
 }
 
 func (c *LedgerConfig) setDefaults() {
@@ -40,6 +44,9 @@ func (c *LedgerConfig) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.OnAppend == nil {
+		c.OnAppend = func() {}
 	}
 }
 
@@ -66,6 +73,7 @@ type Ledger struct {
 	reg   *Registry
 	base  *Directory
 	cfg   LedgerConfig
+	cache historyCache
 }
 
 // NewLedger returns a Ledger writing to store.
@@ -88,25 +96,46 @@ func (l *Ledger) Registry() *Registry { return l.reg }
 func (l *Ledger) Today() Date { return DateOf(l.cfg.Now().In(l.cfg.Location)) }
 
 // Directory returns the participants known now: the reference list plus
-// those registered in the ledger.
+// those registered in the ledger. The caller may extend its copy.
 func (l *Ledger) Directory(ctx context.Context) (*Directory, error) {
+	var out *Directory
+	err := l.locked(func() error {
+		dir, err := l.directoryLocked(ctx)
+		if err == nil {
+			out = dir.Clone()
+		}
+		return err
+	})
+	return out, err
+}
+
+// loadDirectory folds the participants stream onto the reference list.
+func (l *Ledger) loadDirectory(ctx context.Context) (*Directory, error) {
 	evs, err := l.store.ReadStream(ctx, ParticipantsStream)
 	if err != nil {
 		return nil, fmt.Errorf("read participants: %w", err)
 	}
 	dir := l.base.Clone()
 	for _, e := range evs {
-		p, err := l.reg.Decode(e)
-		if err != nil {
+		if err := l.addRegistered(dir, e); err != nil {
 			return nil, err
-		}
-		if pr, ok := p.(*ParticipantRegistered); ok {
-			if err := dir.Add(pr.Participant); err != nil {
-				return nil, fmt.Errorf("position %d: %w", e.Position, err)
-			}
 		}
 	}
 	return dir, nil
+}
+
+// addRegistered adds the participant a participant.registered event names.
+func (l *Ledger) addRegistered(dir *Directory, e Envelope) error {
+	p, err := l.reg.Decode(e)
+	if err != nil {
+		return err
+	}
+	if pr, ok := p.(*ParticipantRegistered); ok {
+		if err := dir.Add(pr.Participant); err != nil {
+			return fmt.Errorf("position %d: %w", e.Position, err)
+		}
+	}
+	return nil
 }
 
 // History folds one treaty's stream as known at knownAt (zero: now).
@@ -121,6 +150,16 @@ func (l *Ledger) History(ctx context.Context, treaty string, knownAt time.Time) 
 // Treaties returns the latest definition of every registered treaty,
 // sorted by id.
 func (l *Ledger) Treaties(ctx context.Context) ([]Definition, error) {
+	var out []Definition
+	err := l.locked(func() error {
+		var err error
+		out, err = l.treatiesLocked(ctx)
+		return err
+	})
+	return out, err
+}
+
+func (l *Ledger) treatiesLocked(ctx context.Context) ([]Definition, error) {
 	streams, err := l.store.Streams(ctx, TreatyStream(""))
 	if err != nil {
 		return nil, fmt.Errorf("list treaties: %w", err)
@@ -128,7 +167,7 @@ func (l *Ledger) Treaties(ctx context.Context) ([]Definition, error) {
 	var out []Definition
 	for _, s := range streams {
 		id, _ := TreatyOfStream(s)
-		h, err := l.History(ctx, id, time.Time{})
+		h, err := l.historyLocked(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -158,8 +197,14 @@ func (l *Ledger) treaty(ctx context.Context, id string) (*History, *History, err
 }
 
 func (l *Ledger) unknownTreaty(ctx context.Context, id string) error {
+	var err error
+	_ = l.locked(func() error { err = l.unknownTreatyLocked(ctx, id); return nil })
+	return err
+}
+
+func (l *Ledger) unknownTreatyLocked(ctx context.Context, id string) error {
 	e := &UnknownTreatyError{Treaty: id}
-	if defs, err := l.Treaties(ctx); err == nil {
+	if defs, err := l.treatiesLocked(ctx); err == nil {
 		for _, d := range defs {
 			e.Known = append(e.Known, d.ID)
 		}
@@ -203,7 +248,9 @@ func (l *Ledger) ResolveTreaty(ctx context.Context, name string) (string, error)
 // event, or nil when the definition is unchanged.
 func (l *Ledger) AddTreaty(ctx context.Context, def Definition, meta Metadata) (*Envelope, error) {
 	return l.retry(ctx, func() (*Envelope, error) {
-		h, err := l.History(ctx, def.ID, time.Time{})
+		l.cache.mu.Lock()
+		defer l.cache.mu.Unlock()
+		h, err := l.historyLocked(ctx, def.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -239,19 +286,21 @@ func (l *Ledger) Record(ctx context.Context, in RecordInput) (*Envelope, error) 
 	if err != nil {
 		return nil, err
 	}
-	dir, err := l.Directory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var p Participant
-	if strings.TrimSpace(in.Participant) != "" || action != ProtocolAdopted {
-		if p, err = dir.Resolve(in.Participant); err != nil {
+	return l.retry(ctx, func() (*Envelope, error) {
+		l.cache.mu.Lock()
+		defer l.cache.mu.Unlock()
+		dir, err := l.directoryLocked(ctx)
+		if err != nil {
 			return nil, err
 		}
-	}
-	cmd := RecordAct{Treaty: in.Treaty, Participant: p, Action: action, Date: date, Subject: in.Subject, Note: in.Note, Meta: in.Meta}
-	return l.retry(ctx, func() (*Envelope, error) {
-		h, parent, err := l.treaty(ctx, in.Treaty)
+		var p Participant
+		if strings.TrimSpace(in.Participant) != "" || action != ProtocolAdopted {
+			if p, err = dir.Resolve(in.Participant); err != nil {
+				return nil, err
+			}
+		}
+		cmd := RecordAct{Treaty: in.Treaty, Participant: p, Action: action, Date: date, Subject: in.Subject, Note: in.Note, Meta: in.Meta}
+		h, parent, err := l.treatyLocked(ctx, in.Treaty)
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +354,9 @@ func (l *Ledger) Correct(ctx context.Context, in CorrectInput) (*Envelope, error
 		}
 	}
 	return l.retry(ctx, func() (*Envelope, error) {
-		h, parent, err := l.treaty(ctx, in.Treaty)
+		l.cache.mu.Lock()
+		defer l.cache.mu.Unlock()
+		h, parent, err := l.treatyLocked(ctx, in.Treaty)
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +373,9 @@ func (l *Ledger) Correct(ctx context.Context, in CorrectInput) (*Envelope, error
 // Retract withdraws the act at a position, recorded in error.
 func (l *Ledger) Retract(ctx context.Context, treaty string, position int64, reason string, meta Metadata) (*Envelope, error) {
 	return l.retry(ctx, func() (*Envelope, error) {
-		h, _, err := l.treaty(ctx, treaty)
+		l.cache.mu.Lock()
+		defer l.cache.mu.Unlock()
+		h, _, err := l.treatyLocked(ctx, treaty)
 		if err != nil {
 			return nil, err
 		}
@@ -355,6 +408,7 @@ func (l *Ledger) appendOne(ctx context.Context, stream string, expected int64, p
 	if err != nil {
 		return nil, err
 	}
+	l.cfg.OnAppend()
 	return &evs[0], nil
 }
 

@@ -60,12 +60,12 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	// Appends made by this process wake the notifier at once; appends by
 	// other processes (the CLI) are found within the poll interval.
 	bell := pubsub.NewBell()
-	ringing := pubsub.RingAfterAppend(m.store, bell)
-	if m.ledger, err = events.NewLedger(ringing, events.LedgerConfig{Now: m.now, Logger: m.logger}); err != nil {
-		return err
-	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Log: m.store, DB: m.store, PollInterval: 250 * time.Millisecond}, m.logger)
 	if err != nil {
+		return err
+	}
+	wake := func() { bell.Ring(); runner.Wake() }
+	if m.ledger, err = events.NewLedger(m.store, events.LedgerConfig{Now: m.now, Logger: m.logger, OnAppend: wake}); err != nil {
 		return err
 	}
 	if _, err := runner.CatchUp(ctx); err != nil {
@@ -82,7 +82,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	srv, err = web.New(web.Config{Addr: *addr, Ledger: m.ledger, Log: m.store, Runner: runner, Outbox: notifiers.NewOutbox(m.store), Private: *private,
-		SlackSigningSecret: m.getenv("SLACK_SIGNING_SECRET"), Now: m.now, OnAppend: func() { runner.Wake(); bell.Ring() }}, m.logger)
+		SlackSigningSecret: m.getenv("SLACK_SIGNING_SECRET"), Now: m.now, OnAppend: wake}, m.logger)
 	if err != nil {
 		return err
 	}

@@ -87,10 +87,11 @@ type Store struct {
 	insertOne  *sql.Stmt // insert guarded by the head and the version
 
 	// On the read pool.
-	readAll    *sql.Stmt
-	readStream *sql.Stmt
-	streams    *sql.Stmt
-	head       *sql.Stmt
+	readAll         *sql.Stmt
+	readStream      *sql.Stmt
+	readStreamAfter *sql.Stmt
+	streams         *sql.Stmt
+	head            *sql.Stmt
 }
 
 // Compile-time check that Store implements events.Store.
@@ -128,9 +129,10 @@ WHERE (SELECT ifnull(max(position), 0) FROM events) = CAST(?15 AS INTEGER)
 	AND (SELECT ifnull(max(version), 0) FROM events WHERE stream = CAST(?2 AS TEXT)) = CAST(?16 AS INTEGER)`
 	sqlReadAll = `SELECT ` + envelopeColumns + ` FROM events
 WHERE position > CAST(? AS INTEGER) ORDER BY position LIMIT CAST(? AS INTEGER)`
-	sqlReadStream = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) ORDER BY version`
-	sqlVerify     = `SELECT ` + envelopeColumns + ` FROM events ORDER BY position`
-	sqlHead       = `SELECT ifnull(max(position), 0) FROM events`
+	sqlReadStream      = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) ORDER BY version`
+	sqlReadStreamAfter = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) AND version > CAST(? AS INTEGER) ORDER BY version`
+	sqlVerify          = `SELECT ` + envelopeColumns + ` FROM events ORDER BY position`
+	sqlHead            = `SELECT ifnull(max(position), 0) FROM events`
 	// Distinct streams from the first one >= ?, one index seek each
 	// rather than one index entry per event.
 	sqlStreams = `WITH RECURSIVE s(stream) AS (
@@ -217,6 +219,7 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		{s.write, &s.insertOne, sqlInsertOne},
 		{s.read, &s.readAll, sqlReadAll},
 		{s.read, &s.readStream, sqlReadStream},
+		{s.read, &s.readStreamAfter, sqlReadStreamAfter},
 		{s.read, &s.streams, sqlStreams},
 		{s.read, &s.head, sqlHead},
 	} {
@@ -248,7 +251,7 @@ func fileURI(path string) string {
 // call has returned.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.insertOne, s.readAll, s.readStream, s.streams, s.head} {
+	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.insertOne, s.readAll, s.readStream, s.readStreamAfter, s.streams, s.head} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -319,6 +322,21 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]events.Envelop
 	out, err := scanEnvelopes(rows, make([]events.Envelope, 0, 16))
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	return out, nil
+}
+
+// ReadStreamAfter returns the events of one stream with a version above
+// after, in version order: the tail a reader that already folded the
+// stream up to that version needs.
+func (s *Store) ReadStreamAfter(ctx context.Context, stream string, after int64) ([]events.Envelope, error) {
+	rows, err := s.readStreamAfter.QueryContext(ctx, stream, after)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s after version %d: %w", stream, after, err)
+	}
+	out, err := scanEnvelopes(rows, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s after version %d: %w", stream, after, err)
 	}
 	return out, nil
 }
