@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/treatywatch/treatywatch/events"
 )
 
 func main() {
@@ -148,40 +149,15 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, auth 
 // drive runs the clients and checks the log afterwards.
 func drive(ctx context.Context, cfg config) (*report, error) {
 	c := &client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}, cfg: cfg}
-	// The participants that write: every participant of the reference
-	// list, read from the server.
-	code, body, err := c.do(ctx, http.MethodGet, "/api/v1/participants", nil, true)
-	if err != nil || code != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/v1/participants: %d %v %s", code, err, body)
+	// The participants that write: the reference list shipped with
+	// treatywatch, which the server resolves too.
+	dir, err := events.NewDirectory()
+	if err != nil {
+		return nil, err
 	}
 	var names []string
-	var list []struct {
-		Name        string `json:"name"`
-		Participant string `json:"participant"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		var wrapped struct {
-			Participants []struct {
-				Name        string `json:"name"`
-				Participant string `json:"participant"`
-			} `json:"participants"`
-		}
-		if err2 := json.Unmarshal(body, &wrapped); err2 != nil {
-			return nil, fmt.Errorf("participants: %w", err)
-		}
-		list = wrapped.Participants
-	}
-	for _, p := range list {
-		n := p.Name
-		if n == "" {
-			n = p.Participant
-		}
-		if n != "" {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		return nil, errors.New("the server lists no participants")
+	for _, p := range dir.All() {
+		names = append(names, p.Name)
 	}
 	reads := []string{
 		"/api/v1/treaties",
