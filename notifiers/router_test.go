@@ -1,0 +1,112 @@
+package notifiers_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/notifiers"
+	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+)
+
+// runRouter runs a router on the env's ledger until the test ends.
+func (e *env) runRouter(t *testing.T) *notifiers.Router {
+	t.Helper()
+	sub, err := pubsub.NewSubscriber(e.store, pubsub.SubscriberConfig{ConsumerGroup: "notifier", PollInterval: 10 * time.Millisecond, NackDelay: 10 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := notifiers.NewRouter(notifiers.RouterConfig{Log: e.store, DB: e.store, Directory: e.ledger, Subscriber: sub, Topic: pubsub.LogTopic,
+		Now: time.Now, MaxRetries: 2, InitialInterval: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait(); sub.Close() })
+	<-r.Running()
+	return r
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRouterWritesTheDeliveriesOfAThreshold: when the fortieth instrument
+// of the Hanoi Convention is deposited (hypothetically, on 3 March 2026),
+// a subscriber of deposits and milestones gets the deposit and the
+// threshold with the computed entry-into-force date, 1 June 2026 (art.
+// 65(1): ninetieth day); a subscriber of signatures gets nothing; a
+// subscription created after the event hears nothing of it.
+func TestRouterWritesTheDeliveriesOfAThreshold(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-03-03")
+	dir, _ := events.NewDirectory()
+	var rows []events.ImportRow
+	for i, p := range dir.All()[:39] {
+		rows = append(rows, events.ImportRow{Line: 2 * i, Participant: p.Name, Action: "accession", Date: "2026-03-02"})
+	}
+	if _, err := e.ledger.Import(ctx, "XVIII-16", rows, events.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}, On: []string{"deposits", "milestones"}})
+	e.subscribe(t, events.Subscription{ID: "sigs", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}, On: []string{"signatures"}})
+	e.runRouter(t)
+	fortieth, err := e.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: "accession", Participant: "Viet Nam", Date: "2026-03-03", Meta: events.Metadata{Reference: "C.N.40.2026.TREATIES-XVIII.16"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the threshold delivery", func() bool { return len(e.deliveries(t, notifiers.KindThreshold)) == 1 })
+	e.subscribe(t, events.Subscription{ID: "late", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}})
+	time.Sleep(100 * time.Millisecond)
+	var got []string
+	for _, d := range e.deliveries(t, notifiers.KindThreshold) {
+		if d.Subscription != "ngo" || d.Notice.EntryIntoForce != events.MustDate("2026-06-01") || d.Notice.Counted != 40 || d.Position != fortieth.Position {
+			t.Fatalf("threshold delivery = %+v", d)
+		}
+	}
+	for _, d := range e.deliveries(t, notifiers.KindDeposit) {
+		got = append(got, d.Subscription+" "+d.Notice.Participant)
+		if d.Notice.Reference != "C.N.40.2026.TREATIES-XVIII.16" {
+			t.Fatalf("deposit without its reference: %+v", d.Notice)
+		}
+	}
+	if len(got) != 1 || got[0] != "ngo Viet Nam" {
+		t.Fatalf("deposit deliveries = %v, want the ngo subscription's Viet Nam deposit only", got)
+	}
+	if ms := e.deliveries(t, notifiers.KindMilestone); len(ms) != 0 {
+		t.Fatalf("milestones reached before the subscription were announced: %+v", ms)
+	}
+}
+
+// TestRouterDeadLettersAnEventItCannotProcess: an event of an unknown type
+// (written by a newer program, say) in a treaty stream fails, is retried with backoff, then goes to the dead
+// letters with the reason, and the router moves on.
+func TestRouterDeadLettersAnEventItCannotProcess(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	e.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}})
+	if _, err := e.store.Append(ctx, events.StreamAppend{Stream: events.TreatyStream("BOGUS"), ExpectedVersion: 0,
+		Records: []events.Record{{Type: "act.bogus", SchemaVersion: 1, Payload: []byte(`{"participant":"Viet Nam"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.runRouter(t)
+	if _, err := e.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: "signature", Participant: "Viet Nam", Date: "2025-10-25"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the signature after the poisoned event", func() bool { return len(e.deliveries(t, notifiers.KindSignature)) == 1 })
+	dls, err := e.outbox.DeadLetters(ctx)
+	if err != nil || len(dls) != 1 || dls[0].Kind != "event" || dls[0].Position != 3 || dls[0].Reason == "" {
+		t.Fatalf("dead letters = %+v, %v", dls, err)
+	}
+}
