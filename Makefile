@@ -31,7 +31,10 @@ test:
 
 ## bench: every benchmark, each against its raw SQLite baseline in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
+	$(GO) test -run '^$$' -bench 'One$$' -benchtime 3s -benchmem ./events/sqlite
+	$(GO) test -run '^$$' -bench 'Batch100k|1M' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./events/sqlite
+	$(GO) test -run '^$$' -bench 'Rebuild|StatusAsOf' -benchtime $(BENCHTIME) -timeout 30m ./projections
+	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -timeout 10m ./notifiers
 
 ## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger.
 load: build

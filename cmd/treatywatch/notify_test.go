@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -124,5 +125,125 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 	}
 	if fake.Calls("conversations.history") == 0 {
 		t.Fatal("the restarted notifier never checked the channel's history")
+	}
+}
+
+func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16", "--digest", "61 9 * * *"}, 2, `invalid cron spec "61 9 * * *"`},
+		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16", "--digest", "0 9 * * *", "--tz", "Europe/Atlantis"}, 2, `unknown time zone "Europe/Atlantis"`},
+		{[]string{"subscribe", "--sink", "slack", "--treaty", "XVIII-16"}, 2, "the slack sink needs --channel"},
+		{[]string{"subscribe", "--sink", "webhook", "--url", "ftp://x", "--treaty", "XVIII-16"}, 2, "needs --url with an http(s) URL"},
+		{[]string{"subscribe", "--sink", "pigeon", "--treaty", "XVIII-16"}, 2, `unknown sink "pigeon"`},
+		{[]string{"subscribe", "--sink", "console", "--treaty", "XXVII-99"}, 4, `unknown treaty "XXVII-99"`},
+		{[]string{"subscribe", "--sink", "console", "--treaty", "XVIII-16", "--on", "gossip"}, 2, `unknown topic "gossip"`},
+		{[]string{"subscribe", "--sink", "console", "--treaty", "XVIII-16", "--participant", "Atlantis"}, 4, `unknown participant "Atlantis"`},
+		{[]string{"unsubscribe", "nope"}, 4, `no subscription "nope"`},
+	} {
+		r := c.run("", tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, r.code, r.stderr, tc.code, tc.msg)
+		}
+	}
+	out := c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "hanoi,XXVI-9", "--participant", "vietnam", "--on", "deposits,milestones", "--digest", "0 9 * * 1", "--tz", "Asia/Ho_Chi_Minh")
+	id := strings.Fields(strings.TrimPrefix(out, "subscription "))[0]
+	id = strings.TrimSuffix(id, ":")
+	var subs []struct {
+		ID, Sink, Channel, Participant, Digest, TZ string
+		Treaties, On                              []string
+	}
+	if err := json.Unmarshal([]byte(c.ok("subscriptions", "--json")), &subs); err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 1 || subs[0].ID != id || subs[0].Participant != "Viet Nam" || strings.Join(subs[0].Treaties, ",") != "XVIII-16,XXVI-9" || subs[0].TZ != "Asia/Ho_Chi_Minh" {
+		t.Fatalf("subscriptions = %+v", subs)
+	}
+	c.ok("unsubscribe", id)
+	if out := c.ok("subscriptions"); strings.Contains(out, id) {
+		t.Fatalf("removed subscription still listed:\n%s", out)
+	}
+	// Subscriptions are events in the ledger: audited.
+	if log := c.ok("log", "--json"); !strings.Contains(log, `"subscription.created"`) || !strings.Contains(log, `"subscription.removed"`) {
+		t.Fatal("subscription events are not in the log")
+	}
+}
+
+// TestDeadLetterAndRedriveFromTheCommandLine: a Slack token Slack refuses
+// (invalid_auth) sends the message to the dead letters, once; after the
+// token is fixed, `notify redrive` sends it.
+func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	fake := slackfake.New()
+	defer fake.Close()
+	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
+	fake.Fail(slackfake.Fault{SlackError: "invalid_auth"})
+	proc := c.notifier(t, fake)
+	deadline := time.Now().Add(15 * time.Second)
+	var dl string
+	for time.Now().Before(deadline) {
+		if dl = c.ok("notify", "dead-letters"); strings.Contains(dl, "invalid_auth") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	proc.Process.Kill()
+	proc.Wait()
+	if !strings.Contains(dl, "D1") || !strings.Contains(dl, "invalid_auth") {
+		t.Fatalf("dead letters:\n%s", dl)
+	}
+	if n := fake.Calls("chat.postMessage"); n != 1 {
+		t.Fatalf("invalid_auth tried %d times; want once", n)
+	}
+	fake.Heal()
+	if out := c.ok("notify", "redrive", "D1"); !strings.Contains(out, "1 deliveries back in the queue") {
+		t.Fatalf("redrive: %q", out)
+	}
+	proc = c.notifier(t, fake)
+	for len(fake.Posts()) < 1 && time.Now().Before(deadline.Add(10*time.Second)) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	proc.Process.Kill()
+	proc.Wait()
+	if posts := fake.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text, "Algeria") {
+		t.Fatalf("after redrive: %+v", posts)
+	}
+	if dl := c.ok("notify", "dead-letters"); !strings.Contains(dl, "no dead letters") {
+		t.Fatalf("dead letters after redrive:\n%s", dl)
+	}
+	if r := c.run("", "notify", "redrive", "D99"); r.code != 4 {
+		t.Fatalf("redrive of a missing dead letter: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestNotifyPreviewRendersWithoutSending(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	out := c.ok("notify", "preview", "--treaty", "hanoi")
+	// The seed's last row, by date: Mauritius signed on 19 November 2025.
+	if !strings.Contains(out, "Signature by Mauritius") || !strings.Contains(out, "19 November 2025") {
+		t.Fatalf("preview of the latest act:\n%s", out)
+	}
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02", "--ref", "C.N.1.2026.TREATIES-XVIII.16")
+	out = c.ok("notify", "preview", "--treaty", "XVIII-16", "--json")
+	var msg struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	if err := json.NewDecoder(strings.NewReader(out)).Decode(&msg); err != nil || len(msg.Blocks) == 0 || !strings.Contains(msg.Text, "Algeria") {
+		t.Fatalf("preview --json: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "C.N.1.2026.TREATIES-XVIII.16") || !strings.Contains(out, "1 of 40") {
+		t.Fatalf("the deposit's message lacks its reference or progress:\n%s", out)
+	}
+	if r := c.run("", "notify", "preview", "--treaty", "XVIII-16", "--event", "99999"); r.code != 4 {
+		t.Fatalf("preview of a missing event: exit %d %q", r.code, r.stderr)
 	}
 }

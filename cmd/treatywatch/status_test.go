@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +148,42 @@ func deref(s *string) string {
 		return "null"
 	}
 	return *s
+}
+
+func TestTreatyAddValidatesAndAmends(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delai: 90 days\n"), 0o644)
+	r := c.run("", "treaty", "add", bad)
+	if r.code != 2 || !strings.Contains(r.stderr, "line 5") || !strings.Contains(r.stderr, "delai") {
+		t.Fatalf("bad definition: exit %d %q", r.code, r.stderr)
+	}
+	os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delay: 90 days\n  group: {name: G, at_least: 1, members: [Atlantis]}\n"), 0o644)
+	if r := c.run("", "treaty", "add", bad); r.code != 2 || !strings.Contains(r.stderr, `unknown participant "Atlantis"`) || !strings.Contains(r.stderr, "line 6") {
+		t.Fatalf("unknown group member: exit %d %q", r.code, r.stderr)
+	}
+	// Amend the Hanoi Convention: the same file with a changed delay is a
+	// definition-amended event, and the status follows it.
+	yaml := c.ok("treaty", "show", "XVIII-16")
+	if out := c.ok("treaty", "add", writeFile(t, dir, "same.yaml", yaml)); !strings.Contains(out, "unchanged") {
+		t.Fatalf("re-adding the same definition: %q", out)
+	}
+	amended := strings.Replace(yaml, "instruments: 40", "instruments: 30", 1)
+	if out := c.ok("treaty", "add", writeFile(t, dir, "amended.yaml", amended)); !strings.Contains(out, "definition of XVIII-16 amended") {
+		t.Fatalf("amending: %q", out)
+	}
+	if s := c.status("XVIII-16"); s.Required != 30 {
+		t.Fatalf("required after the amendment = %d", s.Required)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
