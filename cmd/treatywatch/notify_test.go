@@ -156,7 +156,7 @@ func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
 	id = strings.TrimSuffix(id, ":")
 	var subs []struct {
 		ID, Sink, Channel, Participant, Digest, TZ string
-		Treaties, On                              []string
+		Treaties, On                               []string
 	}
 	if err := json.Unmarshal([]byte(c.ok("subscriptions", "--json")), &subs); err != nil {
 		t.Fatal(err)
