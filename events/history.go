@@ -204,6 +204,17 @@ func (h *History) Facts() []Fact {
 	return out
 }
 
+// EachFact calls fn with each live fact, in log order, without copying
+// them; fn must not modify the fact nor keep the pointer beyond the call's
+// lifetime of the History.
+func (h *History) EachFact(fn func(f *Fact)) {
+	for i := range h.facts {
+		if h.facts[i].Position > 0 {
+			fn(&h.facts[i])
+		}
+	}
+}
+
 // Fact returns the live fact recorded (or last corrected) at position pos.
 func (h *History) Fact(pos int64) (Fact, bool) {
 	i, ok := h.index[pos]

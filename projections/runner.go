@@ -90,7 +90,7 @@ type Runner struct {
 	dir     *events.Directory
 	hist    map[string]*events.History
 	applied int64 // last position folded in memory
-	saved   int64 // last position persisted
+	saved   int64 // last position persisted; guarded by fold, not mu
 	wake    chan struct{}
 }
 
@@ -220,46 +220,63 @@ func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
 // folding this one. The error channel yields one value after the pages
 // channel is closed.
 func (r *Runner) prefetch(ctx context.Context, after, until int64) (<-chan []decoded, <-chan error) {
+	raw := make(chan []events.Envelope, 2)
 	pages := make(chan []decoded, 2)
 	errc := make(chan error, 1)
-	go func() {
-		defer close(pages)
+	readErr := make(chan error, 1)
+	go func() { // read: SQLite, mostly in C
+		defer close(raw)
 		for {
 			limit := r.cfg.PageSize
 			if until > 0 {
 				if after >= until {
-					errc <- nil
+					readErr <- nil
 					return
 				}
 				limit = int(min(int64(limit), until-after))
 			}
 			page, err := r.cfg.Log.ReadAll(ctx, after, limit)
 			if err != nil || len(page) == 0 {
-				errc <- err
+				readErr <- err
 				return
 			}
 			after = page[len(page)-1].Position
+			select {
+			case raw <- page:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+			if len(page) < limit {
+				readErr <- nil
+				return
+			}
+		}
+	}()
+	go func() { // decode: JSON, in Go, while the next page is read
+		defer close(pages)
+		for page := range raw {
 			out := make([]decoded, len(page))
 			for i, e := range page {
 				out[i].env = e
 				if _, ok := events.TreatyOfStream(e.Stream); ok || e.Stream == events.ParticipantsStream {
-					if out[i].payload, err = r.reg.Decode(e); err != nil {
+					p, err := r.reg.Decode(e)
+					if err != nil {
+						for range raw {
+						}
+						<-readErr
 						errc <- err
 						return
 					}
+					out[i].payload = p
 				}
 			}
 			select {
 			case pages <- out:
 			case <-ctx.Done():
-				errc <- ctx.Err()
-				return
-			}
-			if len(page) < limit {
-				errc <- nil
-				return
 			}
 		}
+		errc <- <-readErr
 	}()
 	return pages, errc
 }
@@ -317,9 +334,11 @@ func (r *Runner) apply(page []decoded, saved int64, dirty map[string]bool) error
 }
 
 // persist writes the models of the dirty treaties (and of protocols whose
-// parent is dirty) and the checkpoint in one transaction.
+// parent is dirty) and the checkpoint in one transaction. Models are
+// computed on every CPU while the transaction writes them, in id order.
 func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
 	r.mu.RLock()
+	defer r.mu.RUnlock() // the histories are read until the last model is computed
 	pos := r.applied
 	for id, h := range r.hist { // a parent's change changes its protocols
 		if p := h.Definition.Parent; p != "" && dirty[p] {
@@ -328,11 +347,12 @@ func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
 	}
 	ids := make([]string, 0, len(dirty))
 	for id := range dirty {
-		ids = append(ids, id)
+		if h := r.hist[id]; h != nil && h.Registered {
+			ids = append(ids, id)
+		}
 	}
 	sort.Strings(ids)
 	models := r.modelsLocked(ids)
-	r.mu.RUnlock()
 	fresh := r.saved == 0 // after Replay cleared the tables, or on a new file
 	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
 		stmts, err := prepare(ctx, tx)
@@ -341,7 +361,7 @@ func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
 		}
 		defer stmts.close()
 		for _, m := range models {
-			if err := m.write(ctx, tx, stmts, fresh); err != nil {
+			if err := (<-m).write(ctx, tx, stmts, fresh); err != nil {
 				return err
 			}
 		}
@@ -349,12 +369,14 @@ func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
 			ON CONFLICT (name) DO UPDATE SET position = excluded.position`, checkpointName, pos)
 		return err
 	})
+	for _, m := range models { // after a failed write, let the workers finish
+		for range m {
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("persist read models at position %d: %w", pos, err)
 	}
-	r.mu.Lock()
 	r.saved = pos
-	r.mu.Unlock()
 	r.logger.DebugContext(ctx, "read models persisted", "position", pos, "treaties", len(models))
 	return nil
 }
@@ -397,34 +419,29 @@ type model struct {
 	timeline []Point
 }
 
-// modelsLocked computes the models of the given treaties, on every CPU;
-// the result is in the order of ids, whatever the scheduling.
-func (r *Runner) modelsLocked(ids []string) []model {
-	out := make([]model, len(ids))
-	ok := make([]bool, len(ids))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				if h := r.hist[ids[i]]; h != nil && h.Registered {
-					out[i], ok[i] = r.modelLocked(ids[i], h), true
-				}
-			}
-		})
+// modelsLocked starts computing the models of the given treaties on
+// every CPU and returns, in the order of ids, a channel per model that
+// yields it once computed. The caller holds r.mu for reading until every
+// channel has yielded.
+func (r *Runner) modelsLocked(ids []string) []chan model {
+	out := make([]chan model, len(ids))
+	for i := range out {
+		out[i] = make(chan model, 1)
 	}
+	next := make(chan int, len(ids))
 	for i := range ids {
 		next <- i
 	}
 	close(next)
-	wg.Wait()
-	models := out[:0]
-	for i, m := range out {
-		if ok[i] {
-			models = append(models, m)
-		}
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for i := range next {
+				out[i] <- r.modelLocked(ids[i], r.hist[ids[i]])
+				close(out[i])
+			}
+		}()
 	}
-	return models
+	return out
 }
 
 func (r *Runner) modelLocked(id string, h *events.History) model {

@@ -298,13 +298,13 @@ type tenure struct {
 // asOf, and the instruments (consents with their withdrawals) in the same
 // order as the tenures that tie them to rows.
 func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Participation, []tenure, []Instrument) {
-	byP := map[string][]events.Fact{}
-	for _, f := range h.Facts() {
+	byP := map[string][]*events.Fact{}
+	h.EachFact(func(f *events.Fact) {
 		if f.Participant == "" || f.Date.IsZero() || f.Date.After(asOf) {
-			continue
+			return
 		}
 		byP[f.Participant] = append(byP[f.Participant], f)
-	}
+	})
 	type named struct{ name, key string }
 	keyed := make([]named, 0, len(byP))
 	for n := range byP {
