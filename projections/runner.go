@@ -47,6 +47,11 @@ type RunnerConfig struct {
 	// PollInterval is how often Run looks for new events when not woken;
 	// default 500 ms.
 	PollInterval time.Duration
+	// PersistInterval is how often Run writes the read models of what it
+	// folded: events are folded into memory (and so visible to Status) as
+	// soon as Run sees them, and persisted with the checkpoint at most this
+	// often, so a burst of writes costs one write of each model; default 1 s.
+	PersistInterval time.Duration
 }
 
 func (c *RunnerConfig) setDefaults() {
@@ -58,6 +63,9 @@ func (c *RunnerConfig) setDefaults() {
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 500 * time.Millisecond
+	}
+	if c.PersistInterval == 0 {
+		c.PersistInterval = time.Second
 	}
 }
 
@@ -89,8 +97,9 @@ type Runner struct {
 	mu      sync.RWMutex
 	dir     *events.Directory
 	hist    map[string]*events.History
-	applied int64 // last position folded in memory
-	saved   int64 // last position persisted; guarded by fold, not mu
+	applied int64           // last position folded in memory
+	saved   int64           // last position persisted; guarded by fold, not mu
+	dirty   map[string]bool // treaties folded since saved; guarded by fold
 	wake    chan struct{}
 }
 
@@ -142,22 +151,35 @@ func (r *Runner) Wake() {
 // Run catches up, then follows the log until ctx ends. It returns nil
 // when ctx is cancelled.
 func (r *Runner) Run(ctx context.Context) error {
-	t := time.NewTicker(r.cfg.PollInterval)
-	defer t.Stop()
+	poll := time.NewTicker(r.cfg.PollInterval)
+	defer poll.Stop()
+	save := time.NewTicker(r.cfg.PersistInterval)
+	defer save.Stop()
+	persist := true
 	for {
-		if _, err := r.CatchUp(ctx); err != nil {
+		if _, err := r.catchUp(ctx, 0, persist); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				break
 			}
 			r.logger.ErrorContext(ctx, "projection catch-up failed", "err", err)
 		}
+		persist = false
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-t.C:
+		case <-poll.C:
 		case <-r.wake:
+		case <-save.C:
+			persist = true
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
+	// Write what was folded but not yet persisted before returning.
+	if _, err := r.catchUp(context.WithoutCancel(ctx), 0, true); err != nil {
+		r.logger.Error("projection final persist failed", "err", err)
+	}
+	return nil
 }
 
 // CatchUp folds every event after the last one folded and persists the
@@ -167,10 +189,12 @@ func (r *Runner) Run(ctx context.Context) error {
 // rewriting only the models of treaties changed after the checkpoint. It
 // returns how many events it folded.
 func (r *Runner) CatchUp(ctx context.Context) (int, error) {
-	return r.catchUp(ctx, 0)
+	return r.catchUp(ctx, 0, true)
 }
 
-func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
+// catchUp folds what is new; it persists when persist is set, and always
+// every BatchSize events.
+func (r *Runner) catchUp(ctx context.Context, until int64, persist bool) (int, error) {
 	r.fold.Lock()
 	defer r.fold.Unlock()
 	saved, err := r.Checkpoint(ctx)
@@ -185,20 +209,22 @@ func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
 	r.mu.RUnlock()
 	pages, errc := r.prefetch(ctx, after, until)
 	n, inBatch := 0, 0
-	dirty := map[string]bool{}
+	if r.dirty == nil {
+		r.dirty = map[string]bool{}
+	}
 	for page := range pages {
-		if err := r.apply(page, saved, dirty); err != nil {
+		if err := r.apply(page, saved, r.dirty); err != nil {
 			drain(pages)
 			return n, err
 		}
 		n += len(page)
 		inBatch += len(page)
 		if inBatch >= r.cfg.BatchSize {
-			if err := r.persist(ctx, dirty); err != nil {
+			if err := r.persist(ctx, r.dirty); err != nil {
 				drain(pages)
 				return n, err
 			}
-			inBatch, dirty = 0, map[string]bool{}
+			inBatch, r.dirty = 0, map[string]bool{}
 		}
 	}
 	if err := <-errc; err != nil {
@@ -207,10 +233,11 @@ func (r *Runner) catchUp(ctx context.Context, until int64) (int, error) {
 	r.mu.RLock()
 	behind := r.applied > r.saved
 	r.mu.RUnlock()
-	if behind {
-		if err := r.persist(ctx, dirty); err != nil {
+	if behind && persist {
+		if err := r.persist(ctx, r.dirty); err != nil {
 			return n, err
 		}
+		r.dirty = map[string]bool{}
 	}
 	return n, nil
 }
@@ -399,14 +426,14 @@ func (r *Runner) Replay(ctx context.Context, until int64) error {
 			err = derr
 		}
 		r.mu.Lock()
-		r.dir, r.hist, r.applied, r.saved = dir, map[string]*events.History{}, 0, 0
+		r.dir, r.hist, r.applied, r.saved, r.dirty = dir, map[string]*events.History{}, 0, 0, nil
 		r.mu.Unlock()
 	}
 	r.fold.Unlock()
 	if err != nil {
 		return fmt.Errorf("clear read models: %w", err)
 	}
-	_, err = r.catchUp(ctx, until)
+	_, err = r.catchUp(ctx, until, true)
 	return err
 }
 
@@ -570,6 +597,43 @@ func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, kn
 	return StatusFromLog(ctx, r.cfg.Log, r.reg, dir, treaty, asOf, knownAt)
 }
 
+// Timeline returns a treaty's counted instruments over time up to asOf,
+// from the histories in memory, or folded from the log as known at
+// knownAt when it is not zero.
+func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) ([]Point, error) {
+	if knownAt.IsZero() {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		h := r.hist[treaty]
+		if h == nil || !h.Registered {
+			return nil, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
+		}
+		return Timeline(h, r.dir, asOf), nil
+	}
+	h, err := foldStream(ctx, r.cfg.Log, r.reg, treaty, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	if !h.Registered {
+		return nil, &events.UnknownTreatyError{Treaty: treaty}
+	}
+	r.mu.RLock()
+	dir := r.dir.Clone()
+	r.mu.RUnlock()
+	return Timeline(h, dir, asOf), nil
+}
+
+// Definition returns the latest definition of a treaty folded so far.
+func (r *Runner) Definition(treaty string) (events.Definition, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	h := r.hist[treaty]
+	if h == nil || !h.Registered {
+		return events.Definition{}, false
+	}
+	return h.Definition, true
+}
+
 // Treaties returns the ids of the registered treaties folded so far, sorted.
 func (r *Runner) Treaties() []string {
 	r.mu.RLock()
@@ -586,14 +650,6 @@ func (r *Runner) treatiesLocked() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// History returns a copy-free view of a treaty's folded history; callers
-// must not modify it. Nil when the treaty is unknown.
-func (r *Runner) History(treaty string) *events.History {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.hist[treaty]
 }
 
 // StatusFromLog folds a treaty's stream (and its parent's) as known at

@@ -145,6 +145,12 @@ func (s *Server) handleTreaty(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if knownAt.IsZero() {
+		if def, ok := s.cfg.Runner.Definition(id); ok {
+			writeJSON(w, http.StatusOK, def)
+			return nil
+		}
+	}
 	h, err := s.cfg.Ledger.History(r.Context(), id, knownAt)
 	if err != nil {
 		return err
@@ -197,18 +203,7 @@ func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request
 // timeline returns a treaty's counted instruments over time, folded from
 // the ledger as known at knownAt.
 func (s *Server) timeline(ctx context.Context, id string, asOf events.Date, knownAt time.Time) ([]projections.Point, error) {
-	h, err := s.cfg.Ledger.History(ctx, id, knownAt)
-	if err != nil {
-		return nil, err
-	}
-	if !h.Registered {
-		return nil, &events.UnknownTreatyError{Treaty: id}
-	}
-	dir, err := s.cfg.Ledger.Directory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return projections.Timeline(h, dir, asOf), nil
+	return s.cfg.Runner.Timeline(ctx, id, asOf, knownAt)
 }
 
 func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) error {
