@@ -66,12 +66,18 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // refuses it at once, without waiting, when waiting could deadlock: two
 // processes creating the same file at the same time meet that.
 func migrateRetrying(ctx context.Context, db *sql.DB, file string, log *slog.Logger, busyTimeout time.Duration) (int, error) {
-	deadline := time.Now().Add(busyTimeout)
+	giveUp := time.NewTimer(busyTimeout)
+	defer giveUp.Stop()
 	wait := time.Millisecond
 	for {
 		version, err := migrate(ctx, db, file, log)
-		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+		if err == nil || !isBusy(err) {
 			return version, err
+		}
+		select {
+		case <-giveUp.C:
+			return version, err
+		default:
 		}
 		log.Debug("database busy while migrating; retrying", slog.String("path", file), slog.Duration("wait", wait))
 		select {

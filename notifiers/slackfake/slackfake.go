@@ -1,11 +1,6 @@
-// Package slackfake is a fake Slack Web API server for tests: it answers
-// chat.postMessage, conversations.history and conversations.replies on a
-// loopback httptest server, the way Slack does, so that tests drive the
-// real slack-go client against it. It can be told to fail: rate limit
-// (429 with Retry-After), answer with a Slack error (invalid_auth,
-// channel_not_found, ...), or fail with a 5xx, for the next N posts.
-//
-// It is test support: it must never be used to talk to the real Slack.
+// This file holds the fake server: chat.postMessage, conversations.history
+// and conversations.replies, with injectable faults.
+
 package slackfake
 
 import (
