@@ -139,7 +139,7 @@ func (d *Directory) Closest(name string, n int) []string {
 	q := Normalize(name)
 	best := map[int]int{}
 	for key, i := range d.index {
-		dist := levenshtein(q, key)
+		dist := EditDistance(q, key)
 		if strings.HasPrefix(key, q) || strings.Contains(key, q) && len(q) >= 4 {
 			dist = min(dist, 1+len(key)/10)
 		}
@@ -203,7 +203,10 @@ func Normalize(s string) string {
 	return strings.Join(strings.Fields(out), " ")
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes: how
+// many insertions, deletions and substitutions turn one into the other.
+// It ranks "did you mean" suggestions.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
