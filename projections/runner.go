@@ -100,6 +100,10 @@ type Runner struct {
 	applied int64           // last position folded in memory
 	saved   int64           // last position persisted; guarded by fold, not mu
 	dirty   map[string]bool // treaties folded since saved; guarded by fold
+	dirGen  int64           // bumped when a participant is registered; guarded by mu
+
+	cacheMu sync.Mutex
+	cache   map[statusKey]cachedStatus
 	wake    chan struct{}
 }
 
@@ -333,6 +337,7 @@ func (r *Runner) apply(page []decoded, saved int64, dirty map[string]bool) error
 				if err := r.dir.Add(pr.Participant); err != nil {
 					return fmt.Errorf("position %d: %w", e.Position, err)
 				}
+				r.dirGen++
 			}
 			if e.Position > saved {
 				for t := range r.hist { // REIO or names may change how acts count
@@ -427,6 +432,7 @@ func (r *Runner) Replay(ctx context.Context, until int64) error {
 		}
 		r.mu.Lock()
 		r.dir, r.hist, r.applied, r.saved, r.dirty = dir, map[string]*events.History{}, 0, 0, nil
+		r.dirGen++ // invalidates every cached status
 		r.mu.Unlock()
 	}
 	r.fold.Unlock()
@@ -581,6 +587,10 @@ func nullDate(d *events.Date) any {
 // uses the histories in memory (everything folded so far); with a knownAt
 // it folds the treaty's stream (and its parent's) as the ledger knew it
 // then, ignoring events recorded later.
+//
+// Statuses from memory are cached per treaty and date until the treaty (or
+// its parent, or the participants) change, so the returned Status may be
+// shared with other callers: treat it as read-only.
 func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
 	if knownAt.IsZero() {
 		r.mu.RLock()
@@ -589,12 +599,66 @@ func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, kn
 		if h == nil || !h.Registered {
 			return Status{}, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
 		}
-		return Compute(h, r.dir, asOf, r.parentLocked(h, asOf)), nil
+		key, stamp := statusKey{treaty: treaty, asOf: asOf}, r.stampLocked(h)
+		if st, ok := r.cached(key, stamp); ok {
+			return st, nil
+		}
+		st := Compute(h, r.dir, asOf, r.parentLocked(h, asOf))
+		r.remember(key, stamp, st)
+		return st, nil
 	}
 	r.mu.RLock()
 	dir := r.dir.Clone()
 	r.mu.RUnlock()
 	return StatusFromLog(ctx, r.cfg.Log, r.reg, dir, treaty, asOf, knownAt)
+}
+
+// statusKey and cachedStatus make the Status cache: a status is valid while
+// the stamp — the versions of the treaty's and its parent's streams and the
+// participants' generation — is unchanged.
+type statusKey struct {
+	treaty string
+	asOf   events.Date
+}
+
+type stamp struct{ version, parentVersion, dirGen int64 }
+
+type cachedStatus struct {
+	stamp  stamp
+	status Status
+}
+
+// maxCachedStatuses bounds the cache; when full, an arbitrary entry goes.
+const maxCachedStatuses = 4096
+
+func (r *Runner) stampLocked(h *events.History) stamp {
+	st := stamp{version: h.Version, dirGen: r.dirGen}
+	if p := r.hist[h.Definition.Parent]; h.Definition.Parent != "" && p != nil {
+		st.parentVersion = p.Version
+	}
+	return st
+}
+
+func (r *Runner) cached(k statusKey, s stamp) (Status, bool) {
+	r.cacheMu.Lock()
+	defer r.cacheMu.Unlock()
+	c, ok := r.cache[k]
+	return c.status, ok && c.stamp == s
+}
+
+func (r *Runner) remember(k statusKey, s stamp, st Status) {
+	r.cacheMu.Lock()
+	defer r.cacheMu.Unlock()
+	if r.cache == nil {
+		r.cache = map[statusKey]cachedStatus{}
+	}
+	if len(r.cache) >= maxCachedStatuses {
+		for old := range r.cache {
+			delete(r.cache, old)
+			break
+		}
+	}
+	r.cache[k] = cachedStatus{stamp: s, status: st}
 }
 
 // Timeline returns a treaty's counted instruments over time up to asOf,

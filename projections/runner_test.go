@@ -244,3 +244,39 @@ func TestReplayUntilAndKnownAt(t *testing.T) {
 		t.Fatalf("read model at position 3: Mauritius signed %q (%v), want 2025-11-18", s, err)
 	}
 }
+
+// TestRunnerStatusCacheFollowsTheLedger: a cached status is replaced as
+// soon as the treaty changes.
+func TestRunnerStatusCacheFollowsTheLedger(t *testing.T) {
+	ctx := context.Background()
+	f := mustLedger(t)
+	if _, err := f.ledger.AddTreaty(ctx, hanoiDefinition(), events.Metadata{}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := projections.NewRunner(projections.RunnerConfig{Log: f.store, DB: f.store}, nil)
+	today := events.MustDate("2026-11-27")
+	signatories := func() int {
+		if _, err := r.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := r.Status(ctx, "XVIII-16", today, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Signatories
+	}
+	if n := signatories(); n != 0 {
+		t.Fatalf("signatories = %d", n)
+	}
+	for i, p := range []string{"Viet Nam", "Algeria", "Angola"} {
+		if _, err := f.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: "signature", Participant: p, Date: "2025-10-25"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := signatories(); n != i+1 {
+			t.Fatalf("after %s signed: signatories = %d, want %d", p, n, i+1)
+		}
+		if n := signatories(); n != i+1 { // from the cache
+			t.Fatalf("cached: signatories = %d, want %d", n, i+1)
+		}
+	}
+}
