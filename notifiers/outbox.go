@@ -132,7 +132,15 @@ func (o *Outbox) query(ctx context.Context, q string, args ...any) ([]Delivery, 
 // Due returns the deliveries waiting to be sent whose next attempt is at
 // or before now, oldest first, at most limit.
 func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now.UnixNano(), limit)
+	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= CAST(? AS INTEGER) ORDER BY id LIMIT CAST(? AS INTEGER)`, now.UnixNano(), limit)
+}
+
+// NextPerChannel returns, for each channel, its oldest delivery that is
+// due at now: what the sender may send next, one per channel.
+func (o *Outbox) NextPerChannel(ctx context.Context, now time.Time) ([]Delivery, error) {
+	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE id IN (
+		SELECT min(id) FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= CAST(? AS INTEGER) GROUP BY channel_key)
+		ORDER BY id`, now.UnixNano())
 }
 
 // Get returns one delivery by id.

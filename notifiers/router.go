@@ -93,6 +93,7 @@ type Router struct {
 
 	mu    sync.Mutex // one event at a time; guards the caches
 	hist  map[string]*events.History
+	last  map[string]projections.Status // status after the last event folded into hist
 	dir   *events.Directory
 	ready chan struct{}
 }
@@ -108,7 +109,7 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger) (*Router, error) {
 	}
 	outbox := NewOutbox(cfg.DB)
 	return &Router{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry(),
-		hist: map[string]*events.History{}, ready: make(chan struct{})}, nil
+		hist: map[string]*events.History{}, last: map[string]projections.Status{}, ready: make(chan struct{})}, nil
 }
 
 // Running is closed once the watermill router runs its handler.
@@ -189,6 +190,7 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 		return nil
 	case e.Stream == events.ParticipantsStream:
 		r.dir = nil
+		clear(r.last)
 		return nil
 	}
 	treaty, ok := events.TreatyOfStream(e.Stream)
@@ -248,7 +250,11 @@ func (r *Router) notices(ctx context.Context, treaty string, e events.Envelope) 
 			parent = &ps
 		}
 	}
-	before := projections.Compute(h, r.dir, projections.EndOfTime(), parent)
+	before, ok := r.last[treaty]
+	if !ok || r.hist[treaty] != h || parent != nil {
+		before = projections.Compute(h, r.dir, projections.EndOfTime(), parent)
+	}
+	delete(r.last, treaty)
 	if err := h.Apply(e, p); err != nil {
 		delete(r.hist, treaty)
 		return nil, err
@@ -258,6 +264,7 @@ func (r *Router) notices(ctx context.Context, treaty string, e events.Envelope) 
 		return nil, nil
 	}
 	after := projections.Compute(h, r.dir, projections.EndOfTime(), parent)
+	r.last[treaty] = after
 	return EventNotices(e, p, h.Definition, before, after), nil
 }
 
@@ -300,6 +307,8 @@ func (r *Router) Preview(ctx context.Context, position int64) ([]Notice, error) 
 	defer r.mu.Unlock()
 	delete(r.hist, treaty)
 	defer delete(r.hist, treaty)
+	delete(r.last, treaty)
+	defer delete(r.last, treaty)
 	return r.notices(ctx, treaty, page[0])
 }
 

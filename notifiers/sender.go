@@ -173,7 +173,7 @@ func (s *Sender) Drain(ctx context.Context) error {
 		if err != nil || next.IsZero() {
 			return err
 		}
-		due, err := s.outbox.Due(ctx, s.cfg.Now(), 1000)
+		due, err := s.outbox.NextPerChannel(ctx, s.cfg.Now())
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func maxTime(a, b time.Time) time.Time {
 
 // dispatch starts one send per idle channel whose slot is open.
 func (s *Sender) dispatch(ctx context.Context) error {
-	due, err := s.outbox.Due(ctx, s.cfg.Now(), 1000)
+	due, err := s.outbox.NextPerChannel(ctx, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -284,9 +284,11 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 		return
 	}
 	d.Attempts++
-	s.mu.Lock()
-	s.nextSlot[d.ChannelKey] = s.cfg.Now().Add(s.cfg.PerChannel)
-	s.mu.Unlock()
+	if paced(sub.Sink) {
+		s.mu.Lock()
+		s.nextSlot[d.ChannelKey] = s.cfg.Now().Add(s.cfg.PerChannel)
+		s.mu.Unlock()
+	}
 	rc, err := sink.Send(ctx, sub, msg)
 	if err == nil {
 		if s.cfg.AfterSend != nil {
@@ -318,6 +320,13 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 	default:
 		s.retry(ctx, d, err)
 	}
+}
+
+// paced reports whether a sink's channels are held to PerChannel: Slack's
+// (about one message per second per channel); not the console's nor a
+// generic webhook's.
+func paced(sink string) bool {
+	return sink == events.SinkSlack || sink == events.SinkSlackWebhook
 }
 
 func (s *Sender) sent(ctx context.Context, d Delivery, rc Receipt) {
