@@ -518,7 +518,7 @@ func (s Status) WriteText(w io.Writer) error {
 
 	p.printf("\n")
 	tw = tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Participant\tSignature\tConsent\tEntry into force\tWithdrawal\n")
+	fmt.Fprintf(tw, "Participant\tSignature\tConsent\tEntry into force\tWithdrawal\tDeclarations and reservations\n")
 	var notes []string
 	for _, r := range s.Participants {
 		consent := "—"
@@ -532,7 +532,7 @@ func (s Status) WriteText(w io.Writer) error {
 		if r.WithdrawalNotified != nil {
 			withdrawal = fmt.Sprintf("notified %s, effective %s", r.WithdrawalNotified, orDash(r.WithdrawalEffective))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Participant, orDash(r.Signature), consent, orDash(r.EntryIntoForce), withdrawal)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Participant, orDash(r.Signature), consent, orDash(r.EntryIntoForce), withdrawal, statementsText(r))
 		for _, t := range r.Earlier {
 			notes = append(notes, fmt.Sprintf("%s: earlier %s, %s, in force %s, withdrawal notified %s, effective %s",
 				r.Participant, t.Consent.Kind.Label(), t.Consent.Date, orDash(t.EntryIntoForce), t.WithdrawalNotified, t.WithdrawalEffective))
@@ -543,6 +543,25 @@ func (s Status) WriteText(w io.Writer) error {
 		p.printf("%s\n", n)
 	}
 	return p.err
+}
+
+// statementsText summarises a participant's declarations, reservations and
+// unofficial domestic steps for the text table ("declaration 2026-06-01;
+// unofficial: parliamentary approval 2026-02-10").
+func statementsText(r Participation) string {
+	var parts []string
+	for _, list := range [][]Statement{r.Declarations, r.Reservations} {
+		for _, st := range list {
+			parts = append(parts, strings.ToLower(st.Kind.Label())+" "+st.Date.String())
+		}
+	}
+	for _, st := range r.Unofficial {
+		parts = append(parts, "unofficial: "+strings.ToLower(strings.TrimSuffix(st.Kind.Label(), " (unofficial)"))+" "+st.Date.String())
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // printer remembers the first write error so that rendering code stays
