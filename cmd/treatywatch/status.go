@@ -41,6 +41,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	asOf := fs.String("as-of", "", "the world on this date, YYYY-MM-DD (default today)")
 	knownAt := fs.String("known-at", "", "what the ledger knew at this moment, RFC 3339 (default now)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	asCSV := fs.Bool("csv", false, "print the participant table as CSV")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -64,10 +65,13 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	switch {
+	case *asJSON:
 		enc := json.NewEncoder(m.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
+	case *asCSV:
+		return writeParticipantsCSV(m.stdout, st)
 	}
 	return st.WriteText(m.stdout)
 }

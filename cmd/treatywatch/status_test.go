@@ -135,6 +135,23 @@ func TestEntryIntoForceFromRecordedDeposits(t *testing.T) {
 			t.Errorf("25%% milestone on %s, want 2026-03-02", deref(m.Date))
 		}
 	}
+	// Exports and comparisons for analysts.
+	var cmp []struct {
+		Treaty          string  `json:"treaty"`
+		DaysToThreshold *int    `json:"days_to_threshold"`
+		EntryIntoForce  *string `json:"entry_into_force"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("compare", "hanoi", "XXVI-9", "--json")), &cmp); err != nil {
+		t.Fatal(err)
+	}
+	// Opened 25 Oct 2025, threshold 3 Mar 2026: 129 days.
+	if len(cmp) != 2 || cmp[0].Treaty != "XVIII-16" || cmp[0].DaysToThreshold == nil || *cmp[0].DaysToThreshold != 129 || deref(cmp[0].EntryIntoForce) != "2026-06-01" || cmp[1].Treaty != "XXVI-9" {
+		t.Fatalf("compare = %+v", cmp)
+	}
+	csvOut := c.ok("status", "XVIII-16", "--csv")
+	if !strings.HasPrefix(csvOut, "participant,iso3,signature,consent_kind,consent_date,entry_into_force,") || !strings.Contains(csvOut, "Japan,JPN,,accession,2026-03-03,2026-06-01,") {
+		t.Fatalf("status --csv:\n%s", csvOut)
+	}
 	if out := c.ok("replay"); !strings.Contains(out, "rebuilt read models") {
 		t.Fatalf("replay: %q", out)
 	}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
+)
+
+// comparison is one treaty's line in `compare`.
+type comparison struct {
+	Treaty         string       `json:"treaty"`
+	Name           string       `json:"name"`
+	Opened         *events.Date `json:"opened_for_signature"`
+	Required       int          `json:"required"`
+	Counted        int          `json:"counted"`
+	Percent        float64      `json:"percent"`
+	Signatories    int          `json:"signatories"`
+	ThresholdMetOn *events.Date `json:"threshold_met_on"`
+	EntryIntoForce *events.Date `json:"entry_into_force"`
+	// DaysToThreshold counts the days from the opening for signature (or
+	// the adoption) to the threshold.
+	DaysToThreshold *int `json:"days_to_threshold"`
+}
+
+func runCompare(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	asOf := fs.String("as-of", "", "the world on this date (default today)")
+	knownAt := fs.String("known-at", "", "as the ledger knew it at this moment")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	l, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		defs, err := l.Treaties(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range defs {
+			pos = append(pos, d.ID)
+		}
+	}
+	d, k, err := m.timeAxes(l, *asOf, *knownAt)
+	if err != nil {
+		return err
+	}
+	dir, err := l.Directory(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []comparison
+	for _, name := range pos {
+		id, err := l.ResolveTreaty(ctx, name)
+		if err != nil {
+			return err
+		}
+		st, err := projections.StatusFromLog(ctx, m.store, l.Registry(), dir, id, d, k)
+		if err != nil {
+			return err
+		}
+		h, err := l.History(ctx, id, k)
+		if err != nil {
+			return err
+		}
+		c := comparison{Treaty: id, Name: h.Definition.Name(), Required: st.Required, Counted: st.Counted, Percent: st.Percent,
+			Signatories: st.Signatories, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce}
+		start := h.Definition.Adopted
+		if w := h.Definition.Signature; w != nil && !w.Opens.IsZero() {
+			start = w.Opens
+		}
+		if !start.IsZero() {
+			c.Opened = &start
+			if st.ThresholdMetOn != nil {
+				days := start.DaysUntil(*st.ThresholdMetOn)
+				c.DaysToThreshold = &days
+			}
+		}
+		rows = append(rows, c)
+	}
+	if *asJSON {
+		return json.NewEncoder(m.stdout).Encode(rows)
+	}
+	tw := tabwriter.NewWriter(m.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "TREATY\tNAME\tOPENED\tCOUNTED\tSIGNATORIES\tTHRESHOLD MET\tDAYS TO THRESHOLD\tENTRY INTO FORCE\n")
+	for _, c := range rows {
+		days := "—"
+		if c.DaysToThreshold != nil {
+			days = fmt.Sprint(*c.DaysToThreshold)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d (%.1f%%)\t%d\t%s\t%s\t%s\n", c.Treaty, c.Name, dateOrDash(c.Opened), c.Counted, c.Required, c.Percent,
+			c.Signatories, dateOrDash(c.ThresholdMetOn), days, dateOrDash(c.EntryIntoForce))
+	}
+	return tw.Flush()
+}
+
+func dateOrDash(d *events.Date) string {
+	if d == nil || d.IsZero() {
+		return "—"
+	}
+	return d.String()
+}
+
+// writeParticipantsCSV writes a status's participant table as CSV, in the
+// columns of the UN Treaty Collection's status pages plus the dates
+// treatywatch computes.
+func writeParticipantsCSV(w io.Writer, st projections.Status) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"participant", "iso3", "signature", "consent_kind", "consent_date", "entry_into_force", "withdrawal_notified", "withdrawal_effective", "declarations", "reservations"})
+	for _, p := range st.Participants {
+		kind, date := "", ""
+		if p.Consent != nil {
+			kind, date = string(p.Consent.Kind), p.Consent.Date.String()
+		}
+		_ = cw.Write([]string{p.Participant, p.ISO3, csvDate(p.Signature), kind, date, csvDate(p.EntryIntoForce), csvDate(p.WithdrawalNotified),
+			csvDate(p.WithdrawalEffective), fmt.Sprint(len(p.Declarations)), fmt.Sprint(len(p.Reservations))})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvDate(d *events.Date) string {
+	if d == nil {
+		return ""
+	}
+	return d.String()
+}
