@@ -162,16 +162,22 @@ func (s *Server) handleTreaty(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
+// requestedStatus is the status the request's {id}, as_of and known_at
+// ask for.
+func (s *Server) requestedStatus(r *http.Request) (projections.Status, error) {
 	id, err := s.treatyID(r)
 	if err != nil {
-		return err
+		return projections.Status{}, err
 	}
 	asOf, knownAt, err := s.timeAxes(r)
 	if err != nil {
-		return err
+		return projections.Status{}, err
 	}
-	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+	return s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.requestedStatus(r)
 	if err != nil {
 		return err
 	}
@@ -180,18 +186,11 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.treatyID(r)
+	st, err := s.requestedStatus(r)
 	if err != nil {
 		return err
 	}
-	asOf, knownAt, err := s.timeAxes(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
-	if err != nil {
-		return err
-	}
+	id, asOf := st.Treaty, st.AsOf
 	rows := st.Participants
 	if rows == nil {
 		rows = []projections.Participation{}
