@@ -31,8 +31,7 @@ type comparison struct {
 
 func runCompare(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	asOf := fs.String("as-of", "", "the world on this date (default today)")
-	knownAt := fs.String("known-at", "", "as the ledger knew it at this moment")
+	asOf, knownAt := timeFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -55,17 +54,13 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := l.Directory(ctx)
-	if err != nil {
-		return err
-	}
 	var rows []comparison
 	for _, name := range pos {
 		id, err := l.ResolveTreaty(ctx, name)
 		if err != nil {
 			return err
 		}
-		st, err := projections.StatusFromLog(ctx, m.store, l.Registry(), dir, id, d, k)
+		st, err := m.statusAt(ctx, l, id, d, k)
 		if err != nil {
 			return err
 		}

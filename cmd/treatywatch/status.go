@@ -36,10 +36,24 @@ func (m *Main) timeAxes(l *events.Ledger, asOf, knownAt string) (events.Date, ti
 	return d, k, nil
 }
 
+// timeFlags declares --as-of and --known-at on a command.
+func timeFlags(fs *flag.FlagSet) (asOf, knownAt *string) {
+	return fs.String("as-of", "", "the world on this date, YYYY-MM-DD (default today)"),
+		fs.String("known-at", "", "what the ledger knew at this moment, RFC 3339 (default now)")
+}
+
+// statusAt folds a treaty as known at knownAt and computes its status as of asOf.
+func (m *Main) statusAt(ctx context.Context, l *events.Ledger, id string, asOf events.Date, knownAt time.Time) (projections.Status, error) {
+	dir, err := l.Directory(ctx)
+	if err != nil {
+		return projections.Status{}, err
+	}
+	return projections.StatusFromLog(ctx, m.store, l.Registry(), dir, id, asOf, knownAt)
+}
+
 func runStatus(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	asOf := fs.String("as-of", "", "the world on this date, YYYY-MM-DD (default today)")
-	knownAt := fs.String("known-at", "", "what the ledger knew at this moment, RFC 3339 (default now)")
+	asOf, knownAt := timeFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	asCSV := fs.Bool("csv", false, "print the participant table as CSV")
 	pos, err := parseArgs(fs, args)
@@ -57,11 +71,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := l.Directory(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := projections.StatusFromLog(ctx, m.store, l.Registry(), dir, id, d, k)
+	st, err := m.statusAt(ctx, l, id, d, k)
 	if err != nil {
 		return err
 	}
@@ -78,8 +88,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 
 func runTimeline(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("timeline", flag.ContinueOnError)
-	asOf := fs.String("as-of", "", "up to this date (default today)")
-	knownAt := fs.String("known-at", "", "as the ledger knew it at this moment")
+	asOf, knownAt := timeFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
