@@ -52,8 +52,11 @@ func (b *Bell) wait() <-chan struct{} {
 }
 
 // RingAfterAppend returns store with an Append that rings bell after each
-// successful append. Give it to events.NewLedger so that the subscribers
-// that share bell deliver the ledger's events at once.
+// successful append, for writers that append to a bare events.Store. A
+// Ledger rings through its own hook instead (events.LedgerConfig.OnAppend,
+// as `serve` does), which keeps the store's optional methods — the
+// wrapper exposes only events.Store, so a Ledger given it would lose the
+// stream-tail reads and fold whole streams on every command.
 func RingAfterAppend(store events.Store, bell *Bell) events.Store {
 	return ringingStore{Store: store, bell: bell}
 }
