@@ -32,7 +32,7 @@ func CanonicalBytes(dst []byte, e Envelope) []byte {
 	start := len(dst)
 	dst = binary.BigEndian.AppendUint32(dst, 0)
 	var buf bytes.Buffer
-	if isCompact(e.Payload) {
+	if IsCompactJSON(e.Payload) {
 		dst = append(dst, e.Payload...)
 	} else if err := json.Compact(&buf, e.Payload); err == nil {
 		dst = append(dst, buf.Bytes()...)
@@ -48,9 +48,9 @@ func appendField(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// isCompact reports whether b has no whitespace outside strings, the form
+// IsCompactJSON reports whether b has no whitespace outside strings, the form
 // encoding/json produces, so compacting it would change nothing.
-func isCompact(b []byte) bool {
+func IsCompactJSON(b []byte) bool {
 	inString, escaped := false, false
 	for _, c := range b {
 		switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // binary is the treatywatch binary built once for the CLI tests.
@@ -293,4 +295,105 @@ func TestVerifyNamesTheTamperedPosition(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "hash chain broken at position 7") {
 		t.Fatalf("verify after tampering: exit %d %q", r.code, r.stderr)
 	}
+}
+
+// TestVerifyAfterEveryKindOfStream is the first-run defect: after the
+// seed, a token, a subscription and a treaty registered after dated acts,
+// verify reported a broken chain on an intact ledger.
+func TestVerifyAfterEveryKindOfStream(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-01-05")
+	c.ok("token", "create", "--role", "officer", "--name", "smoke")
+	c.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16")
+	def := filepath.Join(t.TempDir(), "t.yaml")
+	os.WriteFile(def, []byte(strings.Replace(mustReadSeed(t, "treaties/xviii-16-hanoi.yaml"), "id: XVIII-16", "id: XVIII-99", 1)), 0o600)
+	c.ok("treaty", "add", def)
+	out := c.ok("verify")
+	if !strings.Contains(out, "hash chain intact") {
+		t.Fatalf("verify: %q", out)
+	}
+}
+
+// TestVerifyFindsANullDate is the tampering verify missed: a valid date
+// set to NULL behind the store's back.
+func TestVerifyFindsANullDate(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	headFile := filepath.Join(t.TempDir(), "head")
+	c.ok("verify", "--head", headFile)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, c.db, sqlite.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, stmt := range []string{`DROP TRIGGER events_no_update`, `UPDATE events SET valid_date = NULL WHERE position = 9`,
+			`CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`} {
+			if _, err := tx.Exec(stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("", "verify")
+	if r.code != 1 || !strings.Contains(r.stderr, "hash chain broken at position 9") {
+		t.Fatalf("verify after tampering: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestVerifyWithAKeptHeadFindsATruncatedTail keeps the head in a file and
+// finds the tail removed later.
+func TestVerifyWithAKeptHeadFindsATruncatedTail(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	headFile := filepath.Join(t.TempDir(), "head")
+	out := c.ok("verify", "--head", headFile)
+	kept, err := os.ReadFile(headFile)
+	if err != nil || !strings.Contains(out, "head "+strings.TrimSpace(string(kept))) {
+		t.Fatalf("verify --head: %q; file %q, %v", out, kept, err)
+	}
+	if fi, err := os.Stat(headFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("head file mode: %v %v", fi.Mode(), err)
+	}
+	head, _, _ := strings.Cut(string(kept), ":")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, c.db, sqlite.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DROP TRIGGER events_no_delete`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`DELETE FROM events WHERE position > 70`)
+		return err
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ok("verify") // without the kept head, a shorter log is a valid chain
+	r := c.run("", "verify", "--head", headFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "hash chain broken at position 71") || !strings.Contains(r.stderr, "before the kept head at "+head) {
+		t.Fatalf("verify --head after truncation: exit %d %q", r.code, r.stderr)
+	}
+	r = c.run("", "verify", "--expect", strings.TrimSpace(string(kept)))
+	if r.code != 1 || !strings.Contains(r.stderr, "position 71") {
+		t.Fatalf("verify --expect after truncation: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// mustReadSeed returns a shipped seed file.
+func mustReadSeed(tb testing.TB, name string) string {
+	tb.Helper()
+	b, err := fs.ReadFile(seed.Files(), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
 }

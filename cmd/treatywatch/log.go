@@ -1,10 +1,18 @@
 package main
 
 import (
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/treatywatch/treatywatch/events/sqlite"
 	"text/tabwriter"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -66,16 +74,88 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 
 func runVerify(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	headFile := fs.String("head", "", "a file that keeps the verified head (position and hash): checked when present, then updated, so a later truncation of the log is found")
+	expect := fs.String("expect", "", "a head kept elsewhere, POSITION:HASH as printed by an earlier verify: the log must still hold it")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
+	}
+	var kept *sqlite.KeptHead
+	if *expect != "" {
+		k, err := parseKeptHead(*expect)
+		if err != nil {
+			return usagef("--expect: %v", err)
+		}
+		kept = &k
+	}
+	if *headFile != "" && kept == nil {
+		b, err := os.ReadFile(*headFile)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("verify: read the kept head: %w", err)
+		default:
+			k, err := parseKeptHead(strings.TrimSpace(string(b)))
+			if err != nil {
+				return usagef("--head %s: %v", *headFile, err)
+			}
+			kept = &k
+		}
 	}
 	if _, err := m.open(ctx); err != nil {
 		return err
 	}
-	rep, err := m.store.VerifyReport(ctx)
+	rep, err := m.store.VerifyReport(ctx, kept)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.stdout, "hash chain intact: %d events verified\n", rep.Events)
+	if len(rep.Breaks) > 0 {
+		for _, b := range rep.Breaks {
+			fmt.Fprintf(m.stderr, "position %d: %s\n", b.Position, b.Reason)
+		}
+		if rep.More {
+			fmt.Fprintf(m.stderr, "(more breaks not listed)\n")
+		}
+		first := rep.Breaks[0]
+		return fmt.Errorf("verify: %d events read, %d breaks: %w", rep.Events, len(rep.Breaks), &first)
+	}
+	head := fmt.Sprintf("%d:%x", rep.Head, rep.Hash)
+	if *headFile != "" {
+		if err := writeFileAtomic(*headFile, []byte(head+"\n")); err != nil {
+			return fmt.Errorf("verify: keep the head: %w", err)
+		}
+	}
+	fmt.Fprintf(m.stdout, "hash chain intact: %d events verified\nhead %s\n", rep.Events, head)
 	return nil
+}
+
+// parseKeptHead parses POSITION:HASH (hexadecimal), the head verify prints.
+func parseKeptHead(s string) (sqlite.KeptHead, error) {
+	pos, hexHash, ok := strings.Cut(s, ":")
+	p, err := strconv.ParseInt(pos, 10, 64)
+	if !ok || err != nil || p < 0 {
+		return sqlite.KeptHead{}, fmt.Errorf("%q: want POSITION:HASH, as verify prints it", s)
+	}
+	h, err := hex.DecodeString(hexHash)
+	if err != nil || (p > 0 && len(h) != 32) {
+		return sqlite.KeptHead{}, fmt.Errorf("%q: the hash must be 64 hexadecimal digits", s)
+	}
+	return sqlite.KeptHead{Position: p, Hash: h}, nil
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// folder, readable by the owner only.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".verify-head-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

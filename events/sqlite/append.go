@@ -120,7 +120,7 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 		ValidDate:     r.ValidDate,
 		RecordedAt:    recorded,
 		Meta:          r.Meta,
-		Payload:       r.Payload,
+		Payload:       compactJSON(r.Payload),
 	}
 	e.Hash = prev.Next(e)
 	var ra rowArgs
@@ -261,7 +261,7 @@ func (b *builder) build(out []events.Envelope) error {
 				ValidDate:     r.ValidDate,
 				RecordedAt:    b.recorded,
 				Meta:          r.Meta,
-				Payload:       r.Payload,
+				Payload:       compactJSON(r.Payload),
 			}
 			e.Hash = b.chain.Next(*e)
 			k++

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -46,6 +47,7 @@ func (sc *rowScanner) scan(rows *sql.Rows, e *events.Envelope, own bool) error {
 	e.RecordedAt = time.Unix(0, recorded).UTC()
 	switch v := sc.date.(type) {
 	case nil:
+		e.ValidDate = events.Date{} // the envelope may hold the previous row's
 	case string:
 		date, err := sc.dates.parse(v)
 		if err != nil {
@@ -150,3 +152,18 @@ func appendDate(dst []byte, d events.Date) []byte {
 
 // validJSON reports whether b is one JSON value.
 func validJSON(b []byte) bool { return len(b) > 0 && json.Valid(b) }
+
+// compactJSON returns b, valid JSON, in its compact form: b itself when
+// it is compact already (encoding/json's output always is). The store
+// writes only compact payloads, so that Verify can tell an added space
+// from what Append wrote.
+func compactJSON(b json.RawMessage) json.RawMessage {
+	if events.IsCompactJSON(b) {
+		return b
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return b
+	}
+	return buf.Bytes()
+}

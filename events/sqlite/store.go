@@ -131,8 +131,11 @@ WHERE (SELECT ifnull(max(position), 0) FROM events) = CAST(?15 AS INTEGER)
 WHERE position > CAST(? AS INTEGER) ORDER BY position LIMIT CAST(? AS INTEGER)`
 	sqlReadStream      = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) ORDER BY version`
 	sqlReadStreamAfter = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = CAST(? AS TEXT) AND version > CAST(? AS INTEGER) ORDER BY version`
-	sqlVerify          = `SELECT ` + envelopeColumns + ` FROM events ORDER BY position`
-	sqlHead            = `SELECT ifnull(max(position), 0) FROM events`
+	// sqlVerify reads every column as stored, so that Verify sees NULLs
+	// and storage types.
+	sqlVerify = `SELECT position, stream, version, type, schema_version, valid_date, recorded_at,
+	actor, reference, source, correlation_id, causation_id, payload, hash FROM events ORDER BY position`
+	sqlHead = `SELECT ifnull(max(position), 0) FROM events`
 	// Distinct streams from the first one >= ?, one index seek each
 	// rather than one index entry per event.
 	sqlStreams = `WITH RECURSIVE s(stream) AS (

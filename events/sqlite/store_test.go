@@ -233,6 +233,11 @@ func TestWriteTxAndReadDB(t *testing.T) {
 	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 1)})
 }
 
+const (
+	dropUpdate = `DROP TRIGGER events_no_update`
+	dropDelete = `DROP TRIGGER events_no_delete`
+)
+
 func TestVerify(t *testing.T) {
 	setup := func(t *testing.T) (*sqlite.Store, *sql.DB) {
 		path := TempPath(t)
@@ -254,7 +259,7 @@ func TestVerify(t *testing.T) {
 
 	t.Run("unchanged log", func(t *testing.T) {
 		s, _ := setup(t)
-		rep, err := s.VerifyReport(t.Context())
+		rep, err := s.VerifyReport(t.Context(), nil)
 		if err != nil {
 			t.Fatalf("VerifyReport: %v", err)
 		}
@@ -268,7 +273,7 @@ func TestVerify(t *testing.T) {
 	})
 	t.Run("empty log", func(t *testing.T) {
 		s := MustOpen(t, TempPath(t))
-		if rep, err := s.VerifyReport(t.Context()); err != nil || rep.Events != 0 || rep.Hash != nil {
+		if rep, err := s.VerifyReport(t.Context(), nil); err != nil || rep.Events != 0 || rep.Hash != nil {
 			t.Fatalf("VerifyReport = %+v, %v; want nothing verified and no error", rep, err)
 		}
 	})
@@ -278,13 +283,32 @@ func TestVerify(t *testing.T) {
 		stmts []string
 		want  int64
 	}{
-		{"payload changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET payload = '{"action":"accession"}' WHERE position = 3`}, 3},
-		{"whitespace added to payload is not tampering", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET payload = ' ' || payload || ' ' WHERE position = 3`}, 0},
-		{"actor changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET actor = 'mallory' WHERE position = 3`}, 3},
-		{"valid date changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET valid_date = '2024-01-21' WHERE position = 3`}, 3},
-		{"hash changed", []string{`DROP TRIGGER events_no_update`, `UPDATE events SET hash = zeroblob(32) WHERE position = 3`}, 3},
-		{"event deleted", []string{`DROP TRIGGER events_no_delete`, `DELETE FROM events WHERE position = 3`}, 3},
-		{"first event deleted", []string{`DROP TRIGGER events_no_delete`, `DELETE FROM events WHERE position = 1`}, 1},
+		{"payload changed", []string{dropUpdate, `UPDATE events SET payload = '{"action":"accession"}' WHERE position = 3`}, 3},
+		{"whitespace added to the payload", []string{dropUpdate, `UPDATE events SET payload = ' ' || payload || ' ' WHERE position = 3`}, 3},
+		{"payload set to another type", []string{dropUpdate, `UPDATE events SET payload = 12 WHERE position = 3`}, 3},
+		{"actor changed", []string{dropUpdate, `UPDATE events SET actor = 'mallory' WHERE position = 3`}, 3},
+		{"actor set to NULL", []string{dropUpdate, `UPDATE events SET actor = NULL WHERE position = 3`}, 3},
+		{"absent source set to empty text", []string{dropUpdate, `UPDATE events SET source = '' WHERE position = 3`}, 3},
+		{"valid date changed", []string{dropUpdate, `UPDATE events SET valid_date = '2024-01-21' WHERE position = 3`}, 3},
+		{"valid date set to NULL", []string{dropUpdate, `UPDATE events SET valid_date = NULL WHERE position = 4`}, 4},
+		{"valid date set to another type", []string{dropUpdate, `UPDATE events SET valid_date = 20240122 WHERE position = 2`}, 2},
+		{"valid date in another form", []string{dropUpdate, `UPDATE events SET valid_date = '2024-1-22' WHERE position = 2`}, 2},
+		{"recorded time changed", []string{dropUpdate, `UPDATE events SET recorded_at = recorded_at + 1 WHERE position = 5`}, 5},
+		{"version changed", []string{dropUpdate, `UPDATE events SET version = 7 WHERE position = 5`}, 5},
+		{"stream changed", []string{dropUpdate, `UPDATE events SET stream = 'treaty-x' WHERE position = 1`}, 1},
+		{"type changed", []string{dropUpdate, `UPDATE events SET type = 'act.accession' WHERE position = 1`}, 1},
+		{"schema version changed", []string{dropUpdate, `UPDATE events SET schema_version = 2 WHERE position = 1`}, 1},
+		{"hash changed", []string{dropUpdate, `UPDATE events SET hash = zeroblob(32) WHERE position = 3`}, 3},
+		{"hash truncated", []string{dropUpdate, `UPDATE events SET hash = substr(hash, 1, 8) WHERE position = 3`}, 3},
+		{"last hash changed", []string{dropUpdate, `UPDATE events SET hash = zeroblob(32) WHERE position = 5`}, 5},
+		{"event deleted", []string{dropDelete, `DELETE FROM events WHERE position = 3`}, 3},
+		{"first event deleted", []string{dropDelete, `DELETE FROM events WHERE position = 1`}, 1},
+		{"two rows swapped", []string{dropUpdate,
+			`UPDATE events SET position = 100 WHERE position = 2`,
+			`UPDATE events SET position = 2 WHERE position = 3`,
+			`UPDATE events SET position = 3 WHERE position = 100`}, 2},
+		{"tail removed and rewritten", []string{dropDelete, `DELETE FROM events WHERE position >= 4`,
+			`INSERT INTO events SELECT 4, stream, version + 1, type, schema_version, valid_date, recorded_at, actor, reference, source, correlation_id, causation_id, payload, hash FROM events WHERE position = 3`}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, db := setup(t)
@@ -327,7 +351,7 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 		MustAppend(t, s, events.StreamAppend{Stream: stream, ExpectedVersion: 1, Records: one})
 	}
 	for _, s := range []*sqlite.Store{a, b} {
-		rep, err := s.VerifyReport(t.Context())
+		rep, err := s.VerifyReport(t.Context(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +376,7 @@ func TestAppend_LargeBatch(t *testing.T) {
 			last := got[len(got)-1]
 			t.Fatalf("got %d envelopes, the last at position %d version %d", len(got), last.Position, last.Version)
 		}
-		rep, err := s.VerifyReport(t.Context())
+		rep, err := s.VerifyReport(t.Context(), nil)
 		if err != nil || rep.Events != 2*n+4 {
 			t.Fatalf("VerifyReport = %+v, %v", rep, err)
 		}
