@@ -6,7 +6,7 @@ BENCHTIME ?= 1x
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test bench load vet fmt
+.PHONY: build run status test test-deps bench load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -24,10 +24,24 @@ status: build
 	./$(BIN) --db $(DB) seed --quiet
 	./$(BIN) --db $(DB) status XVIII-16
 
-## test: vet and the whole test suite, with the race detector.
-test:
+## test: vet and the whole test suite, with the race detector. It first makes sure of what the
+## suite needs beyond Go and gcc (test-deps), and fails saying what is missing rather than skip.
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## test-deps: Debian's chromium for the browser tests, installed with apt-get when absent and
+## this user may (root, or passwordless sudo); otherwise stop and say exactly what to install.
+test-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then sudo=; \
+		elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "make test needs Debian's chromium (/usr/bin/chromium) for the browser tests; install it with: sudo apt-get install chromium" >&2; exit 1; fi; \
+		echo "installing Debian's chromium for the browser tests"; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+		{ echo "make test: apt-get install chromium failed; the browser tests need /usr/bin/chromium" >&2; exit 1; }; \
+	fi
 
 ## bench: every benchmark, each against its raw SQLite baseline in the same run.
 bench:
