@@ -283,15 +283,18 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 		ta.Records = append(ta.Records, rec)
 	}
 	appends = append(appends, ta)
-	stored, err := l.store.Append(ctx, appends...)
+	withPositions := func(stored []Envelope) any {
+		for i := range res.Acts {
+			res.Acts[i].Position = stored[len(newParts)+i].Position
+		}
+		return res
+	}
+	stored, err := l.appendResult(ctx, withPositions, appends...)
 	if err != nil {
 		return nil, err
 	}
 	l.cfg.OnAppend()
-	stored = stored[len(newParts):]
-	for i := range res.Acts {
-		res.Acts[i].Position = stored[i].Position
-	}
+	withPositions(stored)
 	l.cfg.Logger.InfoContext(ctx, "import recorded", "treaty", treaty, "acts", len(res.Acts), "new_participants", len(newParts))
 	return res, nil
 }

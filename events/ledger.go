@@ -404,7 +404,8 @@ func (l *Ledger) appendOne(ctx context.Context, stream string, expected int64, p
 	if err != nil {
 		return nil, err
 	}
-	evs, err := l.store.Append(ctx, StreamAppend{Stream: stream, ExpectedVersion: expected, Records: []Record{rec}})
+	evs, err := l.appendResult(ctx, func(stored []Envelope) any { return &stored[0] },
+		StreamAppend{Stream: stream, ExpectedVersion: expected, Records: []Record{rec}})
 	if err != nil {
 		return nil, err
 	}

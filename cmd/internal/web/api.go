@@ -581,12 +581,25 @@ func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	r = s.answering(r, createdAnswer)
 	e, err := s.record(r, id, in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, e)
+	s.reply(w, r, e, createdAnswer, nil)
 	return nil
+}
+
+// createdAnswer answers a write of one event: 201 and the stored event.
+func createdAnswer(result any) (int, any) { return http.StatusCreated, result }
+
+// importAnswer answers an import: 201 and what was recorded, or 200 and
+// what would be, for a dry run.
+func importAnswer(result any) (int, any) {
+	if res, ok := result.(*events.ImportResult); ok && res != nil && res.DryRun {
+		return http.StatusOK, res
+	}
+	return http.StatusCreated, result
 }
 
 func boolParam(r *http.Request, name string) (bool, error) {
@@ -635,15 +648,12 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	r = s.answering(r, importAnswer)
 	res, err := s.importCSV(r, id, data, add, dry)
 	if err != nil {
 		return err
 	}
-	status := http.StatusCreated
-	if dry {
-		status = http.StatusOK
-	}
-	writeJSON(w, status, res)
+	s.reply(w, r, res, importAnswer, nil)
 	return nil
 }
 
@@ -682,13 +692,14 @@ func (s *Server) handleCorrect(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	r = s.answering(r, createdAnswer)
 	e, err := s.cfg.Ledger.Correct(r.Context(), events.CorrectInput{Treaty: id, Position: pos, Reason: in.Reason, Action: strings.TrimSpace(in.Action),
 		Participant: in.Participant, Date: in.Date, Subject: in.Subject, Note: in.Note, Meta: meta(r, in.Reference, in.Source)})
 	if err != nil {
 		return err
 	}
 	s.afterWrite(r.Context(), "correction", 1, e.Position)
-	writeJSON(w, http.StatusCreated, e)
+	s.reply(w, r, e, createdAnswer, nil)
 	return nil
 }
 
@@ -710,11 +721,12 @@ func (s *Server) handleRetract(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	r = s.answering(r, createdAnswer)
 	e, err := s.cfg.Ledger.Retract(r.Context(), id, pos, in.Reason, meta(r, "", ""))
 	if err != nil {
 		return err
 	}
 	s.afterWrite(r.Context(), "retraction", 1, e.Position)
-	writeJSON(w, http.StatusCreated, e)
+	s.reply(w, r, e, createdAnswer, nil)
 	return nil
 }

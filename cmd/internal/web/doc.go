@@ -20,8 +20,11 @@
 // beyond its embedded files, and writes nothing but events, through the
 // Ledger.
 //
-// Idempotency records (the Idempotency-Key header) are kept in memory by
-// default: a bounded LRU with a time to live (see Config.Idempotency), so
-// a retry is safe within one process's lifetime; a durable store can be
-// plugged in through the IdempotencyStore interface.
+// Idempotency records (the Idempotency-Key header) are kept in the
+// ledger's SQLite file (SQLIdempotency): the answer of a write is kept by
+// the store in the transaction that appends the write's events
+// (events.WithAnswer), so a retry after a dropped connection or a crash
+// gets the first answer, never a second write. No answer holding a secret
+// (a new token's) is kept. See Config.Idempotency for the in-memory
+// fallback.
 package web

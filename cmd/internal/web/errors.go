@@ -143,15 +143,27 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.Status, ae)
 }
 
-// writeJSON writes v as JSON with a status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// jsonContentType is the Content-Type of every JSON answer.
+const jsonContentType = "application/json; charset=utf-8"
+
+// encodeJSON is the body of a JSON answer: v and a newline.
+func encodeJSON(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"code":"internal","message":"cannot encode the response"}`)
+		return nil, err
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	return append(b, '\n'), nil
+}
+
+// writeJSON writes v as JSON with a status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := encodeJSON(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"code":"internal","message":"cannot encode the response"}` + "\n")
+	}
+	w.Header().Set("Content-Type", jsonContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }

@@ -36,7 +36,10 @@ type route struct {
 	stream  bool  // long-lived: no request timeout, no write deadline
 	// idempotent routes honour the Idempotency-Key header.
 	idempotent bool
-	h          http.Handler
+	// secretAnswer routes answer with a secret, which no cache may keep:
+	// only the answer the handler declares is kept for retries.
+	secretAnswer bool
+	h            http.Handler
 }
 
 // requestTimeout bounds the handling of every request but a stream.
@@ -63,6 +66,8 @@ func (s *Server) routeTable() []route {
 	stream.stream = true
 	importPage := page(http.MethodPost, "/treaties/{id}/import", officer, s.pageImportPost)
 	importPage.maxBody = maxCSVBody + maxFormBody
+	tokenCreate := write(http.MethodPost, "/api/v1/tokens", admin, maxJSONBody, s.handleTokenCreate)
+	tokenCreate.secretAnswer = true
 	slackRoute := ops(http.MethodPost, "/slack/commands", http.HandlerFunc(s.handleSlack))
 	slackRoute.maxBody = maxSlackBody
 	return []route{
@@ -83,7 +88,7 @@ func (s *Server) routeTable() []route {
 		write(http.MethodPost, "/api/v1/treaties/{id}/events/{pos}/retraction", officer, maxJSONBody, s.handleRetract),
 		write(http.MethodPost, "/api/v1/treaties", officer, maxYAMLBody, s.handleDefine),
 		write(http.MethodPut, "/api/v1/treaties", officer, maxYAMLBody, s.handleDefine),
-		write(http.MethodPost, "/api/v1/tokens", admin, maxJSONBody, s.handleTokenCreate),
+		tokenCreate,
 		api(http.MethodGet, "/api/v1/tokens", admin, s.handleTokenList),
 		write(http.MethodDelete, "/api/v1/tokens/{id}", admin, 0, s.handleTokenRevoke),
 		api(http.MethodGet, "/api/v1/openapi.json", public, s.handleOpenAPI),
@@ -115,7 +120,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	switch rt.surface {
 	case apiSurface:
 		if rt.idempotent {
-			h = s.idempotency(h)
+			h = s.idempotency(rt, h)
 		}
 		h = s.authAPI(rt.access, h)
 	case pageSurface:

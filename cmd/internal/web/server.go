@@ -60,8 +60,11 @@ type Config struct {
 	// so the next read sees them.
 	OnAppend func()
 	// Idempotency keeps the responses of writes sent with an
-	// Idempotency-Key header, per token. Default: in memory, an LRU of
-	// 10,000 responses kept 24 hours, lost on restart.
+	// Idempotency-Key header, per token. Default: when Log is an AnswerDB
+	// (the ledger's *sqlite.Store), a SQLIdempotency on it, which keeps
+	// each write's answer in the transaction of its events, for 24 hours;
+	// otherwise in memory, an LRU of 10,000 responses kept 24 hours, lost
+	// on restart and not written with the events.
 	Idempotency IdempotencyStore
 	// ShutdownTimeout bounds how long Run drains in-flight requests when
 	// its context ends; default 10 s.
@@ -73,7 +76,11 @@ func (c *Config) setDefaults() {
 		c.Addr = "127.0.0.1:8080"
 	}
 	if c.Idempotency == nil {
-		c.Idempotency = newMemoryIdempotency(10_000, 24*time.Hour, time.Now)
+		if db, ok := c.Log.(AnswerDB); ok {
+			c.Idempotency = NewSQLIdempotency(db, 24*time.Hour, time.Now)
+		} else {
+			c.Idempotency = newMemoryIdempotency(10_000, 24*time.Hour, time.Now)
+		}
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
