@@ -65,7 +65,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	wake := func() { bell.Ring(); runner.Wake() }
-	if m.ledger, err = events.NewLedger(m.store, events.LedgerConfig{Now: m.now, Logger: m.logger, OnAppend: wake}); err != nil {
+	if m.ledger, err = events.NewLedger(m.store, m.ledgerConfig(wake)); err != nil {
 		return err
 	}
 	if _, err := runner.CatchUp(ctx); err != nil {
