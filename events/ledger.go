@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,13 @@ type LedgerConfig struct {
 	Retries int
 	// Logger logs commands; nil means no logging.
 	Logger *slog.Logger
+	// Secrets keeps the sink secrets of subscriptions (webhook URLs, HMAC
+	// secrets) out of the log. Required to subscribe a webhook sink.
+	Secrets SecretStore
+	// ValidateSchedule checks a digest's cron spec and time zone (the
+	// notifier's scheduler knows the grammar). Required to subscribe with
+	// a digest.
+	ValidateSchedule func(spec, tz string) error
 	// OnAppend, if set, is called after every successful append (to wake
 	// readers of the log in this process: the projection runner, the
 	// notifier's subscriber).
@@ -74,6 +82,7 @@ type Ledger struct {
 	base  *Directory
 	cfg   LedgerConfig
 	cache historyCache
+	subMu sync.Mutex // one Subscribe at a time: the duplicate check and the append
 }
 
 // NewLedger returns a Ledger writing to store.

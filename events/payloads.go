@@ -116,7 +116,7 @@ func NewRegistry() *Registry {
 	r.Register(TypeActCorrected, 1, func() Payload { return &ActCorrected{} }, nil)
 	r.Register(TypeActRetracted, 1, func() Payload { return &ActRetracted{} }, nil)
 	r.Register(TypeParticipantRegistered, 1, func() Payload { return &ParticipantRegistered{} }, nil)
-	r.Register(TypeSubscriptionCreated, 1, func() Payload { return &SubscriptionCreated{} }, nil)
+	r.Register(TypeSubscriptionCreated, 2, func() Payload { return &SubscriptionCreated{} }, upcastSubscriptionCreated)
 	r.Register(TypeSubscriptionRemoved, 1, func() Payload { return &SubscriptionRemoved{} }, nil)
 	r.Register(TypeTokenCreated, 1, func() Payload { return &TokenCreated{} }, nil)
 	r.Register(TypeTokenRevoked, 1, func() Payload { return &TokenRevoked{} }, nil)

@@ -120,13 +120,17 @@ func DedupKey(n Notice) string {
 }
 
 // ChannelKey is where a subscription's messages go, the unit of pacing
-// and threading: the sink and its channel or URL.
+// and threading: the sink and its channel, or for webhooks the
+// fingerprint of their secrets (never the URL, which is a credential:
+// channel keys are stored in the outbox and appear in logs).
 func ChannelKey(sub events.Subscription) string {
 	switch sub.Sink {
 	case events.SinkSlack:
 		return "slack:" + sub.Channel
 	case events.SinkSlackWebhook, events.SinkWebhook:
-		return sub.Sink + ":" + sub.URL
+		if sub.SecretFingerprint != "" {
+			return sub.Sink + ":" + sub.SecretFingerprint
+		}
 	}
 	return sub.Sink + ":" + sub.ID
 }

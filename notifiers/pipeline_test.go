@@ -51,7 +51,7 @@ func mustEnv(tb testing.TB, today string) *env {
 	}
 	tb.Cleanup(func() { st.Close() })
 	now := events.MustDate(today).Time().Add(12 * time.Hour)
-	l, err := events.NewLedger(st, events.LedgerConfig{Now: func() time.Time { return now }})
+	l, err := events.NewLedger(st, events.LedgerConfig{Now: func() time.Time { return now }, Secrets: st, ValidateSchedule: notifiers.ValidateSchedule})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func mustEnv(tb testing.TB, today string) *env {
 
 func (e *env) subscribe(tb testing.TB, s events.Subscription) events.Subscription {
 	tb.Helper()
-	if _, err := e.ledger.Subscribe(context.Background(), s, events.Metadata{Actor: "test"}); err != nil {
+	if _, err := e.ledger.Subscribe(context.Background(), s, events.SinkSecret{}, events.Metadata{Actor: "test"}); err != nil {
 		tb.Fatal(err)
 	}
 	return s

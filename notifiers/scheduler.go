@@ -51,6 +51,14 @@ func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
 	return sched, nil
 }
 
+// ValidateSchedule reports whether a digest's cron spec and time zone can
+// be scheduled (see ParseSchedule), for events.LedgerConfig's
+// ValidateSchedule.
+func ValidateSchedule(spec, tz string) error {
+	_, err := ParseSchedule(spec, tz)
+	return err
+}
+
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
 	// Log, DB and Directory are the ledger; required.

@@ -151,24 +151,27 @@ func (s *Slack) Delivered(ctx context.Context, sub events.Subscription, msg Mess
 // retryable. Errors never contain the webhook URL, which is a credential.
 // Safe for concurrent use.
 type SlackWebhook struct {
-	client *http.Client
+	client  *http.Client
+	secrets SecretReader
 }
 
 var _ Sink = (*SlackWebhook)(nil)
 
 // NewSlackWebhook returns a SlackWebhook sink that posts with client,
-// whose Timeout bounds each call; nil means a client with DefaultTimeout.
-func NewSlackWebhook(client *http.Client) *SlackWebhook {
+// whose Timeout bounds each call (nil means a client with
+// DefaultTimeout), to the URL that secrets holds for each subscription.
+func NewSlackWebhook(client *http.Client, secrets SecretReader) *SlackWebhook {
 	if client == nil {
 		client = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &SlackWebhook{client: client}
+	return &SlackWebhook{client: client, secrets: secrets}
 }
 
-// Send posts msg to sub.URL.
+// Send posts msg to the subscription's webhook URL.
 func (s *SlackWebhook) Send(ctx context.Context, sub events.Subscription, msg Message) (Receipt, error) {
-	if sub.URL == "" {
-		return Receipt{}, &PermanentError{Sink: events.SinkSlackWebhook, Reason: "subscription " + sub.ID + " has no url"}
+	secret, err := sinkSecret(ctx, s.secrets, events.SinkSlackWebhook, sub)
+	if err != nil {
+		return Receipt{}, err
 	}
 	wm := &slack.WebhookMessage{
 		Text:            msg.Text,
@@ -177,7 +180,7 @@ func (s *SlackWebhook) Send(ctx context.Context, sub events.Subscription, msg Me
 	if len(msg.Blocks) > 0 {
 		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
 	}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, sub.URL, s.client, wm); err != nil {
+	if err := slack.PostWebhookCustomHTTPContext(ctx, secret.URL, s.client, wm); err != nil {
 		return Receipt{}, fromSlack(events.SinkSlackWebhook, err)
 	}
 	return Receipt{}, nil

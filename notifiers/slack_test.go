@@ -245,8 +245,8 @@ func TestSlackWebhook(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	t.Cleanup(srv.Close)
-	sink := notifiers.NewSlackWebhook(&http.Client{Timeout: 2 * time.Second})
-	sub := events.Subscription{ID: "ngo-hook", Sink: events.SinkSlackWebhook, URL: srv.URL + "/services/T0000/B0000/XXXXSECRET"}
+	sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
+	sink := notifiers.NewSlackWebhook(&http.Client{Timeout: 2 * time.Second}, secrets)
 
 	for _, name := range []string{"deposit", "digest"} {
 		msg := notifiers.Render(find(t, hanoiNotices(), name))
@@ -301,16 +301,16 @@ func TestSlackWebhookFailures(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			sub := events.Subscription{ID: "ngo-hook", Sink: events.SinkSlackWebhook, URL: srv.URL + "/services/T0000/B0000/XXXXSECRET"}
-			_, err := notifiers.NewSlackWebhook(nil).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
+			sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
+			_, err := notifiers.NewSlackWebhook(nil, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
 			assertClass(t, err, tt.kind, tt.retryAfter, "")
 		})
 	}
 	t.Run("network errors do not leak the URL", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		srv.Close()
-		sub := events.Subscription{ID: "ngo-hook", Sink: events.SinkSlackWebhook, URL: srv.URL + "/services/T0000/B0000/XXXXSECRET"}
-		_, err := notifiers.NewSlackWebhook(nil).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
+		sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
+		_, err := notifiers.NewSlackWebhook(nil, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
 		assertClass(t, err, notifiers.FailureRetry, 0, "")
 		if strings.Contains(err.Error(), "XXXXSECRET") {
 			t.Errorf("error leaks the webhook URL: %v", err)

@@ -69,26 +69,30 @@ type WebhookPayload struct {
 // timestamp header is a convenience copy and is not itself signed. Without
 // a Secret the request is sent unsigned (no signature header).
 type Webhook struct {
-	client *http.Client
-	now    func() time.Time
+	client  *http.Client
+	secrets SecretReader
+	now     func() time.Time
 }
 
 var _ Sink = (*Webhook)(nil)
 
 // NewWebhook returns a Webhook sink that posts with client, whose Timeout
-// bounds each call; nil means a client with DefaultTimeout.
-func NewWebhook(client *http.Client) *Webhook {
+// bounds each call (nil means a client with DefaultTimeout), to the URL
+// and with the HMAC secret that secrets holds for each subscription.
+func NewWebhook(client *http.Client, secrets SecretReader) *Webhook {
 	if client == nil {
 		client = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &Webhook{client: client, now: time.Now}
+	return &Webhook{client: client, secrets: secrets, now: time.Now}
 }
 
-// Send posts msg's notice to sub.URL, signed with sub.Secret.
+// Send posts msg's notice to the subscription's URL, signed with its
+// secret.
 func (w *Webhook) Send(ctx context.Context, sub events.Subscription, msg Message) (Receipt, error) {
 	const sink = events.SinkWebhook
-	if sub.URL == "" {
-		return Receipt{}, &PermanentError{Sink: sink, Reason: "subscription " + sub.ID + " has no url"}
+	secret, err := sinkSecret(ctx, w.secrets, sink, sub)
+	if err != nil {
+		return Receipt{}, err
 	}
 	now := w.now().UTC().Truncate(time.Second)
 	body, err := json.Marshal(WebhookPayload{
@@ -101,7 +105,7 @@ func (w *Webhook) Send(ctx context.Context, sub events.Subscription, msg Message
 	if err != nil {
 		return Receipt{}, &PermanentError{Sink: sink, Reason: "cannot encode the notice", Err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, secret.URL, bytes.NewReader(body))
 	if err != nil {
 		return Receipt{}, &PermanentError{Sink: sink, Reason: "invalid url", Err: redactURLError(err)}
 	}
@@ -111,8 +115,8 @@ func (w *Webhook) Send(ctx context.Context, sub events.Subscription, msg Message
 	if msg.DeliveryID != 0 {
 		req.Header.Set(DeliveryHeader, strconv.FormatInt(msg.DeliveryID, 10))
 	}
-	if sub.Secret != "" {
-		req.Header.Set(SignatureHeader, Sign(sub.Secret, body))
+	if secret.Secret != "" {
+		req.Header.Set(SignatureHeader, Sign(secret.Secret, body))
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/notifiers"
 )
 
@@ -51,8 +52,20 @@ func mustReceiver(tb testing.TB, status int, header http.Header) (*httptest.Serv
 	}
 }
 
-func webhookSub(url string) events.Subscription {
-	return events.Subscription{ID: "ngo-cyber-hook", Sink: events.SinkWebhook, URL: url, Secret: webhookSecret, Treaties: []string{hanoi}}
+// webhookSub is a webhook subscription posting to url; the returned
+// secret store holds its URL and HMAC secret.
+func webhookSub(tb testing.TB, url string) (events.Subscription, *sqlite.Store) {
+	tb.Helper()
+	sub := events.Subscription{ID: "ngo-cyber-hook", Sink: events.SinkWebhook, Treaties: []string{hanoi}}
+	return sub, MustSecrets(tb, map[string]events.SinkSecret{sub.ID: {URL: url, Secret: webhookSecret}})
+}
+
+// sendWebhook sends msg through a Webhook sink with client to a
+// subscription posting to url.
+func sendWebhook(tb testing.TB, client *http.Client, url string, msg notifiers.Message) (notifiers.Receipt, error) {
+	tb.Helper()
+	sub, secrets := webhookSub(tb, url)
+	return notifiers.NewWebhook(client, secrets).Send(tb.Context(), sub, msg)
 }
 
 func TestWebhookSignedDelivery(t *testing.T) {
@@ -61,7 +74,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 	msg := notifiers.Render(n)
 	msg.DeliveryID = 42
 	before := time.Now().Add(-time.Second)
-	rc, err := notifiers.NewWebhook(&http.Client{Timeout: 2 * time.Second}).Send(t.Context(), webhookSub(srv.URL+"/hooks/treatywatch"), msg)
+	rc, err := sendWebhook(t, &http.Client{Timeout: 2 * time.Second}, srv.URL+"/hooks/treatywatch", msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +152,9 @@ func TestWebhookSignedDelivery(t *testing.T) {
 
 func TestWebhookWithoutSecretIsUnsigned(t *testing.T) {
 	srv, received := mustReceiver(t, http.StatusOK, nil)
-	sub := webhookSub(srv.URL)
-	sub.Secret = ""
-	if _, err := notifiers.NewWebhook(nil).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice)); err != nil {
+	sub := events.Subscription{ID: "ngo-cyber-hook", Sink: events.SinkWebhook, Treaties: []string{hanoi}}
+	secrets := MustSecrets(t, map[string]events.SinkSecret{sub.ID: {URL: srv.URL}})
+	if _, err := notifiers.NewWebhook(nil, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice)); err != nil {
 		t.Fatal(err)
 	}
 	if h := received()[0].header; h.Get(notifiers.SignatureHeader) != "" {
@@ -171,7 +184,7 @@ func TestWebhookFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, received := mustReceiver(t, tt.status, tt.header)
-			_, err := notifiers.NewWebhook(nil).Send(t.Context(), webhookSub(srv.URL+"/hooks/secret-path"), notifiers.Render(hanoiNotices()[0].notice))
+			_, err := sendWebhook(t, nil, srv.URL+"/hooks/secret-path", notifiers.Render(hanoiNotices()[0].notice))
 			assertClass(t, err, tt.kind, tt.retryAfter, tt.reason)
 			if strings.Contains(err.Error(), "secret-path") {
 				t.Errorf("error leaks the URL: %v", err)
@@ -183,7 +196,7 @@ func TestWebhookFailures(t *testing.T) {
 	}
 	t.Run("429 Retry-After HTTP-date", func(t *testing.T) {
 		srv, _ := mustReceiver(t, http.StatusTooManyRequests, http.Header{"Retry-After": {httpDate}})
-		_, err := notifiers.NewWebhook(nil).Send(t.Context(), webhookSub(srv.URL), notifiers.Render(hanoiNotices()[0].notice))
+		_, err := sendWebhook(t, nil, srv.URL, notifiers.Render(hanoiNotices()[0].notice))
 		kind, after := notifiers.Classify(err)
 		if kind != notifiers.FailureRateLimited || after < 80*time.Second || after > 91*time.Second {
 			t.Errorf("Classify = %s, %s; want rate_limited, about 90s", kind, after)
@@ -200,14 +213,14 @@ func TestWebhookFailures(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		t.Cleanup(func() { close(release) })
-		_, err := notifiers.NewWebhook(&http.Client{Timeout: 50 * time.Millisecond}).Send(t.Context(), webhookSub(srv.URL+"/hooks/secret-path"), notifiers.Render(hanoiNotices()[0].notice))
+		_, err := sendWebhook(t, &http.Client{Timeout: 50 * time.Millisecond}, srv.URL+"/hooks/secret-path", notifiers.Render(hanoiNotices()[0].notice))
 		assertClass(t, err, notifiers.FailureRetry, 0, "")
 		if strings.Contains(err.Error(), "secret-path") {
 			t.Errorf("error leaks the URL: %v", err)
 		}
 	})
 	t.Run("no url", func(t *testing.T) {
-		_, err := notifiers.NewWebhook(nil).Send(t.Context(), webhookSub(""), notifiers.Render(hanoiNotices()[0].notice))
+		_, err := sendWebhook(t, nil, "", notifiers.Render(hanoiNotices()[0].notice))
 		assertClass(t, err, notifiers.FailurePermanent, 0, "subscription ngo-cyber-hook has no url")
 	})
 }

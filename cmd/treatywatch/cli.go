@@ -16,6 +16,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/notifiers"
 )
 
 // Exit codes. They are part of the command-line contract (README).
@@ -191,21 +192,38 @@ func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
 		return m.ledger, nil
 	}
 	if dir := filepath.Dir(m.dbPath); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	st, err := sqlite.Open(ctx, m.dbPath, sqlite.Config{}, m.logger) // recorded times are real: the ledger learns things now
+	// Recorded times are real: the ledger learns things now.
+	cfg := sqlite.Config{}
+	if v := m.getenv("TREATYWATCH_SECRETS_KEY"); v != "" {
+		key, err := sqlite.ParseSecretsKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("TREATYWATCH_SECRETS_KEY: %w", err)
+		}
+		cfg.SecretsKey = key
+	}
+	st, err := sqlite.Open(ctx, m.dbPath, cfg, m.logger)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", m.dbPath, err)
 	}
 	m.store = st
-	l, err := events.NewLedger(st, events.LedgerConfig{Now: m.now, Logger: m.logger})
+	l, err := events.NewLedger(st, m.ledgerConfig(nil))
 	if err != nil {
 		return nil, err
 	}
 	m.ledger = l
 	return l, nil
+}
+
+// ledgerConfig is the configuration of every Ledger this process makes:
+// the clock, the secret store, the digest-schedule check, and a hook
+// called after each append (nil for none).
+func (m *Main) ledgerConfig(onAppend func()) events.LedgerConfig {
+	return events.LedgerConfig{Now: m.now, Logger: m.logger, Secrets: m.store, OnAppend: onAppend,
+		ValidateSchedule: notifiers.ValidateSchedule}
 }
 
 // openTreaty opens the ledger and resolves a treaty id or name.

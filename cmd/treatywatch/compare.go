@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
+	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/projections"
 )
@@ -110,7 +110,7 @@ func dateOrDash(d *events.Date) string {
 // columns of the UN Treaty Collection's status pages plus the dates
 // treatywatch computes.
 func writeParticipantsCSV(w io.Writer, st projections.Status) error {
-	cw := csv.NewWriter(w)
+	cw := export.NewCSV(w)
 	_ = cw.Write([]string{"participant", "iso3", "signature", "consent_kind", "consent_date", "entry_into_force", "withdrawal_notified", "withdrawal_effective", "declarations", "reservations"})
 	for _, p := range st.Participants {
 		kind, date := "", ""
@@ -120,8 +120,7 @@ func writeParticipantsCSV(w io.Writer, st projections.Status) error {
 		_ = cw.Write([]string{p.Participant, p.ISO3, csvDate(p.Signature), kind, date, csvDate(p.EntryIntoForce), csvDate(p.WithdrawalNotified),
 			csvDate(p.WithdrawalEffective), fmt.Sprint(len(p.Declarations)), fmt.Sprint(len(p.Reservations))})
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 func csvDate(d *events.Date) string {

@@ -45,15 +45,24 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 	}
 	after := *since
 	for {
-		page, err := m.store.ReadAll(ctx, after, 1000)
+		var (
+			page []events.Envelope
+			err  error
+		)
+		if stream != "" {
+			page, err = m.store.ReadStream(ctx, stream) // one treaty: read its stream, not the log
+		} else {
+			page, err = m.store.ReadAll(ctx, after, 1000)
+		}
 		if err != nil {
 			return err
 		}
 		for _, e := range page {
-			after = e.Position
-			if stream != "" && e.Stream != stream {
+			if e.Position <= after {
 				continue
 			}
+			after = e.Position
+			e = events.Redact(e)
 			if *asJSON {
 				if err := enc.Encode(e); err != nil {
 					return err
@@ -62,7 +71,7 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.Position, e.RecordedAt.Format("2006-01-02 15:04:05"), e.Stream, describe(e))
 		}
-		if len(page) < 1000 {
+		if stream != "" || len(page) < 1000 {
 			break
 		}
 	}

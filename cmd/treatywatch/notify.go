@@ -32,8 +32,8 @@ const notifierConsumerGroup = "notifier"
 func (m *Main) sinks() map[string]notifiers.Sink {
 	client := &http.Client{Timeout: notifiers.DefaultTimeout}
 	s := map[string]notifiers.Sink{
-		events.SinkSlackWebhook: notifiers.NewSlackWebhook(client),
-		events.SinkWebhook:      notifiers.NewWebhook(client),
+		events.SinkSlackWebhook: notifiers.NewSlackWebhook(client, m.store),
+		events.SinkWebhook:      notifiers.NewWebhook(client, m.store),
 		events.SinkConsole:      notifiers.NewConsole(m.stdout),
 	}
 	if token := m.getenv("SLACK_BOT_TOKEN"); token != "" {
@@ -54,6 +54,18 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 	l, err := m.open(ctx)
 	if err != nil {
 		return nil, err
+	}
+	legacy, err := l.AdoptLegacySinkSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sink secrets: %w", err)
+	}
+	if len(legacy) > 0 {
+		m.logger.Warn("subscriptions recorded by an earlier version hold their webhook URL and secret in the immutable log: rotate them (README, \"Sink secrets\")", "subscriptions", legacy)
+	}
+	if swept, err := l.SweepSinkSecrets(ctx); err != nil {
+		return nil, fmt.Errorf("sink secrets: %w", err)
+	} else if swept > 0 {
+		m.logger.Info("removed the stored secrets of subscriptions that no longer exist", "count", swept)
 	}
 	wlog := watermill.NewSlogLogger(m.logger)
 	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Bell: bell}, wlog)

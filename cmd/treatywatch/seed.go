@@ -8,14 +8,11 @@ import (
 	"io/fs"
 	"path"
 	"sort"
-	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
 	"github.com/treatywatch/treatywatch/seed"
 )
-
-var timeZero time.Time
 
 // hanoiID is the Hanoi Convention's UNTC number; its signatures ship in
 // seed/hanoi-convention.csv.
@@ -36,15 +33,20 @@ func runSeed(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	if n > 0 || !*quiet {
-		fmt.Fprintf(m.stdout, "seed: %d events recorded\n", n)
+		if n == 0 {
+			fmt.Fprintln(m.stdout, "seed: nothing to do (every shipped treaty is registered; the seed never changes a registered one)")
+		} else {
+			fmt.Fprintf(m.stdout, "seed: %d events recorded\n", n)
+		}
 	}
 	return nil
 }
 
-// loadSeed registers the shipped treaty definitions (recording amendments
-// when a shipped file changed) and imports the Hanoi Convention's
-// signatures unless the treaty already has acts. The seed goes through the
-// same validation as user input. It returns how many events it recorded.
+// loadSeed registers the shipped treaty definitions that the ledger does
+// not have — it never amends a definition the ledger holds, which may be
+// the user's own — and imports the Hanoi Convention's signatures when that
+// treaty was registered by the seed now. The seed goes through the same
+// validation as user input. It returns how many events it recorded.
 func loadSeed(ctx context.Context, l *events.Ledger) (int, error) {
 	files := seed.Files()
 	dir, err := l.Directory(ctx)
@@ -66,8 +68,21 @@ func loadSeed(ctx context.Context, l *events.Ledger) (int, error) {
 		defs = append(defs, def)
 	}
 	sort.SliceStable(defs, func(i, j int) bool { return defs[i].Parent == "" && defs[j].Parent != "" })
+	have, err := l.Treaties(ctx)
+	if err != nil {
+		return 0, err
+	}
+	registered := map[string]bool{}
+	for _, d := range have {
+		registered[d.ID] = true
+	}
 	n := 0
+	hanoiNew := false
 	for _, def := range defs {
+		if registered[def.ID] {
+			continue
+		}
+		hanoiNew = hanoiNew || def.ID == hanoiID
 		e, err := l.AddTreaty(ctx, def, events.Metadata{Actor: "seed", Source: "seed/treaties"})
 		if err != nil {
 			return n, fmt.Errorf("seed %s: %w", def.ID, err)
@@ -76,11 +91,7 @@ func loadSeed(ctx context.Context, l *events.Ledger) (int, error) {
 			n++
 		}
 	}
-	h, err := l.History(ctx, hanoiID, timeZero)
-	if err != nil {
-		return n, err
-	}
-	if len(h.Facts()) > 0 {
+	if !hanoiNew {
 		return n, nil
 	}
 	f, err := files.Open(path.Join("hanoi-convention.csv"))

@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"sync"
+	"net"
 	"time"
 
 	"github.com/treatywatch/treatywatch/cmd/internal/web"
@@ -14,28 +15,64 @@ import (
 	"github.com/treatywatch/treatywatch/projections"
 )
 
-// stage is one component of the service with its own lifetime.
+// stage is one component of the service with its own lifetime: Run
+// returns when its context ends, or earlier with the reason it failed.
 type stage struct {
-	name   string
-	cancel context.CancelFunc
-	done   chan struct{}
+	name string
+	run  func(context.Context) error
 }
 
-func startStage(parent context.Context, name string, run func(context.Context) error, m *Main) *stage {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	s := &stage{name: name, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		if err := run(ctx); err != nil {
-			m.logger.Error("component stopped with an error", "component", name, "err", err)
+// supervise starts the stages in order, each in its own goroutine, and
+// waits until ctx ends or a stage returns. Then it stops the stages that
+// are still running in reverse order, each only after the ones started
+// after it have returned, and calls after(name) once each has stopped.
+// The first stage to return before the stop began has failed, even with
+// a nil error (a component never stops on its own): supervise returns
+// that failure; after an orderly stop, the errors stages returned while
+// stopping, joined.
+func supervise(ctx context.Context, stages []stage, after func(name string)) error {
+	type exit struct {
+		i   int
+		err error
+	}
+	exits := make(chan exit, len(stages))
+	cancels := make([]context.CancelFunc, len(stages))
+	for i, st := range stages {
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cancels[i] = cancel
+		go func() { exits <- exit{i, st.run(sctx)} }()
+	}
+	exited := make([]bool, len(stages))
+	errs := make([]error, len(stages))
+	var failure error
+	select {
+	case <-ctx.Done():
+	case e := <-exits:
+		exited[e.i], errs[e.i] = true, e.err
+		err := e.err
+		if err == nil {
+			err = errors.New("stopped on its own")
 		}
-	}()
-	return s
-}
-
-func (s *stage) stop() {
-	s.cancel()
-	<-s.done
+		failure = fmt.Errorf("%s: %w", stages[e.i].name, err)
+	}
+	var stopErrs []error
+	for i := len(stages) - 1; i >= 0; i-- {
+		cancels[i]()
+		for !exited[i] {
+			e := <-exits
+			exited[e.i], errs[e.i] = true, e.err
+		}
+		if errs[i] != nil && failure == nil {
+			stopErrs = append(stopErrs, fmt.Errorf("%s: %w", stages[i].name, errs[i]))
+		}
+		if after != nil {
+			after(stages[i].name)
+		}
+	}
+	if failure != nil {
+		return failure
+	}
+	return errors.Join(stopErrs...)
 }
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -50,11 +87,27 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Bind the address first: one in use is reported before anything
+	// starts or is written.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: cannot listen on %s: %w", *addr, err)
+	}
+	defer ln.Close() // the HTTP server closes it on an orderly stop
 	if !*noSeed {
-		if n, err := loadSeed(ctx, l); err != nil {
+		// Only into an empty ledger: serve never writes into a ledger
+		// that holds anything unless asked (`treatywatch seed`).
+		head, err := m.store.Head(ctx)
+		if err != nil {
 			return err
-		} else if n > 0 {
-			m.logger.Info("seed loaded", "events", n)
+		}
+		if head == 0 {
+			if n, err := loadSeed(ctx, l); err != nil {
+				return err
+			} else if n > 0 {
+				m.logger.Info("seed loaded into the empty ledger", "events", n)
+			}
 		}
 	}
 	// Appends made by this process wake the notifier at once; appends by
@@ -65,7 +118,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	wake := func() { bell.Ring(); runner.Wake() }
-	if m.ledger, err = events.NewLedger(m.store, events.LedgerConfig{Now: m.now, Logger: m.logger, OnAppend: wake}); err != nil {
+	if m.ledger, err = events.NewLedger(m.store, m.ledgerConfig(wake)); err != nil {
 		return err
 	}
 	if _, err := runner.CatchUp(ctx); err != nil {
@@ -81,7 +134,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err = web.New(web.Config{Addr: *addr, Ledger: m.ledger, Log: m.store, Runner: runner, Outbox: notifiers.NewOutbox(m.store), Private: *private,
+	srv, err = web.New(web.Config{Addr: *addr, Listener: ln, Ledger: m.ledger, Log: m.store, Runner: runner, Outbox: notifiers.NewOutbox(m.store), Private: *private,
 		SlackSigningSecret: m.getenv("SLACK_SIGNING_SECRET"), Now: m.now, OnAppend: wake,
 		Idempotency: web.NewSQLIdempotency(m.store, 24*time.Hour, time.Now)}, m.logger)
 	if err != nil {
@@ -89,23 +142,24 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	}
 
 	// Start in order — projections, notifier (sender, router), scheduler,
-	// HTTP — and stop in reverse when the signal context ends.
-	stages := []*stage{
-		startStage(ctx, "projections", runner.Run, m),
-		startStage(ctx, "sender", n.sender.Run, m),
-		startStage(ctx, "router", n.router.Run, m),
-		startStage(ctx, "scheduler", n.sched.Run, m),
-		startStage(ctx, "http", srv.Run, m),
+	// HTTP — and stop in reverse when the signal context ends or when any
+	// of them fails.
+	stages := []stage{
+		{"projections", runner.Run},
+		{"sender", n.sender.Run},
+		{"router", n.router.Run},
+		{"scheduler", n.sched.Run},
+		{"http", srv.Run},
 	}
-	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", *addr, m.dbPath)
-	<-ctx.Done()
-	m.logger.Info("shutting down")
-	var once sync.Once
-	for i := len(stages) - 1; i >= 0; i-- {
-		stages[i].stop()
-		if stages[i].name == "router" {
-			once.Do(func() { _ = n.sub.Close() })
+	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbPath)
+	err = supervise(ctx, stages, func(name string) {
+		if name == "router" {
+			_ = n.sub.Close()
 		}
+	})
+	if err != nil {
+		m.logger.Error("a component failed; the service stopped", "err", err)
+		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Fprintln(m.stderr, "treatywatch: stopped")
 	return nil

@@ -101,3 +101,76 @@ func TestServeSeedsServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal("still answering after the stop")
 	}
 }
+
+// TestServeOnAPortInUseFailsAtOnce: started on an address another
+// process holds, serve says so and exits non-zero before it serves or
+// writes anything.
+func TestServeOnAPortInUseFailsAtOnce(t *testing.T) {
+	c := newCLI(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := c.run("", "serve", "--addr", l.Addr().String())
+	if r.code == 0 || !strings.Contains(r.stderr, "cannot listen on "+l.Addr().String()) || strings.Contains(r.stderr, "serving") {
+		t.Fatalf("serve on a port in use: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := len(c.logLines()); n != 0 {
+		t.Fatalf("serve wrote %d events before failing", n)
+	}
+}
+
+// TestServeAndSeedNeverOverwriteAUsersDefinition: a ledger that holds
+// the user's own definition of a shipped treaty keeps it through serve
+// and seed: no definition-amended event, no seed rows.
+func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
+	c := newCLI(t)
+	own := strings.Replace(mustReadSeed(t, "treaties/xviii-16-hanoi.yaml"), "instruments: 40", "instruments: 30", 1)
+	def := t.TempDir() + "/hanoi.yaml"
+	if err := os.WriteFile(def, []byte(own), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("treaty", "add", def)
+	before := c.logLines()
+
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
+	cmd.Env = append(os.Environ(), c.env...)
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v\n%s", err, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if after := c.logLines(); len(after) != len(before) {
+		t.Fatalf("serve wrote %d events into a ledger that was not empty:\n%s", len(after)-len(before), strings.Join(after[len(before):], "\n"))
+	}
+	// `seed` adds the shipped treaties the ledger lacks, never amends one
+	// it has, and adds no Hanoi signatures to the user's treaty.
+	c.ok("seed")
+	for _, line := range c.logLines()[len(before):] {
+		if strings.Contains(line, "definition-amended") || strings.Contains(line, `"stream":"treaty-XVIII-16"`) {
+			t.Fatalf("seed changed the user's treaty: %s", line)
+		}
+	}
+	if out := c.ok("status", "XVIII-16"); !strings.Contains(out, "/30") {
+		t.Fatalf("the user's threshold of 30 is gone:\n%s", out)
+	}
+}

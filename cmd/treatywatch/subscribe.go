@@ -34,7 +34,7 @@ func runSubscribe(ctx context.Context, m *Main, args []string) error {
 	on := fs.String("on", "all", "deposits,signatures,milestones,countdown,protocols,corrections,all")
 	digest := fs.String("digest", "", "cron spec of a digest, e.g. '0 9 * * 1' (Mondays 09:00) or @daily")
 	tz := fs.String("tz", "", "time zone of the digest spec (IANA name, default UTC)")
-	secret := fs.String("secret", "", "HMAC secret of a webhook (default: generated and printed)")
+	secretFlag := fs.String("secret", "", "HMAC secret of a webhook (default: generated and printed once)")
 	actor := fs.String("actor", "", "who subscribes")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
@@ -42,34 +42,52 @@ func runSubscribe(ctx context.Context, m *Main, args []string) error {
 	if err := need(fs, "sink", "treaty"); err != nil {
 		return err
 	}
-	if *digest != "" {
-		if _, err := notifiers.ParseSchedule(*digest, *tz); err != nil {
-			return err
-		}
-	}
 	l, err := m.open(ctx)
 	if err != nil {
 		return err
 	}
-	sub := events.Subscription{Sink: *sink, Channel: *channel, URL: *url, Treaties: splitList(*treaty), Participant: *participant,
-		On: splitList(*on), Digest: *digest, TZ: *tz, Secret: *secret}
-	if sub.Sink == events.SinkWebhook && sub.Secret == "" {
+	sub := events.Subscription{Sink: *sink, Channel: *channel, Treaties: splitList(*treaty), Participant: *participant,
+		On: splitList(*on), Digest: *digest, TZ: *tz}
+	secret := events.SinkSecret{URL: *url, Secret: *secretFlag}
+	generated := false
+	if sub.Sink == events.SinkWebhook && secret.Secret == "" {
 		var b [24]byte
-		_, _ = rand.Read(b[:])
-		sub.Secret = hex.EncodeToString(b[:])
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		secret.Secret, generated = hex.EncodeToString(b[:]), true
 	}
-	e, err := l.Subscribe(ctx, sub, events.Metadata{Actor: m.actor(*actor)})
+	e, err := l.Subscribe(ctx, sub, secret, events.Metadata{Actor: m.actor(*actor)})
 	if err != nil {
 		return err
 	}
 	var created events.SubscriptionCreated
-	_ = json.Unmarshal(e.Payload, &created)
+	if err := json.Unmarshal(e.Payload, &created); err != nil {
+		return fmt.Errorf("decode the subscription: %w", err)
+	}
 	s := created.Subscription
-	fmt.Fprintf(m.stdout, "subscription %s: %s %s for %s (%s) at position %d\n", s.ID, s.Sink, orDash(s.Channel+s.URL), strings.Join(s.Treaties, ", "), strings.Join(s.On, ","), e.Position)
-	if s.Sink == events.SinkWebhook && *secret == "" {
-		fmt.Fprintf(m.stdout, "webhook secret (verify %s with HMAC-SHA256): %s\n", notifiers.SignatureHeader, s.Secret)
+	fmt.Fprintf(m.stdout, "subscription %s: %s %s for %s (%s) at position %d\n", s.ID, s.Sink, target(s), strings.Join(s.Treaties, ", "), strings.Join(s.On, ","), e.Position)
+	if generated {
+		fmt.Fprintf(m.stdout, "webhook secret (verify %s with HMAC-SHA256; shown once, stored encrypted): %s\n", notifiers.SignatureHeader, secret.Secret)
 	}
 	return nil
+}
+
+// target is where a subscription posts, as shown to people: the Slack
+// channel, or a webhook's scheme and host and the fingerprint of its
+// secrets — never its URL, which is a credential.
+func target(s events.Subscription) string {
+	switch {
+	case s.Channel != "":
+		return s.Channel
+	case s.Endpoint != "":
+		t := s.Endpoint + " (" + s.SecretFingerprint + ")"
+		if s.LegacySecretsInLog {
+			t += " [secrets in the log: rotate]"
+		}
+		return t
+	}
+	return "-"
 }
 
 func runSubscriptions(ctx context.Context, m *Main, args []string) error {
@@ -86,11 +104,6 @@ func runSubscriptions(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	for i := range subs {
-		if subs[i].Secret != "" {
-			subs[i].Secret = "(set)"
-		}
-	}
 	if *asJSON {
 		if subs == nil {
 			subs = []events.Subscription{}
@@ -104,7 +117,7 @@ func runSubscriptions(ctx context.Context, m *Main, args []string) error {
 		if dg != "" && s.TZ != "" {
 			dg += " (" + s.TZ + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Sink, orDash(s.Channel+s.URL), strings.Join(s.Treaties, ","), orDash(s.Participant), strings.Join(s.On, ","), orDash(dg))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Sink, target(s), strings.Join(s.Treaties, ","), orDash(s.Participant), strings.Join(s.On, ","), orDash(dg))
 	}
 	if len(subs) == 0 {
 		fmt.Fprintln(tw, "(none: notifications go to the console of `treatywatch notify run` / `serve`)")

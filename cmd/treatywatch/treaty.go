@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
@@ -106,7 +107,7 @@ func runTreatyShow(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := l.History(ctx, id, timeZero)
+	h, err := l.History(ctx, id, time.Time{})
 	if err != nil {
 		return err
 	}

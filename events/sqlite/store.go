@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -32,6 +33,14 @@ type Config struct {
 	// ReadConns is the size of the read-only connection pool. Default: the
 	// larger of 4 and GOMAXPROCS.
 	ReadConns int
+	// SecretsKey is the AES-256 key (32 bytes) that seals sink secrets
+	// at rest. Default: read from SecretsKeyFile.
+	SecretsKey []byte
+	// SecretsKeyFile holds the key as 64 hexadecimal digits, created
+	// (mode 0600) the first time a secret is stored. Default: the
+	// database path with ".secrets-key" appended. Back it up with the
+	// database, apart from it.
+	SecretsKeyFile string
 }
 
 func (c *Config) setDefaults() {
@@ -54,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReadConns < 0 {
 		return &events.InvalidError{Field: "ReadConns", Reason: "must not be negative"}
+	}
+	if c.SecretsKey != nil && len(c.SecretsKey) != secretsKeyLen {
+		return &events.InvalidError{Field: "SecretsKey", Reason: fmt.Sprintf("%d bytes, want %d", len(c.SecretsKey), secretsKeyLen)}
 	}
 	return nil
 }
@@ -79,6 +91,12 @@ type Store struct {
 	mu       sync.Mutex
 	lastPos  int64
 	lastHash []byte
+
+	// The key that seals sink secrets (secrets.go).
+	secretsKey     []byte
+	secretsKeyFile string
+	keyMu          sync.Mutex
+	aead           cipher.AEAD
 
 	// On the write connection.
 	appendHead *sql.Stmt // version of a stream, last position and hash
@@ -169,11 +187,17 @@ func Open(ctx context.Context, path string, cfg Config, logger *slog.Logger) (*S
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("open event store: %w", err)
+	}
+	if err := ownerOnly(abs); err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
 
-	s := &Store{path: abs, now: cfg.Now, log: logger}
+	s := &Store{path: abs, now: cfg.Now, log: logger, secretsKey: cfg.SecretsKey, secretsKeyFile: cfg.SecretsKeyFile}
+	if s.secretsKeyFile == "" {
+		s.secretsKeyFile = abs + ".secrets-key"
+	}
 	if err := s.open(ctx, cfg); err != nil {
 		if cerr := s.Close(); cerr != nil {
 			return nil, errors.Join(err, cerr)
@@ -231,6 +255,37 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		}
 	}
 	s.log.Debug("opened event store", slog.String("path", s.path), slog.Int("schema_version", version))
+	return nil
+}
+
+// ownerOnly makes the database file, creating it empty if missing, and
+// its -wal and -shm companions readable and writable by their owner only:
+// the ledger holds token hashes, sealed secrets and the notifier's state,
+// and anyone who can write the file can write to the ledger. SQLite
+// creates the companions with the database file's mode. Files made by
+// earlier versions (0644) are tightened.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
 	return nil
 }
 

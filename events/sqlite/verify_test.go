@@ -84,7 +84,7 @@ func rawChainBreak(tb testing.TB, path string) (int64, int) {
 // ledgerOn opens a Ledger on the store at path whose today is today.
 func ledgerOn(tb testing.TB, s *sqlite.Store, today time.Time) *events.Ledger {
 	tb.Helper()
-	l, err := events.NewLedger(s, events.LedgerConfig{Now: func() time.Time { return today }})
+	l, err := events.NewLedger(s, events.LedgerConfig{Now: func() time.Time { return today }, Secrets: s})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func randomLedger(t *testing.T, rng *rand.Rand, path string, n int) int {
 	for i := range n {
 		def := defs[rng.IntN(len(defs))]
 		var err error
-		switch k := rng.IntN(20); {
+		switch k := rng.IntN(21); {
 		case k < 10:
 			in := events.RecordInput{
 				Treaty: def.ID, Action: string(actions[rng.IntN(len(actions))]),
@@ -202,7 +202,14 @@ func randomLedger(t *testing.T, rng *rand.Rand, path string, n int) int {
 				sub.On = []string{events.TopicDeposits}
 				sub.Participant = participants[rng.IntN(len(participants))]
 			}
-			if e, err = l.Subscribe(ctx, sub, events.Metadata{}); err == nil {
+			if e, err = l.Subscribe(ctx, sub, events.SinkSecret{}, events.Metadata{}); err == nil {
+				subs = append(subs, strings.TrimPrefix(e.Stream, "subscription-"))
+			}
+		case k == 19:
+			var e *events.Envelope
+			sub := events.Subscription{Sink: events.SinkWebhook, Treaties: []string{def.ID}, On: []string{events.TopicDeposits}}
+			secret := events.SinkSecret{URL: fmt.Sprintf("https://ngo.example/hooks/%d", i), Secret: fmt.Sprintf("hmac-%d", i)}
+			if e, err = l.Subscribe(ctx, sub, secret, events.Metadata{}); err == nil {
 				subs = append(subs, strings.TrimPrefix(e.Stream, "subscription-"))
 			}
 		case k == 18 && len(subs) > 0:
@@ -364,7 +371,7 @@ func TestVerify_ReaderDoesNotCarryADateOver(t *testing.T) {
 	if _, _, err := l.CreateToken(ctx, "J. Officer", events.RoleOfficer, events.Metadata{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Subscribe(ctx, events.Subscription{Sink: "console", Treaties: []string{"XVIII-16"}, On: []string{events.TopicAll}}, events.Metadata{}); err != nil {
+	if _, err := l.Subscribe(ctx, events.Subscription{Sink: "console", Treaties: []string{"XVIII-16"}, On: []string{events.TopicAll}}, events.SinkSecret{}, events.Metadata{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Verify(ctx); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
+	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/projections"
 	"github.com/treatywatch/treatywatch/seed"
 )
@@ -60,7 +61,7 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	l, err := events.NewLedger(st, events.LedgerConfig{Now: today})
+	l, err := events.NewLedger(st, events.LedgerConfig{Now: today, Secrets: st, ValidateSchedule: notifiers.ValidateSchedule})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -36,6 +36,10 @@ type Log interface {
 type Config struct {
 	// Addr is the address Run listens on; default 127.0.0.1:8080.
 	Addr string
+	// Listener, when set, is where Run serves instead of listening on
+	// Addr: the caller bound it first, so that an address in use is
+	// reported before anything starts.
+	Listener net.Listener
 	// Ledger records and reads the write side; required.
 	Ledger *events.Ledger
 	// Log is the store, read for the event log and its stream; required.
@@ -171,10 +175,13 @@ func (s *Server) Observe(outcome string) {
 // Config.ShutdownTimeout for in-flight requests. It returns nil after a
 // clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("web: listen on %s: %w", s.cfg.Addr, err)
+	ln := s.cfg.Listener
+	if ln == nil {
+		var lc net.ListenConfig
+		var err error
+		if ln, err = lc.Listen(ctx, "tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("web: listen on %s: %w", s.cfg.Addr, err)
+		}
 	}
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -199,7 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.logger.Info("http server shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("web: shutdown: %w", err)

@@ -280,7 +280,7 @@ func (s *Server) slackSubscribe(r *http.Request, cmd slack.SlashCommand, args []
 			return slack.Msg{}, err
 		}
 	}
-	e, err := s.cfg.Ledger.Subscribe(r.Context(), sub, events.Metadata{Actor: slackActor(cmd), Source: "slack", CorrelationID: requestIDOf(r.Context())})
+	e, err := s.cfg.Ledger.Subscribe(r.Context(), sub, events.SinkSecret{}, events.Metadata{Actor: slackActor(cmd), Source: "slack", CorrelationID: requestIDOf(r.Context())})
 	if err != nil {
 		return slack.Msg{}, err
 	}

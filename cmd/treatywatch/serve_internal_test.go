@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestSuperviseStopsEverythingWhenOneFails: the first component that
+// fails stops the others in reverse order, and its failure is the result.
+func TestSuperviseStopsEverythingWhenOneFails(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		stopped []string
+	)
+	started := make(chan string, 5)
+	waiter := func(name string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			started <- name
+			<-ctx.Done()
+			mu.Lock()
+			stopped = append(stopped, name)
+			mu.Unlock()
+			return nil
+		}
+	}
+	boom := errors.New("listen tcp 127.0.0.1:8080: bind: address already in use")
+	release := make(chan struct{})
+	stages := []stage{
+		{"projections", waiter("projections")},
+		{"sender", waiter("sender")},
+		{"router", waiter("router")},
+		{"http", func(context.Context) error { <-release; return boom }},
+		{"scheduler", waiter("scheduler")},
+	}
+	go func() {
+		for range 4 {
+			<-started
+		}
+		close(release) // fail once the others run
+	}()
+	var after []string
+	err := supervise(context.Background(), stages, func(name string) { after = append(after, name) })
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "http: ") {
+		t.Fatalf("supervise = %v, want the http failure", err)
+	}
+	if want := []string{"scheduler", "router", "sender", "projections"}; !slices.Equal(stopped, want) {
+		t.Errorf("stopped %v, want %v", stopped, want)
+	}
+	if want := []string{"scheduler", "http", "router", "sender", "projections"}; !slices.Equal(after, want) {
+		t.Errorf("after %v, want %v", after, want)
+	}
+}
+
+// TestSuperviseTreatsAQuietExitAsAFailure: a component that returns nil
+// before the stop has stopped working; that is a failure too.
+func TestSuperviseTreatsAQuietExitAsAFailure(t *testing.T) {
+	err := supervise(context.Background(), []stage{
+		{"projections", func(ctx context.Context) error { <-ctx.Done(); return nil }},
+		{"router", func(context.Context) error { return nil }},
+	}, nil)
+	if err == nil || err.Error() != "router: stopped on its own" {
+		t.Fatalf("supervise = %v", err)
+	}
+}
+
+// TestSuperviseOrderlyStop: when the context ends, every stage stops in
+// reverse order and the result is nil.
+func TestSuperviseOrderlyStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var order []string
+	var mu sync.Mutex
+	ready := make(chan struct{}, 3)
+	mk := func(name string) stage {
+		return stage{name, func(ctx context.Context) error {
+			ready <- struct{}{}
+			<-ctx.Done()
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			return nil
+		}}
+	}
+	go func() {
+		for range 3 {
+			<-ready
+		}
+		cancel()
+	}()
+	if err := supervise(ctx, []stage{mk("a"), mk("b"), mk("c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(order, []string{"c", "b", "a"}) {
+		t.Errorf("stopped in order %v", order)
+	}
+}
