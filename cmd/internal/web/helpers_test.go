@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -50,13 +51,21 @@ type env struct {
 type envOptions struct {
 	private     bool
 	slackSecret string
+	// path is the ledger file; default a new one in a temporary folder.
+	// An existing file is not seeded again (a restarted server).
+	path string
 }
 
 // MustEnv starts a seeded server; it is closed when the test ends.
 func MustEnv(tb testing.TB, opts envOptions) *env {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "ledger.db"), sqlite.Config{}, nil)
+	path := opts.path
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "ledger.db")
+	}
+	_, statErr := os.Stat(path)
+	st, err := sqlite.Open(ctx, path, sqlite.Config{}, nil)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -65,7 +74,9 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mustSeed(tb, l)
+	if statErr != nil {
+		mustSeed(tb, l)
+	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st, DB: st}, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -101,6 +112,15 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 	tb.Cleanup(e.HTTP.Close)
 	e.URL = e.HTTP.URL
 	return e
+}
+
+// Close stops the server and closes the ledger file before the test ends
+// (to start another server on it).
+func (e *env) Close() {
+	e.HTTP.Close()
+	if err := e.Store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // mustSeed loads the shipped seed as cmd/treatywatch's loadSeed does.

@@ -31,6 +31,7 @@ func templateFuncs() template.FuncMap {
 		"name":      treatyName,
 		"countdown": countdown,
 		"isURL":     isHTTPURL,
+		"seg":       url.PathEscape, // a name as one path segment: "a/b" → "a%2Fb"
 		"summary":   summary,
 		"query":     query,
 		"lower":     strings.ToLower,

@@ -70,6 +70,11 @@ type Config struct {
 	// otherwise in memory, an LRU of 10,000 responses kept 24 hours, lost
 	// on restart and not written with the events.
 	Idempotency IdempotencyStore
+	// SlackReplays remembers the slash commands already accepted, so that
+	// a signed request sent again within its five minutes is refused.
+	// Default: when Log is a DB (the ledger's *sqlite.Store), a SQLReplays
+	// on it, which survives a restart; otherwise in memory.
+	SlackReplays ReplayStore
 	// ShutdownTimeout bounds how long Run drains in-flight requests when
 	// its context ends; default 10 s.
 	ShutdownTimeout time.Duration
@@ -84,6 +89,13 @@ func (c *Config) setDefaults() {
 			c.Idempotency = NewSQLIdempotency(db, 24*time.Hour, time.Now)
 		} else {
 			c.Idempotency = newMemoryIdempotency(10_000, 24*time.Hour, time.Now)
+		}
+	}
+	if c.SlackReplays == nil {
+		if db, ok := c.Log.(DB); ok {
+			c.SlackReplays = NewSQLReplays(db, time.Now)
+		} else {
+			c.SlackReplays = newMemoryReplays(time.Now)
 		}
 	}
 	if c.ShutdownTimeout == 0 {

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +52,10 @@ func (s *Server) handleSlack(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unauthorized("invalid Slack signature"))
 		return
 	}
+	if err := s.refuseReplay(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		s.writeError(w, r, badRequestf("invalid form body: %v", err))
@@ -60,6 +67,31 @@ func (s *Server) handleSlack(w http.ResponseWriter, r *http.Request) {
 	msg := s.slashCommand(r, cmd)
 	msg.ResponseType = slack.ResponseTypeEphemeral
 	writeJSON(w, http.StatusOK, msg)
+}
+
+// slackWindow is how far a slash command's timestamp may be from now
+// (slack-go's verifier refuses the rest); a verified request is remembered
+// until its timestamp plus the window and a minute of clock skew.
+const slackWindow = 5 * time.Minute
+
+// refuseReplay remembers a verified slash command and refuses one already
+// received (the same signature: the same timestamp and body) with 401.
+func (s *Server) refuseReplay(r *http.Request) error {
+	ts, err := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
+	if err != nil {
+		return unauthorized("invalid Slack timestamp")
+	}
+	sum := sha256.Sum256([]byte(r.Header.Get("X-Slack-Signature")))
+	fresh, err := s.cfg.SlackReplays.Remember(r.Context(), hex.EncodeToString(sum[:]), time.Unix(ts, 0).Add(slackWindow+time.Minute))
+	if err != nil {
+		return fmt.Errorf("slack replay store: %w", err)
+	}
+	if !fresh {
+		s.logger.WarnContext(r.Context(), "replayed Slack request refused", "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr)
+		return &apiError{Status: http.StatusUnauthorized, Code: "replayed",
+			Message: "replayed Slack request: this signed request was already received; nothing was done again"}
+	}
+	return nil
 }
 
 func slackActor(cmd slack.SlashCommand) string {
@@ -153,10 +185,7 @@ func blocksMsg(fallback string, blocks ...slack.Block) slack.Msg {
 }
 
 func slackHelp(cmd slack.SlashCommand, lead string) slack.Msg {
-	name := cmd.Command
-	if name == "" {
-		name = "/treaty"
-	}
+	name := esc(orDefault(cmd.Command, "/treaty"))
 	text := strings.Join([]string{
 		fmt.Sprintf("`%s status TREATY` — progress toward entry into force (TREATY is an id like XVIII-16 or a name like hanoi)", name),
 		fmt.Sprintf("`%s list` — the tracked treaties", name),
@@ -171,12 +200,15 @@ func slackHelp(cmd slack.SlashCommand, lead string) slack.Msg {
 	return blocksMsg(strings.TrimSpace(lead+" Commands: status, list, subscribe, help."), blocks...)
 }
 
+// slackError answers a refused command. The message echoes what the user
+// typed, so it is plain text: Slack formats nothing in it (no mention, no
+// link, no *bold*).
 func slackError(cmd slack.SlashCommand, err error) slack.Msg {
 	ae := toAPIError(err)
 	msg := ae.Message
 	return blocksMsg(msg,
-		slack.NewSectionBlock(mrkdwn(":warning: "+esc(msg)), nil, nil),
-		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Type `%s help` for the commands.", orDefault(cmd.Command, "/treaty")))))
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, ":warning: "+msg, true, false), nil, nil),
+		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Type `%s help` for the commands.", esc(orDefault(cmd.Command, "/treaty"))))))
 }
 
 func orDefault(s, def string) string {
