@@ -81,7 +81,9 @@ func (s *Server) refuseReplay(r *http.Request) error {
 	if err != nil {
 		return unauthorized("invalid Slack timestamp")
 	}
-	sum := sha256.Sum256([]byte(r.Header.Get("X-Slack-Signature")))
+	// The verified signature in one spelling: hex digits may come in
+	// either case and still verify.
+	sum := sha256.Sum256([]byte(strings.ToLower(r.Header.Get("X-Slack-Signature"))))
 	fresh, err := s.cfg.SlackReplays.Remember(r.Context(), hex.EncodeToString(sum[:]), time.Unix(ts, 0).Add(slackWindow+time.Minute))
 	if err != nil {
 		return fmt.Errorf("slack replay store: %w", err)
