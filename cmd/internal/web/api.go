@@ -492,33 +492,6 @@ func redact(e events.Envelope) events.Envelope {
 
 // Writes.
 
-// decodeJSON decodes a JSON body strictly: unknown fields and trailing
-// data are errors.
-func decodeJSON(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-			return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("Content-Type %q: want application/json", ct)}
-		}
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return err
-		case errors.Is(err, io.EOF):
-			return badRequestf("the request body is empty: want a JSON object")
-		}
-		return badRequestf("invalid JSON: %v", err)
-	}
-	if dec.More() {
-		return badRequestf("invalid JSON: data after the object")
-	}
-	return nil
-}
-
 // readBody reads a body of one of the given media types.
 func readBody(r *http.Request, types ...string) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
