@@ -456,10 +456,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// redact hides secrets that some payloads carry from readers of the
-// log: token hashes, webhook secrets and webhook URLs (a Slack webhook
-// URL is itself a credential).
+// redact hides the secrets that some payloads carry from readers of the
+// log: events.Redact (a version-1 subscription's webhook URL and HMAC
+// secret, a token's hash), then, whatever the schema version, any "url",
+// "secret" or "hash" left in a subscription or token payload, so that the
+// web layer never shows one even if a payload it does not know holds one.
 func redact(e events.Envelope) events.Envelope {
+	e = events.Redact(e)
 	switch e.Type {
 	case events.TypeTokenCreated, events.TypeSubscriptionCreated:
 	default:
@@ -467,23 +470,24 @@ func redact(e events.Envelope) events.Envelope {
 	}
 	var m map[string]map[string]any
 	if err := json.Unmarshal(e.Payload, &m); err != nil {
-		e.Payload = json.RawMessage(`{}`)
+		e.Payload = json.RawMessage(`{"redacted":"unreadable payload"}`)
 		return e
 	}
-	if t, ok := m["token"]; ok {
-		delete(t, "hash")
+	changed := false
+	for _, obj := range m {
+		for _, k := range []string{"url", "secret", "hash", "token_secret", "webhook_url"} {
+			if _, ok := obj[k]; ok {
+				obj[k] = "(redacted)"
+				changed = true
+			}
+		}
 	}
-	if sub, ok := m["subscription"]; ok {
-		if _, ok := sub["secret"]; ok {
-			sub["secret"] = "(set)"
-		}
-		if _, ok := sub["url"]; ok {
-			sub["url"] = "(redacted)"
-		}
+	if !changed {
+		return e
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		e.Payload = json.RawMessage(`{}`)
+		e.Payload = json.RawMessage(`{"redacted":"unreadable payload"}`)
 		return e
 	}
 	e.Payload = b

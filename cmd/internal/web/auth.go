@@ -309,7 +309,7 @@ func (s *Server) authPage(a access, post bool, next http.Handler) http.Handler {
 			}
 		}
 		if post && sess != nil && r.URL.Path != "/signin" {
-			if err := r.ParseMultipartForm(maxFormBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			if err := parseForm(r); err != nil {
 				s.renderError(w, r, err)
 				return
 			}
@@ -322,9 +322,39 @@ func (s *Server) authPage(a access, post bool, next http.Handler) http.Handler {
 	})
 }
 
-// safeNext returns a local path to go to after signing in.
+// parseForm parses a dashboard form, urlencoded or multipart: a body over
+// its limit is 413, a malformed one 400. (ParseMultipartForm alone drops
+// ParseForm's error on a urlencoded body, truncated or not.)
+func parseForm(r *http.Request) error {
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxFormBody); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	var mbe *http.MaxBytesError
+	if err == nil || errors.As(err, &mbe) {
+		return err
+	}
+	return badRequestf("invalid form: %v", err)
+}
+
+// safeNext returns where to go after signing in: next when it is a path
+// on this site, else "/". It refuses anything a browser could read as
+// another site: a scheme or a host ("https://evil", "//evil"), a
+// backslash ("/\\evil"), and any control, space or non-ASCII character,
+// which browsers strip or fold ("/\t/evil" becomes "//evil").
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= 0x20 || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

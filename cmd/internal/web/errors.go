@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
@@ -65,9 +67,9 @@ type problem struct {
 //	ErrConflict (a concurrent writer won; retry)                   → 409 conflict
 //	ErrUnauthorized (unknown or revoked token)                     → 401
 //
-// Malformed HTTP input (bad JSON, a bad query parameter) is 400, a body
-// over its limit 413; anything else is a 500 whose cause is logged, not
-// shown.
+// Malformed HTTP input (bad JSON, a bad query parameter, a body cut short)
+// is 400, a body over its limit 413, a body too slow to arrive 408;
+// anything else is a 500 whose cause is logged, not shown.
 func toAPIError(err error) *apiError {
 	var (
 		ae  *apiError
@@ -116,6 +118,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error(), Details: map[string]any{"field": inv.Field}}
 	case errors.Is(err, events.ErrInvalid):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &apiError{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "the request body did not arrive in time; nothing was written"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "the request body ended before its announced length; nothing was written"}
 	case errors.Is(err, context.Canceled):
 		return &apiError{Status: statusClientClosed, Code: "canceled", Message: "the client went away before the answer"}
 	case errors.Is(err, context.DeadlineExceeded):

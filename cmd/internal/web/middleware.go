@@ -139,6 +139,9 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, mux *http.Serv
 	}
 	var err error
 	if len(allow) > 0 {
+		if allow[0] == http.MethodGet {
+			allow = append([]string{http.MethodGet, http.MethodHead}, allow[1:]...)
+		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		err = &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))}
 	} else {

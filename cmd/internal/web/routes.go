@@ -22,7 +22,7 @@ type surface int
 const (
 	apiSurface  surface = iota // bearer token, JSON errors
 	pageSurface                // session cookie and CSRF, HTML errors
-	opsSurface                 // no authentication, plain answers
+	opsSurface                 // plain answers; a bearer token when access asks for one
 )
 
 // route is one entry of the routing table: the OpenAPI test checks every
@@ -68,6 +68,11 @@ func (s *Server) routeTable() []route {
 	importPage.maxBody = maxCSVBody + maxFormBody
 	tokenCreate := write(http.MethodPost, "/api/v1/tokens", admin, maxJSONBody, s.handleTokenCreate)
 	tokenCreate.secretAnswer = true
+	// /metrics tells the log's size, the write rate and who is failing:
+	// on a private instance it needs a viewer token, as every read does
+	// (Prometheus: authorization: {credentials_file: ...}).
+	metricsRoute := ops(http.MethodGet, "/metrics", s.metrics.handler)
+	metricsRoute.access = reader
 	slackRoute := ops(http.MethodPost, "/slack/commands", http.HandlerFunc(s.handleSlack))
 	slackRoute.maxBody = maxSlackBody
 	return []route{
@@ -96,7 +101,7 @@ func (s *Server) routeTable() []route {
 		slackRoute,
 		ops(http.MethodGet, "/healthz", http.HandlerFunc(s.handleHealth)),
 		ops(http.MethodGet, "/readyz", http.HandlerFunc(s.handleReady)),
-		ops(http.MethodGet, "/metrics", s.metrics.handler),
+		metricsRoute,
 		ops(http.MethodGet, "/static/{file...}", staticHandler()),
 		// Dashboard.
 		page(http.MethodGet, "/{$}", reader, s.pageHome),
@@ -125,6 +130,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		h = s.authAPI(rt.access, h)
 	case pageSurface:
 		h = s.authPage(rt.access, rt.method == http.MethodPost, h)
+	case opsSurface:
+		if rt.access != public {
+			h = s.authAPI(rt.access, h)
+		}
 	}
 	limit, streaming := rt.maxBody, rt.stream
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

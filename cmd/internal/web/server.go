@@ -23,6 +23,9 @@ const (
 	maxCSVBody   = 10 << 20 // 10 MiB: an import
 	maxFormBody  = 1 << 20  // 1 MiB: dashboard forms
 	maxSlackBody = 64 << 10 // 64 KiB: a slash command
+
+	// maxHeaderBytes bounds a request's header block (431 above it).
+	maxHeaderBytes = 64 << 10
 )
 
 // Log is the event log the server pages through for /api/v1/events and the
@@ -78,6 +81,13 @@ type Config struct {
 	// ShutdownTimeout bounds how long Run drains in-flight requests when
 	// its context ends; default 10 s.
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds how long Run waits for a request's headers
+	// (a client that trickles them is cut off); default 5 s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds how long Run waits for a whole request, body
+	// included (a body that does not arrive in time is answered 408);
+	// default 60 s.
+	ReadTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -100,6 +110,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = 5 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
 	}
 }
 
@@ -197,11 +213,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      60 * time.Second, // lifted by the live stream
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -142,3 +142,4 @@ func TestReplayedSubscribeSubscribesOnce(t *testing.T) {
 		t.Errorf("%d subscriptions, want 1", n)
 	}
 }
+
