@@ -290,4 +290,3 @@ func TestRunLimitsHeadersAndSlowClients(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

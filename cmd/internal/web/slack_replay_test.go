@@ -142,4 +142,3 @@ func TestReplayedSubscribeSubscribesOnce(t *testing.T) {
 		t.Errorf("%d subscriptions, want 1", n)
 	}
 }
-
