@@ -16,6 +16,11 @@
 // checkpoints, notifier deliveries) use WriteTx and ReadDB and add their
 // migrations to migrations/; they never import the driver.
 //
+// The store also keeps the answers of the HTTP API's keyed writes
+// (events.Answer, table http_idempotency): AppendAnswer writes a write's
+// answer in the transaction that appends its events, so that the answer
+// exists exactly when the events do.
+//
 // Package sqlite must not decide anything about treaties, decode payloads
 // or know the payload types: it stores and returns envelopes as given.
 //
