@@ -121,8 +121,9 @@ func jsonKind(t reflect.Type) string {
 		return "array"
 	case reflect.Map, reflect.Struct:
 		return "object"
+	default:
+		return "number"
 	}
-	return "number"
 }
 
 // jsonFields returns the JSON names of the fields of the struct v points
@@ -285,8 +286,8 @@ func loneSurrogate(raw []byte) bool {
 		if at+4 > len(lit) {
 			return 0, false
 		}
-		n, err := strconv.ParseUint(string(lit[at:at+4]), 16, 32)
-		return rune(n), err == nil
+		n, err := strconv.ParseUint(string(lit[at:at+4]), 16, 16)
+		return rune(uint16(n)), err == nil
 	}
 	for j := 0; j < len(lit); j++ {
 		if lit[j] != '\\' {

@@ -46,29 +46,39 @@ func secretsInFile(tb testing.TB, path string, secrets ...string) []string {
 		tb.Fatalf("only %d tables: %v", len(tables), tables)
 	}
 	for _, table := range tables {
-		cols := queryStrings(tb, db, `SELECT name FROM pragma_table_info(?)`, table)
-		for _, col := range cols {
-			rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(%q AS BLOB) FROM %q WHERE typeof(%q) IN ('text', 'blob')`, col, table, col))
-			if err != nil {
-				tb.Fatalf("scan %s.%s: %v", table, col, err)
-			}
-			for rows.Next() {
-				var v []byte
-				if err := rows.Scan(&v); err != nil {
-					tb.Fatal(err)
-				}
+		for _, col := range queryStrings(tb, db, `SELECT name FROM pragma_table_info(?)`, table) {
+			q := fmt.Sprintf(`SELECT CAST(%q AS BLOB) FROM %q WHERE typeof(%q) IN ('text', 'blob')`, col, table, col)
+			for _, v := range queryBlobs(ctx, tb, db, q) {
 				for _, s := range secrets {
 					if bytes.Contains(v, []byte(s)) {
 						found = append(found, fmt.Sprintf("%q in %s.%s", s, table, col))
 					}
 				}
 			}
-			if err := rows.Close(); err != nil {
-				tb.Fatal(err)
-			}
 		}
 	}
 	return found
+}
+
+func queryBlobs(ctx context.Context, tb testing.TB, db *sql.DB, q string) [][]byte {
+	tb.Helper()
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var v []byte
+		if err := rows.Scan(&v); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 func queryStrings(tb testing.TB, db *sql.DB, q string, args ...any) []string {
