@@ -330,7 +330,7 @@ func (s *Server) authPage(a access, post bool, next http.Handler) http.Handler {
 func parseForm(r *http.Request) error {
 	err := r.ParseForm() //nolint:gosec // the body is bounded by the route's http.MaxBytesReader (wrap)
 	if err == nil {
-		if err = r.ParseMultipartForm(maxFormBody); errors.Is(err, http.ErrNotMultipart) {
+		if err = r.ParseMultipartForm(maxFormBody); errors.Is(err, http.ErrNotMultipart) { //nolint:gosec // bounded, as above
 			err = nil
 		}
 	}

@@ -149,7 +149,7 @@ func query(kv ...string) template.URL {
 	if len(v) == 0 {
 		return ""
 	}
-	return template.URL("?" + v.Encode())
+	return template.URL("?" + v.Encode()) //nolint:gosec // url.Values.Encode escapes every key and value
 }
 
 // sortKey is a date's sort key in the participant table: ISO text, or ""

@@ -51,7 +51,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: 2000\n: resuming after position %d\n\n", after); err != nil {
+	if _, err := fmt.Fprintf(w, "retry: 2000\n: resuming after position %d\n\n", after); err != nil { //nolint:gosec // an integer, in an event stream
 		return nil
 	}
 	if err := rc.Flush(); err != nil {
