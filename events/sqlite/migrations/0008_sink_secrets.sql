@@ -1,4 +1,4 @@
--- 0007_sink_secrets: the secrets of subscription sinks (webhook URLs,
+-- 0008_sink_secrets: the secrets of subscription sinks (webhook URLs,
 -- HMAC secrets), which never enter the immutable log. One row per
 -- subscription, deleted with it (events.SecretStore). The value is the
 -- JSON of events.SinkSecret sealed with AES-256-GCM under the key kept
