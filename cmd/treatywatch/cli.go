@@ -16,6 +16,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/notifiers"
 )
 
 // Exit codes. They are part of the command-line contract (README).
@@ -69,6 +70,11 @@ type Main struct {
 	logger *slog.Logger
 	store  *sqlite.Store
 	ledger *events.Ledger
+
+	// afterSend is the notifier's SenderConfig.AfterSend: nil in the
+	// shipped binary; the test binary sets it (export_test.go) to crash
+	// the process inside the send window.
+	afterSend func(notifiers.Delivery)
 }
 
 // NewMain returns a Main that reads the environment through getenv.
