@@ -278,11 +278,12 @@ func TestNoDuplicateSendsUnderConcurrentDispatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
+	// The sentinel: every delivery marked sent. The sender posts only
+	// deliveries that are pending or sending, so none can come again.
 	deadline := time.Now().Add(20 * time.Second)
-	for len(fake.Posts()) < channels*perChannel && time.Now().Before(deadline) {
+	for statuses(t, e.outbox)[notifiers.StatusSent] < channels*perChannel && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
 	cancel()
 	<-done
 	seen := map[string]int{}
