@@ -70,6 +70,11 @@ type Main struct {
 	logger *slog.Logger
 	store  *sqlite.Store
 	ledger *events.Ledger
+
+	// afterSend is the notifier's SenderConfig.AfterSend: nil in the
+	// shipped binary; the test binary sets it (export_test.go) to crash
+	// the process inside the send window.
+	afterSend func(notifiers.Delivery)
 }
 
 // NewMain returns a Main that reads the environment through getenv.

@@ -21,6 +21,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if code, ok := runHelperProcess(); ok { // the test binary run as a crashing notifier
+		os.Exit(code)
+	}
 	dir, err := os.MkdirTemp("", "treatywatch-cli")
 	if err != nil {
 		panic(err)

@@ -16,3 +16,4 @@ CREATE TABLE sink_secrets (
 UPDATE notify_deliveries SET channel_key = substr(channel_key, 1, instr(channel_key, ':')) || 'subscription-' || subscription
 WHERE channel_key LIKE 'slack-webhook:%://%' OR channel_key LIKE 'webhook:%://%';
 DELETE FROM notify_threads WHERE channel_key LIKE '%://%';
+DELETE FROM notify_channel_pace WHERE channel_key LIKE '%://%';
