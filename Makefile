@@ -6,7 +6,7 @@ BENCHTIME ?= 1x
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test test-deps bench load vet fmt
+.PHONY: build run status test test-deps lint bench load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -58,6 +58,11 @@ load: build
 	for i in $$(seq 50); do curl -sf http://127.0.0.1:18181/readyz >/dev/null 2>&1 && break; sleep 0.2; done; \
 	./bin/treatywatch-load --url http://127.0.0.1:18181 --token $$token --clients 100 --duration 60s; status=$$?; \
 	kill $$pid; wait $$pid || true; rm -rf $$dir; exit $$status
+
+## lint: golangci-lint v2, pinned in go.mod as a tool (no downloaded binary), with the linters and the
+## import-direction rule of .golangci.yml.
+lint:
+	$(GO) tool golangci-lint run ./...
 
 vet:
 	$(GO) vet ./...

@@ -20,11 +20,19 @@ type DB interface {
 
 // Delivery statuses.
 const (
-	StatusPending = "pending"
-	StatusSending = "sending" // the call to the sink started; it may have arrived
+	StatusPending = "pending" // never tried, or every earlier attempt is known not to have arrived
+	// StatusSending: a call to the sink started and its outcome is not
+	// known — it is in flight, the process died during it, or the sink
+	// answered in a way that leaves open whether the message arrived (a
+	// timeout, a 5xx, a 429). The next attempt confirms before it sends.
+	StatusSending = "sending"
 	StatusSent    = "sent"
 	StatusDead    = "dead"
 )
+
+// interruptedCall is the last error of a delivery whose call to the sink
+// has started: it stays so when the process dies during the call.
+const interruptedCall = "the notifier stopped during the call to the sink"
 
 // Delivery is one notice for one subscription: a row of the outbox.
 type Delivery struct {
@@ -135,12 +143,13 @@ func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery,
 	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= CAST(? AS INTEGER) ORDER BY id LIMIT CAST(? AS INTEGER)`, now.UnixNano(), limit)
 }
 
-// NextPerChannel returns, for each channel, its oldest delivery that is
-// due at now: what the sender may send next, one per channel.
-func (o *Outbox) NextPerChannel(ctx context.Context, now time.Time) ([]Delivery, error) {
+// Heads returns, for each channel, its oldest waiting delivery, due or
+// not: a channel's messages go out in order, so a later one waits while
+// an earlier one backs off or is being confirmed.
+func (o *Outbox) Heads(ctx context.Context) ([]Delivery, error) {
 	return o.query(ctx, `SELECT `+deliveryColumns+` FROM notify_deliveries WHERE id IN (
-		SELECT min(id) FROM notify_deliveries WHERE status IN ('pending', 'sending') AND next_attempt_at <= CAST(? AS INTEGER) GROUP BY channel_key)
-		ORDER BY id`, now.UnixNano())
+		SELECT min(id) FROM notify_deliveries WHERE status IN ('pending', 'sending') GROUP BY channel_key)
+		ORDER BY id`)
 }
 
 // Get returns one delivery by id.
@@ -153,16 +162,6 @@ func (o *Outbox) Get(ctx context.Context, id int64) (Delivery, error) {
 		return Delivery{}, fmt.Errorf("no delivery %d: %w", id, events.ErrNotFound)
 	}
 	return ds[0], nil
-}
-
-// NextDue returns when the earliest waiting delivery is due; zero if none.
-func (o *Outbox) NextDue(ctx context.Context) (time.Time, error) {
-	var next sql.NullInt64
-	err := o.db.ReadDB().QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM notify_deliveries WHERE status IN ('pending', 'sending')`).Scan(&next)
-	if err != nil || !next.Valid {
-		return time.Time{}, err
-	}
-	return time.Unix(0, next.Int64).UTC(), nil
 }
 
 // List returns deliveries with a status ("" for all), newest first.
@@ -181,9 +180,19 @@ func (o *Outbox) exec(ctx context.Context, q string, args ...any) error {
 }
 
 // MarkSending records that a call to the sink is about to start: if the
-// process dies during it, the delivery is known to be uncertain.
-func (o *Outbox) MarkSending(ctx context.Context, id int64) error {
-	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?`, id)
+// process dies during it, the delivery is known to be uncertain. When
+// paceKey is not "" (a paced channel), at is also recorded as the
+// channel's last send, in the same transaction.
+func (o *Outbox) MarkSending(ctx context.Context, id int64, paceKey string, at time.Time) error {
+	return o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET status = 'sending', last_error = ? WHERE id = ?`, interruptedCall, id); err != nil {
+			return err
+		}
+		if paceKey == "" {
+			return nil
+		}
+		return setPace(ctx, tx, paceKey, at, time.Time{})
+	})
 }
 
 // MarkSent records a delivery the sink accepted, and the thread's first
@@ -201,14 +210,73 @@ func (o *Outbox) MarkSent(ctx context.Context, d Delivery, ts string, now time.T
 	})
 }
 
-// MarkRetry puts a delivery back to wait until next, with the error.
-func (o *Outbox) MarkRetry(ctx context.Context, id int64, reason string, next time.Time) error {
-	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?`, reason, next.UnixNano(), id)
+// MarkRetry puts a delivery known not to have arrived back to wait until
+// next ("pending"), with its failed attempts so far and the error.
+func (o *Outbox) MarkRetry(ctx context.Context, id int64, attempts int, reason string, next time.Time) error {
+	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'pending', attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`, attempts, reason, next.UnixNano(), id)
+}
+
+// MarkUncertain leaves a delivery that may have arrived "sending" until
+// next, with its failed attempts so far and what happened: the next
+// attempt asks the sink whether it arrived before sending it again.
+func (o *Outbox) MarkUncertain(ctx context.Context, id int64, attempts int, reason string, next time.Time) error {
+	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'sending', attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`, attempts, reason, next.UnixNano(), id)
 }
 
 // MarkDead moves a delivery to the dead letters with the reason.
-func (o *Outbox) MarkDead(ctx context.Context, id int64, reason string) error {
-	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'dead', last_error = ? WHERE id = ?`, reason, id)
+// confirmOnRedrive says that it may have arrived and that the sink can be
+// asked: a redrive then confirms before sending.
+func (o *Outbox) MarkDead(ctx context.Context, id int64, reason string, confirmOnRedrive bool) error {
+	return o.exec(ctx, `UPDATE notify_deliveries SET status = 'dead', last_error = ?, redrive_confirms = ? WHERE id = ?`, reason, confirmOnRedrive, id)
+}
+
+// Pace is what the outbox remembers of a channel for pacing across
+// restarts.
+type Pace struct {
+	// LastSend is the later of the last call's start and end.
+	LastSend time.Time
+	// NotBefore is when a 429's Retry-After ends; zero if none.
+	NotBefore time.Time
+}
+
+// SetPace records a send to a channel at lastSend and, when notBefore is
+// not zero, that the channel must wait until then. Times never move back.
+func (o *Outbox) SetPace(ctx context.Context, channelKey string, lastSend, notBefore time.Time) error {
+	return o.db.WriteTx(ctx, func(tx *sql.Tx) error { return setPace(ctx, tx, channelKey, lastSend, notBefore) })
+}
+
+func setPace(ctx context.Context, tx *sql.Tx, channelKey string, lastSend, notBefore time.Time) error {
+	var nb int64
+	if !notBefore.IsZero() {
+		nb = notBefore.UnixNano()
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO notify_channel_pace (channel_key, last_send_at, not_before) VALUES (?, ?, ?)
+		ON CONFLICT (channel_key) DO UPDATE SET last_send_at = max(last_send_at, excluded.last_send_at), not_before = max(not_before, excluded.not_before)`,
+		channelKey, lastSend.UnixNano(), nb)
+	return err
+}
+
+// Paces returns the pacing state of every channel that has one.
+func (o *Outbox) Paces(ctx context.Context) (map[string]Pace, error) {
+	rows, err := o.db.ReadDB().QueryContext(ctx, `SELECT channel_key, last_send_at, not_before FROM notify_channel_pace`)
+	if err != nil {
+		return nil, fmt.Errorf("read channel pacing: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Pace{}
+	for rows.Next() {
+		var key string
+		var last, nb int64
+		if err := rows.Scan(&key, &last, &nb); err != nil {
+			return nil, err
+		}
+		p := Pace{LastSend: time.Unix(0, last).UTC()}
+		if nb > 0 {
+			p.NotBefore = time.Unix(0, nb).UTC()
+		}
+		out[key] = p
+	}
+	return out, rows.Err()
 }
 
 // Thread returns the ts of the first message about a treaty in a channel.
@@ -262,7 +330,12 @@ func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	return out, rows.Err()
 }
 
-// Redrive puts a dead delivery ("D<n>" or "<n>") back in the queue, now;
+// redrivenUncertain is the last error of a redriven delivery that may
+// have arrived.
+const redrivenUncertain = "redriven; an earlier attempt may have arrived, so the sink is asked first"
+
+// Redrive puts a dead delivery ("D<n>" or "<n>") back in the queue, now
+// (as "sending" when it may have arrived, so that it is confirmed first);
 // for an event ("E<n>") it returns its position for the router to
 // process again, and marks it redriven.
 func (o *Outbox) Redrive(ctx context.Context, id string, now time.Time) (eventPosition int64, err error) {
@@ -292,7 +365,13 @@ func (o *Outbox) Redrive(ctx context.Context, id string, now time.Time) (eventPo
 	}
 	var k int64
 	err = o.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL WHERE id = ? AND status = 'dead'`, now.UnixNano(), n)
+		// A delivery that may have arrived goes back as "sending": the
+		// sender asks the sink before posting it again.
+		res, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET
+			status = CASE redrive_confirms WHEN 1 THEN 'sending' ELSE 'pending' END,
+			last_error = CASE redrive_confirms WHEN 1 THEN ? ELSE NULL END,
+			redrive_confirms = 0, attempts = 0, next_attempt_at = ?
+			WHERE id = ? AND status = 'dead'`, redrivenUncertain, now.UnixNano(), n)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package notifiers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -63,10 +64,22 @@ func mustEnv(tb testing.TB, today string) *env {
 
 func (e *env) subscribe(tb testing.TB, s events.Subscription) events.Subscription {
 	tb.Helper()
-	if _, err := e.ledger.Subscribe(context.Background(), s, events.SinkSecret{}, events.Metadata{Actor: "test"}); err != nil {
+	return e.subscribeSecret(tb, s, events.SinkSecret{})
+}
+
+// subscribeSecret subscribes with a sink secret and returns the
+// subscription as stored (with its endpoint and fingerprint).
+func (e *env) subscribeSecret(tb testing.TB, s events.Subscription, secret events.SinkSecret) events.Subscription {
+	tb.Helper()
+	ev, err := e.ledger.Subscribe(context.Background(), s, secret, events.Metadata{Actor: "test"})
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	var created events.SubscriptionCreated
+	if err := json.Unmarshal(ev.Payload, &created); err != nil {
+		tb.Fatal(err)
+	}
+	return created.Subscription
 }
 
 // deposit is a notice of Viet Nam's (hypothetical) ratification.
@@ -278,11 +291,12 @@ func TestNoDuplicateSendsUnderConcurrentDispatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
+	// The sentinel: every delivery marked sent. The sender posts only
+	// deliveries that are pending or sending, so none can come again.
 	deadline := time.Now().Add(20 * time.Second)
-	for len(fake.Posts()) < channels*perChannel && time.Now().Before(deadline) {
+	for statuses(t, e.outbox)[notifiers.StatusSent] < channels*perChannel && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
 	cancel()
 	<-done
 	seen := map[string]int{}

@@ -13,10 +13,12 @@ import (
 )
 
 // Confirmer is a sink that can tell whether a message it may have
-// delivered did arrive: after a crash during a send, a timeout or a 429,
-// the sender asks before sending again. The Slack sink confirms by
-// looking for the delivery id in the metadata of the channel's recent
-// messages.
+// delivered did arrive: after a crash during a send, a timeout, a 5xx or
+// a 429, the sender asks before sending again, and sends again only when
+// the answer is "it did not arrive". The Slack sink confirms by looking
+// for the delivery id in the metadata of the channel's messages since a
+// time. An error means "cannot tell": the sender asks again later and
+// never sends blind.
 type Confirmer interface {
 	Delivered(ctx context.Context, sub events.Subscription, msg Message, since time.Time) (Receipt, bool, error)
 }
@@ -32,12 +34,17 @@ type SenderConfig struct {
 	Sinks map[string]Sink
 	// Now is the clock; required.
 	Now func() time.Time
-	// Sleep waits (for pacing and backoff); default: a timer honouring ctx.
+	// Sleep waits (for pacing and backoff in Drain); default: a timer
+	// honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// PerChannel is the minimum interval between two messages to one
-	// channel (Slack allows about one per second); default 1 s.
+	// Slack channel (Slack allows about one per second), measured from the
+	// end of one call to the start of the next and kept across restarts
+	// (the outbox records each channel's last send); default 1 s.
 	PerChannel time.Duration
-	// MaxAttempts before a delivery goes to the dead letters; default 8.
+	// MaxAttempts is how many failed calls (posts or confirmations; 429s
+	// do not count) a delivery gets before it goes to the dead letters;
+	// default 8.
 	MaxAttempts int
 	// Backoff is the first retry delay, doubled each attempt up to
 	// MaxBackoff; defaults 1 s and 5 min.
@@ -45,12 +52,15 @@ type SenderConfig struct {
 	// Poll is how often the sender looks for due deliveries when not
 	// woken; default 500 ms.
 	Poll time.Duration
-	// AfterSend, if set, is called after a sink accepted a message and
-	// before the delivery is marked sent: the window a crash can hit.
-	// Fault-injection tests use it to crash exactly there.
+	// AfterSend, if set, is called right after a sink accepted a message
+	// (the channel's pacing already recorded) and before the delivery is
+	// marked sent: the window in which a crash leaves a delivered message
+	// "sending". It is a hook for tests and observation — the exactly-once
+	// tests of cmd/treatywatch exit the process from it — and must return
+	// quickly. The shipped binary sets none.
 	AfterSend func(Delivery)
 	// Observe, if set, is told of each outcome ("sent", "retry",
-	// "rate_limited", "dead") for metrics.
+	// "rate_limited", "uncertain", "confirmed", "dead") for metrics.
 	Observe func(outcome string)
 }
 
@@ -96,14 +106,30 @@ func (c SenderConfig) Validate() error {
 }
 
 // Sender takes pending deliveries in order and sends them: one message
-// at a time per channel, at least PerChannel apart, channels in parallel.
-// Each delivery is marked "sending" before the call and "sent" right
-// after it, so the only window in which a message can arrive twice is a
-// crash between the sink accepting it and that mark — and for sinks that
-// are Confirmers (Slack) the sender first asks whether it arrived. Permanent
-// failures (invalid_auth, channel_not_found, not_in_channel, is_archived,
-// a webhook's 4xx) go straight to the dead letters; a 429 waits Retry-After;
-// other failures retry with exponential backoff, then go to the dead letters.
+// at a time per channel, in the order they were written (a later message
+// waits while an earlier one backs off), at least PerChannel apart for
+// Slack channels, channels in parallel.
+//
+// Each delivery is marked "sending" before the call. An attempt whose
+// outcome is unknown — the process died during the call, or the sink
+// answered with a timeout, a reset after the request was written, a 5xx
+// or a 429 (see UncertainError) — leaves it "sending", and the next
+// attempt does not post blind: a Confirmer (Slack) is asked first and the
+// message is sent again only if it did not arrive (if the confirmation
+// fails, it is asked again later); a Slack incoming webhook, which can
+// neither be asked nor deduplicates, gets the delivery dead-lettered with
+// the reason ("outcome unknown: ...; not re-sent to avoid a duplicate");
+// the generic webhook gets it again with the same delivery id, on which
+// its receiver deduplicates. Only a definite "not delivered" — Slack's
+// refusal, a connection refused before anything was sent, a confirmation
+// that finds nothing — lets a message be posted again.
+//
+// Permanent failures (invalid_auth, channel_not_found, not_in_channel,
+// is_archived, a webhook's 4xx) go straight to the dead letters; a 429
+// waits Retry-After (kept across restarts); other failures retry with
+// exponential backoff, then go to the dead letters. A graceful stop lets
+// the calls in flight finish (each bounded by its client's timeout) and
+// records their outcome.
 type Sender struct {
 	cfg    SenderConfig
 	logger *slog.Logger
@@ -111,11 +137,12 @@ type Sender struct {
 	subs   *subscriptions
 	wake   chan struct{}
 
-	mu       sync.Mutex
-	busy     map[string]bool      // channel → a send in flight
-	nextSlot map[string]time.Time // channel → earliest next send
-	reported map[string]bool      // permanent failures logged once per channel and reason
-	wg       sync.WaitGroup
+	mu         sync.Mutex
+	busy       map[string]bool      // channel → a send in flight
+	nextSlot   map[string]time.Time // channel → earliest next send
+	paceLoaded bool                 // nextSlot holds the outbox's persisted pacing
+	reported   map[string]bool      // permanent failures logged once per channel and reason
+	wg         sync.WaitGroup
 }
 
 // NewSender returns a Sender. A nil logger means no logging.
@@ -169,17 +196,16 @@ func (s *Sender) Drain(ctx context.Context) error {
 			return err
 		}
 		s.wg.Wait()
-		next, err := s.outbox.NextDue(ctx)
-		if err != nil || next.IsZero() {
+		heads, err := s.outbox.Heads(ctx)
+		if err != nil || len(heads) == 0 {
 			return err
 		}
-		due, err := s.outbox.NextPerChannel(ctx, s.cfg.Now())
-		if err != nil {
-			return err
-		}
+		var next time.Time
 		s.mu.Lock()
-		for _, d := range due {
-			next = maxTime(next, s.nextSlot[d.ChannelKey])
+		for i, d := range heads {
+			if at := maxTime(d.NextAttemptAt, s.nextSlot[d.ChannelKey]); i == 0 || at.Before(next) {
+				next = at
+			}
 		}
 		s.mu.Unlock()
 		if wait := next.Sub(s.cfg.Now()); wait > 0 {
@@ -197,22 +223,61 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// dispatch starts one send per idle channel whose slot is open.
-func (s *Sender) dispatch(ctx context.Context) error {
-	due, err := s.outbox.NextPerChannel(ctx, s.cfg.Now())
+// loadPace reads, once, the pacing the outbox kept for each channel, so
+// that a sender starting right after another one stopped keeps the pace.
+func (s *Sender) loadPace(ctx context.Context) error {
+	s.mu.Lock()
+	loaded := s.paceLoaded
+	s.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	paces, err := s.outbox.Paces(ctx)
 	if err != nil {
 		return err
 	}
-	started := map[string]bool{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, p := range paces {
+		s.nextSlot[key] = maxTime(s.nextSlot[key], maxTime(p.LastSend.Add(s.cfg.PerChannel), p.NotBefore))
+	}
+	s.paceLoaded = true
+	return nil
+}
+
+// pace records a call to a paced channel that ended at end (and a 429's
+// end of wait, when not zero): in memory for this sender, in the outbox
+// for the next one.
+func (s *Sender) pace(ctx context.Context, key string, end, notBefore time.Time) {
+	s.mu.Lock()
+	s.nextSlot[key] = maxTime(s.nextSlot[key], maxTime(end.Add(s.cfg.PerChannel), notBefore))
+	s.mu.Unlock()
+	if err := s.outbox.SetPace(ctx, key, end, notBefore); err != nil {
+		s.logger.ErrorContext(ctx, "record channel pacing", "channel", key, "err", err)
+	}
+}
+
+// dispatch starts one send per idle channel whose first waiting delivery
+// is due and whose slot is open.
+func (s *Sender) dispatch(ctx context.Context) error {
+	if err := s.loadPace(ctx); err != nil {
+		return err
+	}
+	heads, err := s.outbox.Heads(ctx)
+	if err != nil {
+		return err
+	}
 	now := s.cfg.Now()
-	for _, d := range due {
+	for _, d := range heads {
+		if d.NextAttemptAt.After(now) {
+			continue
+		}
 		s.mu.Lock()
-		idle := !s.busy[d.ChannelKey] && !started[d.ChannelKey] && !now.Before(s.nextSlot[d.ChannelKey])
+		idle := !s.busy[d.ChannelKey] && !now.Before(s.nextSlot[d.ChannelKey])
 		if idle {
 			s.busy[d.ChannelKey] = true
 		}
 		s.mu.Unlock()
-		started[d.ChannelKey] = true // later deliveries of a channel wait for the first
 		if !idle {
 			continue
 		}
@@ -229,6 +294,56 @@ func (s *Sender) dispatch(ctx context.Context) error {
 	return nil
 }
 
+// confirmSkew is how far before a delivery was written its confirmation
+// looks: clocks differ.
+const confirmSkew = time.Minute
+
+// uncertainPolicy is what the sender does with a delivery that may have
+// arrived.
+type uncertainPolicy int
+
+const (
+	resend            uncertainPolicy = iota // send again with the same delivery id
+	confirmFirst                             // ask the Confirmer, send again only if it did not arrive
+	deadLetterUnknown                        // dead-letter: cannot ask, and a repeat would be a duplicate
+)
+
+// onUncertain chooses the policy for a sink: a Confirmer (Slack's Web
+// API) is asked first; a Slack incoming webhook can neither be asked nor
+// deduplicates, so the delivery is dead-lettered; any other sink gets it
+// again — the generic webhook's receiver deduplicates on the delivery id
+// it gets in X-Treatywatch-Delivery and the body, and a repeated console
+// line is harmless.
+func onUncertain(sinkName string, sink Sink) uncertainPolicy {
+	if _, ok := sink.(Confirmer); ok {
+		return confirmFirst
+	}
+	if sinkName == events.SinkSlackWebhook {
+		return deadLetterUnknown
+	}
+	return resend
+}
+
+// unknownOutcome is the dead-letter reason of a delivery that may have
+// arrived and is not sent again.
+func unknownOutcome(what string) string {
+	return "outcome unknown: " + what + "; not re-sent to avoid a duplicate; `notify redrive` resends"
+}
+
+// cause describes a failure without UncertainError's own remark.
+func cause(err error) string {
+	if ue, ok := errors.AsType[*UncertainError](err); ok {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// backoff is the delay after the nth failed attempt.
+func (s *Sender) backoff(n int) time.Duration {
+	delay := time.Duration(float64(s.cfg.Backoff) * math.Pow(2, float64(max(n-1, 0))))
+	return min(delay, s.cfg.MaxBackoff)
+}
+
 // send delivers one message and records the outcome.
 func (s *Sender) send(ctx context.Context, d Delivery) {
 	// The list dispatch read may be older than the previous send on this
@@ -241,18 +356,19 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 	if d.Status != StatusPending && d.Status != StatusSending || d.NextAttemptAt.After(s.cfg.Now()) {
 		return
 	}
+	uncertain := d.Status == StatusSending
 	sub, ok, removed, err := s.subs.byID(ctx, d.Subscription)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "read subscriptions", "err", err)
 		return
 	}
 	if !ok || removed {
-		s.dead(ctx, d, "subscription "+d.Subscription+" no longer exists")
+		s.dead(ctx, d, "subscription "+d.Subscription+" no longer exists", false)
 		return
 	}
 	sink := s.cfg.Sinks[sub.Sink]
 	if sink == nil {
-		s.dead(ctx, d, fmt.Sprintf("no %s sink is configured (for slack, set SLACK_BOT_TOKEN)", sub.Sink))
+		s.dead(ctx, d, fmt.Sprintf("no %s sink is configured (for slack, set SLACK_BOT_TOKEN)", sub.Sink), uncertain)
 		return
 	}
 	msg := Render(d.Notice)
@@ -263,33 +379,46 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 			return
 		}
 	}
-	// A delivery left "sending" (a crash, a timeout, a 429) may have
-	// arrived: ask the sink before sending it again.
-	if d.Status == StatusSending {
-		if c, ok := sink.(Confirmer); ok {
-			rc, arrived, err := c.Delivered(ctx, sub, msg, d.CreatedAt.Add(-time.Minute))
-			if err != nil {
-				s.retry(ctx, d, fmt.Errorf("confirm an uncertain delivery: %w", err))
+	// A delivery left "sending" (a crash, a timeout, a 5xx, a 429) may
+	// have arrived: never post it blind.
+	if uncertain {
+		switch onUncertain(sub.Sink, sink) {
+		case confirmFirst:
+			if !s.confirm(ctx, &d, sub, sink.(Confirmer), msg) {
 				return
 			}
-			if arrived {
-				s.logger.InfoContext(ctx, "uncertain delivery had arrived", "delivery", d.ID, "subscription", d.Subscription)
-				s.sent(ctx, d, rc)
-				return
-			}
+		case deadLetterUnknown:
+			s.dead(ctx, d, unknownOutcome(d.LastError), false)
+			return
 		}
 	}
-	if err := s.outbox.MarkSending(ctx, d.ID); err != nil {
-		s.logger.ErrorContext(ctx, "mark sending", "delivery", d.ID, "err", err)
+	paceKey := ""
+	if paced(sub.Sink) {
+		paceKey = d.ChannelKey
+	}
+	if err := s.outbox.MarkSending(ctx, d.ID, paceKey, s.cfg.Now()); err != nil {
+		if ctx.Err() == nil {
+			s.logger.ErrorContext(ctx, "mark sending", "delivery", d.ID, "err", err)
+		}
 		return
 	}
-	d.Attempts++
-	if paced(sub.Sink) {
-		s.mu.Lock()
-		s.nextSlot[d.ChannelKey] = s.cfg.Now().Add(s.cfg.PerChannel)
-		s.mu.Unlock()
-	}
+	// From here a graceful stop lets the call finish (it is bounded by
+	// the sink's client timeout) and records its outcome: only a crash
+	// leaves the delivery "sending" with no answer.
+	ctx = context.WithoutCancel(ctx)
 	rc, err := sink.Send(ctx, sub, msg)
+	kind, after := Classify(err)
+	if kind == FailureRateLimited && after <= 0 {
+		after = s.cfg.PerChannel
+	}
+	if paceKey != "" {
+		var notBefore time.Time
+		end := s.cfg.Now()
+		if kind == FailureRateLimited {
+			notBefore = end.Add(after)
+		}
+		s.pace(ctx, paceKey, end, notBefore)
+	}
 	if err == nil {
 		if s.cfg.AfterSend != nil {
 			s.cfg.AfterSend(d)
@@ -297,28 +426,96 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 		s.sent(ctx, d, rc)
 		return
 	}
-	if ctx.Err() != nil {
-		return // shutting down: the delivery stays "sending" and is confirmed at the next start
+	s.failed(ctx, d, sub, sink, err, kind, after)
+}
+
+// confirm asks the sink whether a delivery that may have arrived did. It
+// reports whether the caller should send it: only when the sink answered
+// that it did not arrive. Otherwise it records the outcome: sent, still
+// uncertain (to ask again later), or dead.
+func (s *Sender) confirm(ctx context.Context, d *Delivery, sub events.Subscription, c Confirmer, msg Message) bool {
+	rc, arrived, err := c.Delivered(ctx, sub, msg, d.CreatedAt.Add(-confirmSkew))
+	if err != nil && ctx.Err() != nil {
+		return false // stopping: it stays "sending" and is asked about at the next start
 	}
-	switch kind, after := Classify(err); kind {
-	case FailurePermanent:
-		s.dead(ctx, d, err.Error())
-	case FailureRateLimited:
+	ctx = context.WithoutCancel(ctx)
+	what := d.LastError
+	if what == "" {
+		what = interruptedCall
+	}
+	if err != nil {
+		switch kind, after := Classify(err); kind {
+		case FailurePermanent:
+			s.dead(ctx, *d, fmt.Sprintf("outcome unknown: %s; could not confirm whether it arrived: %v; not re-sent to avoid a duplicate; `notify redrive` asks again", what, err), true)
+		case FailureRateLimited:
+			if after <= 0 {
+				after = s.cfg.PerChannel
+			}
+			s.cfg.Observe("rate_limited")
+			s.uncertain(ctx, *d, what, after, err)
+		default:
+			d.Attempts++
+			if d.Attempts >= s.cfg.MaxAttempts {
+				s.dead(ctx, *d, fmt.Sprintf("outcome unknown: %s; gave up confirming after %d attempts: %v; not re-sent to avoid a duplicate; `notify redrive` asks again", what, d.Attempts, err), true)
+				return false
+			}
+			s.uncertain(ctx, *d, what, s.backoff(d.Attempts), err)
+		}
+		return false
+	}
+	if arrived {
+		s.cfg.Observe("confirmed")
+		s.logger.InfoContext(ctx, "a delivery whose outcome was unknown had arrived", "delivery", d.ID, "subscription", d.Subscription, "after", what)
+		s.sent(ctx, *d, rc)
+		return false
+	}
+	if d.Attempts >= s.cfg.MaxAttempts {
+		s.dead(ctx, *d, fmt.Sprintf("gave up after %d attempts: %s (it did not arrive)", d.Attempts, what), false)
+		return false
+	}
+	s.logger.InfoContext(ctx, "a delivery whose outcome was unknown had not arrived; sending it again", "delivery", d.ID, "subscription", d.Subscription, "after", what)
+	return true
+}
+
+// uncertain keeps a delivery that may have arrived "sending" for another
+// look after delay; what is what happened to it.
+func (s *Sender) uncertain(ctx context.Context, d Delivery, what string, delay time.Duration, err error) {
+	s.logger.WarnContext(ctx, "delivery outcome unknown; will ask the sink before sending again", "delivery", d.ID, "attempt", d.Attempts, "in", delay, "err", err)
+	if err := s.outbox.MarkUncertain(ctx, d.ID, d.Attempts, what, s.cfg.Now().Add(delay)); err != nil {
+		s.logger.ErrorContext(ctx, "mark uncertain", "delivery", d.ID, "err", err)
+	}
+}
+
+// failed records a send that failed, by the failure's class and by
+// whether the message may have arrived nonetheless.
+func (s *Sender) failed(ctx context.Context, d Delivery, sub events.Subscription, sink Sink, err error, kind string, after time.Duration) {
+	if kind == FailurePermanent {
+		s.dead(ctx, d, err.Error(), false)
+		return
+	}
+	rateLimited := kind == FailureRateLimited
+	if rateLimited {
 		s.cfg.Observe("rate_limited")
-		if after <= 0 {
-			after = s.cfg.PerChannel
-		}
-		s.mu.Lock()
-		s.nextSlot[d.ChannelKey] = s.cfg.Now().Add(after)
-		s.mu.Unlock()
-		// Stay "sending": a 429 can follow a post Slack accepted, so the
-		// next attempt confirms before it posts again.
-		if err := s.outbox.MarkRetry(ctx, d.ID, err.Error(), s.cfg.Now().Add(after)); err == nil {
-			_ = s.outbox.exec(ctx, `UPDATE notify_deliveries SET status = 'sending' WHERE id = ?`, d.ID)
-		}
 		s.logger.WarnContext(ctx, "rate limited", "channel", d.ChannelKey, "retry_after", after)
+	} else {
+		d.Attempts++
+	}
+	if !MayHaveArrived(err) {
+		s.retry(ctx, d, err, rateLimited, after)
+		return
+	}
+	s.cfg.Observe("uncertain")
+	switch onUncertain(sub.Sink, sink) {
+	case confirmFirst:
+		delay := after
+		if !rateLimited {
+			delay = s.backoff(d.Attempts)
+		}
+		s.uncertain(ctx, d, cause(err), delay, err)
+	case deadLetterUnknown:
+		s.dead(ctx, d, unknownOutcome(cause(err)), false)
 	default:
-		s.retry(ctx, d, err)
+		s.retry(ctx, d, err, rateLimited, after)
 	}
 }
 
@@ -337,22 +534,27 @@ func (s *Sender) sent(ctx context.Context, d Delivery, rc Receipt) {
 	s.cfg.Observe("sent")
 }
 
-func (s *Sender) retry(ctx context.Context, d Delivery, err error) {
-	if d.Attempts >= s.cfg.MaxAttempts {
-		s.dead(ctx, d, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err))
-		return
+// retry puts a delivery back to wait: Retry-After when rate limited,
+// else the backoff of its failed attempts — or the dead letters once
+// they are spent.
+func (s *Sender) retry(ctx context.Context, d Delivery, err error, rateLimited bool, after time.Duration) {
+	delay := after
+	if !rateLimited {
+		if d.Attempts >= s.cfg.MaxAttempts {
+			s.dead(ctx, d, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, cause(err)), false)
+			return
+		}
+		delay = s.backoff(d.Attempts)
+		s.cfg.Observe("retry")
+		s.logger.WarnContext(ctx, "delivery failed; will retry", "delivery", d.ID, "attempt", d.Attempts, "in", delay, "err", err)
 	}
-	delay := time.Duration(float64(s.cfg.Backoff) * math.Pow(2, float64(max(d.Attempts-1, 0))))
-	delay = min(delay, s.cfg.MaxBackoff)
-	s.cfg.Observe("retry")
-	s.logger.WarnContext(ctx, "delivery failed; will retry", "delivery", d.ID, "attempt", d.Attempts, "in", delay, "err", err)
-	if err := s.outbox.MarkRetry(ctx, d.ID, err.Error(), s.cfg.Now().Add(delay)); err != nil {
+	if err := s.outbox.MarkRetry(ctx, d.ID, d.Attempts, cause(err), s.cfg.Now().Add(delay)); err != nil {
 		s.logger.ErrorContext(ctx, "mark retry", "delivery", d.ID, "err", err)
 	}
 }
 
-func (s *Sender) dead(ctx context.Context, d Delivery, reason string) {
-	if err := s.outbox.MarkDead(ctx, d.ID, reason); err != nil {
+func (s *Sender) dead(ctx context.Context, d Delivery, reason string, confirmOnRedrive bool) {
+	if err := s.outbox.MarkDead(ctx, d.ID, reason, confirmOnRedrive); err != nil {
 		s.logger.ErrorContext(ctx, "mark dead", "delivery", d.ID, "err", err)
 		return
 	}

@@ -39,9 +39,12 @@ const DeliveryMetadataType = "treatywatch_delivery"
 // Slack does not retry: failures come back classified (see Classify):
 // *PermanentError for codes like invalid_auth or channel_not_found,
 // *RateLimitedError for HTTP 429 with Slack's Retry-After, and a plain
-// wrapped error (retryable) for 5xx and network failures. A 429 or a
-// timeout does not prove that Slack did not post the message. Safe for
-// concurrent use.
+// wrapped error (retryable) for 5xx and network failures. A failure after
+// which the message may have been posted nonetheless — a 429, a 5xx, a
+// timeout or a reset once the request was written, internal_error — is
+// wrapped in an *UncertainError; a failure before the request was written
+// (a refused connection) or Slack's refusal is not. Delivered then tells
+// whether such a message arrived. Safe for concurrent use.
 type Slack struct {
 	poster slackPoster
 }
@@ -96,46 +99,67 @@ func (s *Slack) Send(ctx context.Context, sub events.Subscription, msg Message) 
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: DeliveryMetadataType,
 			EventPayload: map[string]any{"delivery_id": strconv.FormatInt(msg.DeliveryID, 10)}}))
 	}
+	ctx, trace := traceWrites(ctx)
 	channel, ts, err := s.poster.PostMessageContext(ctx, sub.Channel, opts...)
 	if err != nil {
-		return Receipt{}, fromSlack(events.SinkSlack, err)
+		return Receipt{}, slackOutcome(events.SinkSlack, err, trace)
 	}
 	return Receipt{TS: ts, Channel: channel}, nil
 }
 
+// confirmPages bounds how many pages of history (200 messages each)
+// Delivered reads before it gives up.
+const confirmPages = 25
+
 // Delivered looks for msg's delivery id in the metadata of the messages
 // posted to the subscription's channel since a time (in the thread, when
-// msg is a reply), so that a delivery whose outcome is unknown — the
-// process died during the call, or Slack answered 429 or timed out — is
-// not posted twice. It implements Confirmer.
+// msg is a reply), following Slack's cursors, so that a delivery whose
+// outcome is unknown — the process died during the call, or Slack
+// answered 429, 5xx or not in time — is not posted twice. It implements
+// Confirmer. The bot needs the channels:history scope (groups:history for
+// a private channel); a missing scope is a *PermanentError. Having read
+// confirmPages pages without finding it nor reaching since, it returns a
+// *PermanentError rather than a guess.
 func (s *Slack) Delivered(ctx context.Context, sub events.Subscription, msg Message, since time.Time) (Receipt, bool, error) {
 	if msg.DeliveryID == 0 {
 		return Receipt{}, false, nil
 	}
 	want := strconv.FormatInt(msg.DeliveryID, 10)
 	oldest := strconv.FormatFloat(float64(since.UnixNano())/1e9, 'f', 6, 64)
-	var found []slack.Message
-	if msg.ThreadTS != "" {
-		msgs, _, _, err := s.poster.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
-			ChannelID: sub.Channel, Timestamp: msg.ThreadTS, Oldest: oldest, Limit: 200, IncludeAllMetadata: true})
-		if err != nil {
-			return Receipt{}, false, fromSlack(events.SinkSlack, err)
+	cursor := ""
+	for range confirmPages {
+		var (
+			found   []slack.Message
+			hasMore bool
+			next    string
+		)
+		if msg.ThreadTS != "" {
+			msgs, more, nc, err := s.poster.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: sub.Channel, Timestamp: msg.ThreadTS, Oldest: oldest, Limit: 200, IncludeAllMetadata: true, Cursor: cursor})
+			if err != nil {
+				return Receipt{}, false, fromSlack(events.SinkSlack, err)
+			}
+			found, hasMore, next = msgs, more, nc
+		} else {
+			res, err := s.poster.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+				ChannelID: sub.Channel, Oldest: oldest, Limit: 200, IncludeAllMetadata: true, Cursor: cursor})
+			if err != nil {
+				return Receipt{}, false, fromSlack(events.SinkSlack, err)
+			}
+			found, hasMore, next = res.Messages, res.HasMore, res.ResponseMetaData.NextCursor
 		}
-		found = msgs
-	} else {
-		res, err := s.poster.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-			ChannelID: sub.Channel, Oldest: oldest, Limit: 200, IncludeAllMetadata: true})
-		if err != nil {
-			return Receipt{}, false, fromSlack(events.SinkSlack, err)
+		for _, m := range found {
+			if m.Metadata.EventType == DeliveryMetadataType && fmt.Sprint(m.Metadata.EventPayload["delivery_id"]) == want {
+				return Receipt{TS: m.Timestamp, Channel: sub.Channel}, true, nil
+			}
 		}
-		found = res.Messages
+		if !hasMore || next == "" {
+			return Receipt{}, false, nil
+		}
+		cursor = next
 	}
-	for _, m := range found {
-		if m.Metadata.EventType == DeliveryMetadataType && fmt.Sprint(m.Metadata.EventPayload["delivery_id"]) == want {
-			return Receipt{TS: m.Timestamp, Channel: sub.Channel}, true, nil
-		}
-	}
-	return Receipt{}, false, nil
+	return Receipt{}, false, &PermanentError{Sink: events.SinkSlack,
+		Reason: fmt.Sprintf("more than %d messages in %s since %s: cannot tell whether delivery %s arrived", confirmPages*200, sub.Channel, since.UTC().Format(time.RFC3339), want)}
 }
 
 // SlackWebhook delivers messages to a Slack incoming webhook, the
@@ -148,8 +172,12 @@ func (s *Slack) Delivered(ctx context.Context, sub events.Subscription, msg Mess
 // *RateLimitedError, other 4xx (400 invalid_payload, 403
 // action_prohibited, 404 no_service or channel_not_found, 410
 // channel_is_archived) a *PermanentError, 5xx and network errors are
-// retryable. Errors never contain the webhook URL, which is a credential.
-// Safe for concurrent use.
+// retryable; a 429, a 5xx, a timeout or a reset once the request was
+// written is wrapped in an *UncertainError. An incoming webhook cannot be
+// asked whether a message arrived and Slack does not deduplicate, so the
+// sender dead-letters such a delivery instead of posting it again. Errors
+// never contain the webhook URL, which is a credential. Safe for
+// concurrent use.
 type SlackWebhook struct {
 	client  *http.Client
 	secrets SecretReader
@@ -180,8 +208,9 @@ func (s *SlackWebhook) Send(ctx context.Context, sub events.Subscription, msg Me
 	if len(msg.Blocks) > 0 {
 		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
 	}
+	ctx, trace := traceWrites(ctx)
 	if err := slack.PostWebhookCustomHTTPContext(ctx, secret.URL, s.client, wm); err != nil {
-		return Receipt{}, fromSlack(events.SinkSlackWebhook, err)
+		return Receipt{}, slackOutcome(events.SinkSlackWebhook, err, trace)
 	}
 	return Receipt{}, nil
 }

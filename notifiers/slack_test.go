@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
+	"github.com/treatywatch/treatywatch/notifiers/slackfake"
 )
 
 const (
@@ -24,51 +21,15 @@ const (
 	slackChannel = "C0HANOI01"
 )
 
-// fakeSlack is a loopback Slack Web API that records the chat.postMessage
-// forms the real slack-go client sends.
-type fakeSlack struct {
-	mu    sync.Mutex
-	forms []url.Values
-	reply func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fakeSlack) posts() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.forms...)
-}
-
-// mustFakeSlack starts a fake Slack answering with reply (nil: success,
-// ts 1789000000.0001NN) and returns a Slack sink pointed at it.
-func mustFakeSlack(tb testing.TB, reply func(w http.ResponseWriter, r *http.Request)) (*notifiers.Slack, *fakeSlack, *httptest.Server) {
+// mustFakeSlack starts the fake Slack and returns a Slack sink pointed at
+// it through the real slack-go client.
+func mustFakeSlack(tb testing.TB) (*notifiers.Slack, *slackfake.Server) {
 	tb.Helper()
-	f := &fakeSlack{reply: reply}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		f.mu.Lock()
-		f.forms = append(f.forms, r.PostForm)
-		n := len(f.forms)
-		f.mu.Unlock()
-		if f.reply != nil {
-			f.reply(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"ok": true, "channel": slackChannel, "ts": "1789000000.0001" + twoDigits(n),
-		})
-	})
-	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
+	fake := slackfake.New()
+	tb.Cleanup(fake.Close)
 	// No trailing slash: NewSlackClient adds it.
-	return notifiers.NewSlack(notifiers.NewSlackClient(slackToken, srv.URL, 2*time.Second)), f, srv
+	return notifiers.NewSlack(notifiers.NewSlackClient(slackToken, fake.URL, 2*time.Second)), fake
 }
-
-func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
 
 func slackSub() events.Subscription {
 	return events.Subscription{ID: "ngo-cyber", Sink: events.SinkSlack, Channel: slackChannel, Treaties: []string{hanoi}, On: []string{events.TopicAll}}
@@ -79,24 +40,25 @@ func slackSub() events.Subscription {
 // channel, the fallback text, no unfurling, no thread, and blocks equal
 // to the golden Block Kit JSON.
 func TestSlackSendsBlockKit(t *testing.T) {
-	sink, fake, _ := mustFakeSlack(t, nil)
+	sink, fake := mustFakeSlack(t)
 	cases := hanoiNotices()
-	for i, tc := range cases {
-		msg := notifiers.Render(tc.notice)
-		rc, err := sink.Send(t.Context(), slackSub(), msg)
+	var receipts []notifiers.Receipt
+	for _, tc := range cases {
+		rc, err := sink.Send(t.Context(), slackSub(), notifiers.Render(tc.notice))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if want := "1789000000.0001" + twoDigits(i+1); rc.TS != want || rc.Channel != slackChannel {
-			t.Errorf("%s: receipt %+v, want ts %s in %s", tc.name, rc, want, slackChannel)
-		}
+		receipts = append(receipts, rc)
 	}
-	posts := fake.posts()
+	posts := fake.Posts()
 	if len(posts) != len(cases) {
 		t.Fatalf("%d posts, want %d", len(posts), len(cases))
 	}
 	for i, tc := range cases {
-		form := posts[i]
+		if rc := receipts[i]; rc.TS != posts[i].TS || rc.Channel != slackChannel {
+			t.Errorf("%s: receipt %+v, want ts %s in %s", tc.name, rc, posts[i].TS, slackChannel)
+		}
+		form := posts[i].Form
 		for key, want := range map[string]string{
 			"token": slackToken, "channel": slackChannel, "text": notifiers.Render(tc.notice).Text, "unfurl_links": "false",
 		} {
@@ -114,7 +76,7 @@ func TestSlackSendsBlockKit(t *testing.T) {
 // TestSlackThreadsFollowUps posts a deposit, then a correction for the
 // same treaty under the deposit's ts, as the sender does.
 func TestSlackThreadsFollowUps(t *testing.T) {
-	sink, fake, _ := mustFakeSlack(t, nil)
+	sink, fake := mustFakeSlack(t)
 	cases := hanoiNotices()
 	first := notifiers.Render(find(t, cases, "deposit"))
 	rc, err := sink.Send(t.Context(), slackSub(), first)
@@ -129,123 +91,121 @@ func TestSlackThreadsFollowUps(t *testing.T) {
 	if _, err := sink.Send(t.Context(), slackSub(), follow); err != nil {
 		t.Fatal(err)
 	}
-	posts := fake.posts()
-	if got := posts[1].Get("thread_ts"); got != rc.TS {
-		t.Errorf("thread_ts = %q, want %q", got, rc.TS)
+	posts := fake.Posts()
+	if got := posts[1].Form.Get("thread_ts"); got != rc.TS || posts[1].Form.Get("reply_broadcast") != "true" {
+		t.Errorf("thread_ts = %q, reply_broadcast %q; want %q, true", got, posts[1].Form.Get("reply_broadcast"), rc.TS)
 	}
 }
 
-// TestSlackFailures checks how Slack's answers are classified.
+// TestSlackFailures checks how Slack's answers are classified, and which
+// leave open whether the message was posted.
 func TestSlackFailures(t *testing.T) {
-	slackError := func(code string) func(w http.ResponseWriter, r *http.Request) {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"ok":false,"error":"`+code+`"}`)
-		}
-	}
-	status := func(code int, header ...string) func(w http.ResponseWriter, r *http.Request) {
-		return func(w http.ResponseWriter, r *http.Request) {
-			for i := 0; i+1 < len(header); i += 2 {
-				w.Header().Set(header[i], header[i+1])
-			}
-			w.WriteHeader(code)
-		}
-	}
 	tests := []struct {
 		name       string
-		reply      func(w http.ResponseWriter, r *http.Request)
+		fault      slackfake.Fault
 		kind       string
 		retryAfter time.Duration
 		reason     string
+		uncertain  bool // the message may have been posted
 	}{
-		// A 429 may follow a post Slack accepted: the sender retries anyway
-		// and accepts the rare duplicate.
-		{"429 with Retry-After", status(http.StatusTooManyRequests, "Retry-After", "1"), notifiers.FailureRateLimited, time.Second, ""},
-		{"429 without Retry-After", status(http.StatusTooManyRequests), notifiers.FailureRateLimited, 0, ""},
-		{"invalid_auth", slackError("invalid_auth"), notifiers.FailurePermanent, 0, "invalid_auth"},
-		{"channel_not_found", slackError("channel_not_found"), notifiers.FailurePermanent, 0, "channel_not_found"},
-		{"not_in_channel", slackError("not_in_channel"), notifiers.FailurePermanent, 0, "not_in_channel"},
-		{"is_archived", slackError("is_archived"), notifiers.FailurePermanent, 0, "is_archived"},
-		{"account_inactive", slackError("account_inactive"), notifiers.FailurePermanent, 0, "account_inactive"},
-		{"token_revoked", slackError("token_revoked"), notifiers.FailurePermanent, 0, "token_revoked"},
-		{"no_permission", slackError("no_permission"), notifiers.FailurePermanent, 0, "no_permission"},
-		{"ratelimited in the body", slackError("ratelimited"), notifiers.FailureRateLimited, 0, ""},
-		{"internal_error", slackError("internal_error"), notifiers.FailureRetry, 0, ""},
-		{"500", status(http.StatusInternalServerError), notifiers.FailureRetry, 0, ""},
-		{"503", status(http.StatusServiceUnavailable), notifiers.FailureRetry, 0, ""},
-		{"404: wrong API URL", status(http.StatusNotFound), notifiers.FailurePermanent, 0, "HTTP 404 Not Found"},
+		// A 429 may follow a post Slack accepted.
+		{"429 with Retry-After", slackfake.Fault{Status: 429, RetryAfter: 1}, notifiers.FailureRateLimited, time.Second, "", true},
+		{"429 without Retry-After", slackfake.Fault{Status: 429}, notifiers.FailureRateLimited, 0, "", true},
+		{"invalid_auth", slackfake.Fault{SlackError: "invalid_auth"}, notifiers.FailurePermanent, 0, "invalid_auth", false},
+		{"channel_not_found", slackfake.Fault{SlackError: "channel_not_found"}, notifiers.FailurePermanent, 0, "channel_not_found", false},
+		{"not_in_channel", slackfake.Fault{SlackError: "not_in_channel"}, notifiers.FailurePermanent, 0, "not_in_channel", false},
+		{"is_archived", slackfake.Fault{SlackError: "is_archived"}, notifiers.FailurePermanent, 0, "is_archived", false},
+		{"account_inactive", slackfake.Fault{SlackError: "account_inactive"}, notifiers.FailurePermanent, 0, "account_inactive", false},
+		{"token_revoked", slackfake.Fault{SlackError: "token_revoked"}, notifiers.FailurePermanent, 0, "token_revoked", false},
+		{"no_permission", slackfake.Fault{SlackError: "no_permission"}, notifiers.FailurePermanent, 0, "no_permission", false},
+		// A "slow down" answer with HTTP 200 is a refusal: nothing posted.
+		{"ratelimited in the body", slackfake.Fault{SlackError: "ratelimited"}, notifiers.FailureRateLimited, 0, "", false},
+		// Slack: "it's possible some aspect of the operation succeeded".
+		{"internal_error", slackfake.Fault{SlackError: "internal_error"}, notifiers.FailureRetry, 0, "", true},
+		{"fatal_error", slackfake.Fault{SlackError: "fatal_error"}, notifiers.FailureRetry, 0, "", true},
+		{"500", slackfake.Fault{Status: 500}, notifiers.FailureRetry, 0, "", true},
+		{"503", slackfake.Fault{Status: 503}, notifiers.FailureRetry, 0, "", true},
+		{"404: wrong API URL", slackfake.Fault{Status: 404}, notifiers.FailurePermanent, 0, "HTTP 404 Not Found", false},
 	}
 	msg := notifiers.Render(hanoiNotices()[0].notice)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sink, fake, _ := mustFakeSlack(t, tt.reply)
+			sink, fake := mustFakeSlack(t)
+			fake.Fail(tt.fault)
 			rc, err := sink.Send(t.Context(), slackSub(), msg)
 			if err == nil {
 				t.Fatalf("Send succeeded with receipt %+v", rc)
 			}
-			if len(fake.posts()) != 1 {
-				t.Errorf("%d posts, want exactly 1 (the sink must not retry)", len(fake.posts()))
+			if n := fake.Calls(slackfake.PostMessage); n != 1 {
+				t.Errorf("%d calls, want exactly 1 (the sink must not retry)", n)
 			}
 			assertClass(t, err, tt.kind, tt.retryAfter, tt.reason)
+			if got := notifiers.MayHaveArrived(err); got != tt.uncertain {
+				t.Errorf("MayHaveArrived(%v) = %v, want %v", err, got, tt.uncertain)
+			}
 		})
 	}
 }
 
-func TestSlackNetworkFailuresAreRetryable(t *testing.T) {
-	t.Run("timeout", func(t *testing.T) {
-		release := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			select {
-			case <-r.Context().Done():
-			case <-release:
+// TestSlackNetworkFailures: a call that failed before its request was
+// written (a refused connection) certainly posted nothing; one that failed
+// after (a timeout, a reset) may have.
+func TestSlackNetworkFailures(t *testing.T) {
+	msg := notifiers.Render(hanoiNotices()[0].notice)
+	for _, tc := range []struct {
+		name      string
+		fault     slackfake.Fault
+		uncertain bool
+	}{
+		{"timeout before recording", slackfake.Fault{Hang: true}, true},
+		{"timeout after recording", slackfake.Fault{Hang: true, PostAnyway: true}, true},
+		{"reset after recording", slackfake.Fault{Reset: true, PostAnyway: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := slackfake.New()
+			t.Cleanup(fake.Close)
+			fake.Fail(tc.fault)
+			sink := notifiers.NewSlack(notifiers.NewSlackClient(slackToken, fake.APIURL(), 100*time.Millisecond))
+			_, err := sink.Send(t.Context(), slackSub(), msg)
+			assertClass(t, err, notifiers.FailureRetry, 0, "")
+			if notifiers.MayHaveArrived(err) != tc.uncertain {
+				t.Errorf("MayHaveArrived(%v) = %v, want %v", err, !tc.uncertain, tc.uncertain)
 			}
-		}))
-		t.Cleanup(srv.Close)
-		t.Cleanup(func() { close(release) }) // runs first
-		sink := notifiers.NewSlack(notifiers.NewSlackClient(slackToken, srv.URL+"/", 50*time.Millisecond))
-		_, err := sink.Send(t.Context(), slackSub(), notifiers.Render(hanoiNotices()[0].notice))
-		assertClass(t, err, notifiers.FailureRetry, 0, "")
-	})
+		})
+	}
 	t.Run("connection refused", func(t *testing.T) {
-		srv := httptest.NewServer(http.NotFoundHandler())
-		srv.Close()
-		sink := notifiers.NewSlack(notifiers.NewSlackClient(slackToken, srv.URL, time.Second))
-		_, err := sink.Send(t.Context(), slackSub(), notifiers.Render(hanoiNotices()[0].notice))
+		sink, fake := mustFakeSlack(t)
+		fake.Down()
+		_, err := sink.Send(t.Context(), slackSub(), msg)
 		assertClass(t, err, notifiers.FailureRetry, 0, "")
+		if notifiers.MayHaveArrived(err) || !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("a refused connection: %v (may have arrived: %v), want a certain failure", err, notifiers.MayHaveArrived(err))
+		}
+		if err := fake.Up(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sink.Send(t.Context(), slackSub(), msg); err != nil {
+			t.Fatalf("after Up: %v", err)
+		}
 	})
 	t.Run("no channel", func(t *testing.T) {
-		sink, fake, _ := mustFakeSlack(t, nil)
+		sink, fake := mustFakeSlack(t)
 		sub := slackSub()
 		sub.Channel = ""
-		_, err := sink.Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
+		_, err := sink.Send(t.Context(), sub, msg)
 		assertClass(t, err, notifiers.FailurePermanent, 0, "subscription ngo-cyber has no channel")
-		if len(fake.posts()) != 0 {
+		if fake.Calls(slackfake.PostMessage) != 0 {
 			t.Error("posted without a channel")
 		}
 	})
 }
 
-// TestSlackWebhook posts through slack-go's incoming-webhook client to a
-// loopback server and checks the JSON body.
+// TestSlackWebhook posts through slack-go's incoming-webhook client to
+// the fake Slack and checks the JSON body.
 func TestSlackWebhook(t *testing.T) {
-	var (
-		mu     sync.Mutex
-		bodies [][]byte
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, b)
-		mu.Unlock()
-		if r.URL.Path != "/services/T0000/B0000/XXXXSECRET" || r.Header.Get("Content-Type") != "application/json" {
-			http.Error(w, "no_service", http.StatusNotFound)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}))
-	t.Cleanup(srv.Close)
-	sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
+	fake := slackfake.New()
+	t.Cleanup(fake.Close)
+	sub, secrets := slackWebhookSub(t, fake.WebhookURL("XXXXSECRET"))
 	sink := notifiers.NewSlackWebhook(&http.Client{Timeout: 2 * time.Second}, secrets)
 
 	for _, name := range []string{"deposit", "digest"} {
@@ -258,60 +218,60 @@ func TestSlackWebhook(t *testing.T) {
 		if rc != (notifiers.Receipt{}) {
 			t.Errorf("%s: receipt %+v, want none from an incoming webhook", name, rc)
 		}
-		mu.Lock()
-		body := bodies[len(bodies)-1]
-		mu.Unlock()
-		var got struct {
-			Text     string          `json:"text"`
-			ThreadTS string          `json:"thread_ts"`
-			Blocks   json.RawMessage `json:"blocks"`
+		posts := fake.Posts()
+		got := posts[len(posts)-1]
+		if !got.Webhook || got.Channel != "XXXXSECRET" || got.Text != msg.Text || got.ThreadTS != msg.ThreadTS {
+			t.Errorf("%s: post %+v, want text %q thread_ts %q through the webhook", name, got, msg.Text, msg.ThreadTS)
 		}
-		if err := json.Unmarshal(body, &got); err != nil {
-			t.Fatalf("%s: %v in %s", name, err, body)
-		}
-		if got.Text != msg.Text || got.ThreadTS != msg.ThreadTS {
-			t.Errorf("%s: text %q thread_ts %q, want %q %q", name, got.Text, got.ThreadTS, msg.Text, msg.ThreadTS)
-		}
-		assertGoldenJSON(t, name, got.Blocks)
+		assertGoldenJSON(t, name, []byte(got.Blocks))
 	}
 }
 
 func TestSlackWebhookFailures(t *testing.T) {
 	tests := []struct {
 		name       string
-		code       int
-		header     http.Header
-		body       string
+		fault      slackfake.Fault
 		kind       string
 		retryAfter time.Duration
+		uncertain  bool
 	}{
-		{"410 channel_is_archived", http.StatusGone, nil, "channel_is_archived", notifiers.FailurePermanent, 0},
-		{"404 no_service", http.StatusNotFound, nil, "no_service", notifiers.FailurePermanent, 0},
-		{"403 action_prohibited", http.StatusForbidden, nil, "action_prohibited", notifiers.FailurePermanent, 0},
-		{"429 Retry-After 3", http.StatusTooManyRequests, http.Header{"Retry-After": {"3"}}, "", notifiers.FailureRateLimited, 3 * time.Second},
-		{"500", http.StatusInternalServerError, nil, "rollup_error", notifiers.FailureRetry, 0},
+		{"410 channel_is_archived", slackfake.Fault{SlackError: "channel_is_archived"}, notifiers.FailurePermanent, 0, false},
+		{"404 no_service", slackfake.Fault{SlackError: "no_service"}, notifiers.FailurePermanent, 0, false},
+		{"403 action_prohibited", slackfake.Fault{SlackError: "action_prohibited"}, notifiers.FailurePermanent, 0, false},
+		{"400 invalid_payload", slackfake.Fault{SlackError: "invalid_payload"}, notifiers.FailurePermanent, 0, false},
+		{"429 Retry-After 3", slackfake.Fault{Status: 429, RetryAfter: 3}, notifiers.FailureRateLimited, 3 * time.Second, true},
+		{"500 rollup_error", slackfake.Fault{SlackError: "rollup_error"}, notifiers.FailureRetry, 0, true},
+		{"503 after recording", slackfake.Fault{Status: 503, PostAnyway: true}, notifiers.FailureRetry, 0, true},
+		{"timeout", slackfake.Fault{Hang: true}, notifiers.FailureRetry, 0, true},
+		{"reset after recording", slackfake.Fault{Reset: true, PostAnyway: true}, notifiers.FailureRetry, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				for k, v := range tt.header {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(tt.code)
-				_, _ = io.WriteString(w, tt.body)
-			}))
-			t.Cleanup(srv.Close)
-			sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
-			_, err := notifiers.NewSlackWebhook(nil, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
+			fake := slackfake.New()
+			t.Cleanup(fake.Close)
+			tt.fault.Method = slackfake.Webhook
+			fake.Fail(tt.fault)
+			sub, secrets := slackWebhookSub(t, fake.WebhookURL("XXXXSECRET"))
+			_, err := notifiers.NewSlackWebhook(&http.Client{Timeout: 200 * time.Millisecond}, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
 			assertClass(t, err, tt.kind, tt.retryAfter, "")
+			if notifiers.MayHaveArrived(err) != tt.uncertain {
+				t.Errorf("MayHaveArrived(%v) = %v, want %v", err, !tt.uncertain, tt.uncertain)
+			}
+			if strings.Contains(err.Error(), "XXXXSECRET") {
+				t.Errorf("error leaks the webhook URL: %v", err)
+			}
 		})
 	}
-	t.Run("network errors do not leak the URL", func(t *testing.T) {
-		srv := httptest.NewServer(http.NotFoundHandler())
-		srv.Close()
-		sub, secrets := slackWebhookSub(t, srv.URL+"/services/T0000/B0000/XXXXSECRET")
+	t.Run("connection refused: certain, and the URL does not leak", func(t *testing.T) {
+		fake := slackfake.New()
+		t.Cleanup(fake.Close)
+		fake.Down()
+		sub, secrets := slackWebhookSub(t, fake.WebhookURL("XXXXSECRET"))
 		_, err := notifiers.NewSlackWebhook(nil, secrets).Send(t.Context(), sub, notifiers.Render(hanoiNotices()[0].notice))
 		assertClass(t, err, notifiers.FailureRetry, 0, "")
+		if notifiers.MayHaveArrived(err) {
+			t.Errorf("a refused connection may have arrived? %v", err)
+		}
 		if strings.Contains(err.Error(), "XXXXSECRET") {
 			t.Errorf("error leaks the webhook URL: %v", err)
 		}

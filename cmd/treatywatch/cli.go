@@ -70,6 +70,11 @@ type Main struct {
 	logger *slog.Logger
 	store  *sqlite.Store
 	ledger *events.Ledger
+
+	// afterSend is the notifier's SenderConfig.AfterSend: nil in the
+	// shipped binary; the test binary sets it (export_test.go) to crash
+	// the process inside the send window.
+	afterSend func(notifiers.Delivery)
 }
 
 // NewMain returns a Main that reads the environment through getenv.
@@ -101,7 +106,8 @@ func commands() []command {
 		{"retract", "retract POSITION --treaty ID --reason TEXT", runRetract},
 		{"import", "import --treaty ID FILE.csv [--add-participants] [--dry-run]", runImport},
 		{"log", "log [--treaty ID] [--since POS] [--json]", runLog},
-		{"verify", "verify", runVerify},
+		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
+		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},

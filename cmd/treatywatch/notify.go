@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -81,24 +79,8 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 			return nil, usagef("TREATYWATCH_CHANNEL_INTERVAL=%q: %v", v, err)
 		}
 	}
-	// TREATYWATCH_CRASH_AFTER_SENDS=N makes the process exit abruptly
-	// after the Nth message a sink accepted, before it is marked sent:
-	// fault injection for the exactly-once tests.
-	var afterSend func(notifiers.Delivery)
-	if v := m.getenv("TREATYWATCH_CRASH_AFTER_SENDS"); v != "" {
-		limit, err := strconv.Atoi(v)
-		if err != nil || limit < 1 {
-			return nil, usagef("TREATYWATCH_CRASH_AFTER_SENDS=%q: want a positive number", v)
-		}
-		var sends atomic.Int64
-		afterSend = func(notifiers.Delivery) {
-			if sends.Add(1) >= int64(limit) {
-				os.Exit(137)
-			}
-		}
-	}
 	n.sender, err = notifiers.NewSender(notifiers.SenderConfig{DB: m.store, Log: m.store, Sinks: m.sinks(), Now: time.Now, Observe: observe,
-		PerChannel: perChannel, AfterSend: afterSend}, m.logger)
+		PerChannel: perChannel, AfterSend: m.afterSend}, m.logger)
 	if err != nil {
 		return nil, err
 	}

@@ -6,28 +6,115 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	treatywatch "github.com/treatywatch/treatywatch/cmd/treatywatch"
 	"github.com/treatywatch/treatywatch/notifiers/slackfake"
 )
 
-// notifier starts `treatywatch notify run` against a fake Slack.
+// crashEnv makes the test binary, run as a helper process, a notifier
+// that exits abruptly after N accepted sends (see runHelperProcess). The
+// shipped binary knows nothing of it.
+const crashEnv = "TREATYWATCH_TEST_CRASH_AFTER_SENDS"
+
+// runHelperProcess runs the command line of a helper process when the
+// test binary was started as one (crashEnv set), and reports its exit
+// code. TestMain calls it first.
+func runHelperProcess() (int, bool) {
+	v := os.Getenv(crashEnv)
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		fmt.Fprintf(os.Stderr, "%s=%q: want a positive number\n", crashEnv, v)
+		return 2, true
+	}
+	return treatywatch.RunCrashingAfterSends(n, os.Args[1:]), true
+}
+
+// notifier starts `treatywatch notify run` against a fake Slack, pacing
+// each channel at 50 ms unless env sets TREATYWATCH_CHANNEL_INTERVAL.
 func (c *cli) notifier(t *testing.T, fake *slackfake.Server, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(binary, "--db", c.db, "notify", "run")
+	return c.startNotifier(t, binary, fake, env...)
+}
+
+// crashingNotifier starts the real notifier in a helper process (this
+// test binary) that exits with status 137 right after its nth accepted
+// send, before marking it sent.
+func (c *cli) crashingNotifier(t *testing.T, fake *slackfake.Server, n int, env ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.startNotifier(t, self, fake, append(env, fmt.Sprintf("%s=%d", crashEnv, n))...)
+}
+
+func (c *cli) startNotifier(t *testing.T, exe string, fake *slackfake.Server, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(exe, "--db", c.db, "notify", "run")
+	// Later entries win: env may override the interval.
 	cmd.Env = append(os.Environ(), append(append(c.env, "SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=50ms"), env...)...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if testing.Verbose() {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	} else {
-		cmd.Stdout, cmd.Stderr = nil, nil
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 	return cmd
+}
+
+// waitFor polls cond (a positive sentinel) until it holds or the
+// deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// postsMentioning counts the fake's posts, per channel, whose text names s.
+func postsMentioning(fake *slackfake.Server, s string) map[string]int {
+	out := map[string]int{}
+	for _, p := range fake.Posts() {
+		if strings.Contains(p.Text, s) {
+			out[p.Channel]++
+		}
+	}
+	return out
+}
+
+// recordSentinel records one more deposit and waits until it reached
+// every channel. A channel's messages go out in order, each earlier one
+// settled (sent or dead) before the next: once the sentinel is there,
+// no duplicate of an earlier message can still come.
+func (c *cli) recordSentinel(t *testing.T, fake *slackfake.Server, channels ...string) {
+	t.Helper()
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Uruguay", "--date", "2026-03-02", "--ref", "C.N.999.2026.TREATIES-XVIII.16")
+	waitFor(t, 30*time.Second, "the sentinel deposit in every channel", func() bool {
+		got := postsMentioning(fake, "Uruguay")
+		for _, ch := range channels {
+			if got[ch] == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestEveryMessageArrivesOnceAcrossCrashes records deposits while the
@@ -58,13 +145,10 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 		}
 	}
 	want := len(ratifiers) * len(channels)
-	deadline := time.Now().Add(60 * time.Second)
-	for len(fake.Posts()) < want && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // any duplicate would arrive now
+	c.recordSentinel(t, fake, channels...)
 	proc.Process.Kill()
 	proc.Wait()
+	want += len(channels)
 	if kills == 0 {
 		t.Fatal("the notifier was never killed")
 	}
@@ -93,7 +177,9 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 // in the one window a crash can hit — Slack accepted the post, the
 // delivery is not yet marked sent — and checks that the restarted
 // notifier finds the message in the channel's history (by the delivery id
-// in its metadata) instead of posting it twice.
+// in its metadata) instead of posting it twice. The crash comes from the
+// test binary run as a helper process: the shipped binary has no fault
+// injection.
 func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 	c := newCLI(t)
 	c.ok("seed")
@@ -105,26 +191,86 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 200+i))
 	}
 	for round := 1; round <= 3; round++ {
-		proc := c.notifier(t, fake, "TREATYWATCH_CRASH_AFTER_SENDS=1")
+		proc := c.crashingNotifier(t, fake, 1)
 		err := proc.Wait() // it exits by itself right after Slack accepts a post
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != treatywatch.CrashExitCode {
 			t.Fatalf("round %d: notifier ended with %v, want the injected crash", round, err)
+		}
+		if got := len(fake.Posts()); got != round {
+			t.Fatalf("round %d: %d posts after the crash, want %d", round, got, round)
 		}
 	}
 	proc := c.notifier(t, fake)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(fake.Posts()) < len(ratifiers) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	c.recordSentinel(t, fake, "C0NGO1")
+	proc.Process.Kill()
+	proc.Wait()
+	for _, p := range ratifiers {
+		if n := postsMentioning(fake, p)["C0NGO1"]; n != 1 {
+			t.Errorf("%s's ratification posted %d times across 3 crashes after accepted posts, want once", p, n)
+		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	if n := len(fake.Posts()); n != len(ratifiers)+1 {
+		t.Errorf("%d posts, want %d", n, len(ratifiers)+1)
+	}
+	// Each restart looked for the crashed send first: the first message in
+	// the channel's history, the follow-ups in their thread.
+	if h, r := fake.Calls(slackfake.History), fake.Calls(slackfake.Replies); h != 1 || r != 2 {
+		t.Fatalf("the restarted notifiers asked conversations.history %d and conversations.replies %d times, want 1 and 2 (once per crash)", h, r)
+	}
+}
+
+// TestShippedBinaryHasNoCrashSwitch: the fault injection of the
+// exactly-once tests lives in the test binary only. The shipped binary,
+// given the old switch, keeps running and delivers every message.
+func TestShippedBinaryHasNoCrashSwitch(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	fake := slackfake.New()
+	defer fake.Close()
+	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
+	proc := c.notifier(t, fake, "TREATYWATCH_CRASH_AFTER_SENDS=1")
+	c.recordSentinel(t, fake, "C0NGO1") // posted after Algeria's: the process outlived its first send
+	if proc.ProcessState != nil {
+		t.Fatalf("the notifier exited: %v", proc.ProcessState)
+	}
+	proc.Process.Kill()
+	err := proc.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == treatywatch.CrashExitCode {
+		t.Fatalf("notifier ended with %v, want our SIGKILL", err)
+	}
+	if n := len(fake.Posts()); n != 2 {
+		t.Fatalf("%d posts, want 2", n)
+	}
+}
+
+// TestPacingHoldsAcrossACrash: a notifier crashes right after Slack
+// accepted a message and a new one starts at once; its next message to
+// the channel still comes at least the channel interval (1 s, Slack's
+// pace) after the first, as the fake Slack measured their arrival.
+func TestPacingHoldsAcrossACrash(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	fake := slackfake.New()
+	defer fake.Close()
+	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Angola", "--date", "2026-03-02")
+	const pace = time.Second
+	crash := c.crashingNotifier(t, fake, 1, "TREATYWATCH_CHANNEL_INTERVAL="+pace.String())
+	if err := crash.Wait(); err == nil {
+		t.Fatal("the crashing notifier did not crash")
+	}
+	proc := c.notifier(t, fake, "TREATYWATCH_CHANNEL_INTERVAL="+pace.String())
+	waitFor(t, 20*time.Second, "Angola's ratification", func() bool { return postsMentioning(fake, "Angola")["C0NGO1"] == 1 })
 	proc.Process.Kill()
 	proc.Wait()
 	posts := fake.Posts()
-	if len(posts) != len(ratifiers) {
-		t.Fatalf("%d posts for %d deposits across 3 crashes after accepted posts", len(posts), len(ratifiers))
+	if len(posts) != 2 || !strings.Contains(posts[0].Text, "Algeria") {
+		t.Fatalf("posts = %+v", posts)
 	}
-	if fake.Calls("conversations.history") == 0 {
-		t.Fatal("the restarted notifier never checked the channel's history")
+	if gap := posts[1].At.Sub(posts[0].At); gap < pace {
+		t.Fatalf("the restarted notifier posted %s after the crashed one, want at least %s", gap, pace)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -172,5 +174,79 @@ func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
 	}
 	if out := c.ok("status", "XVIII-16"); !strings.Contains(out, "/30") {
 		t.Fatalf("the user's threshold of 30 is gone:\n%s", out)
+	}
+}
+
+// TestBackupWhileServing copies the ledger while serve runs and writes
+// land through its API; the copy verifies and restores.
+func TestBackupWhileServing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	token := strings.TrimSpace(c.ok("token", "create", "--role", "officer", "--name", "backup test"))
+	token = token[strings.LastIndex(token, "\n")+1:]
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
+	cmd.Env = append(os.Environ(), c.env...)
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v\n%s", err, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Writes go on through the API while the backup runs.
+	stop := make(chan struct{})
+	var wrote sync.WaitGroup
+	wrote.Add(1)
+	go func() {
+		defer wrote.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			body := strings.NewReader(`{"action":"declaration","participant":"Viet Nam","date":"2026-01-05","note":"declaration ` + strconv.Itoa(i) + `"}`)
+			req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/treaties/XVIII-16/actions", body)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	copyPath := filepath.Join(t.TempDir(), "backup.db")
+	out := c.ok("backup", copyPath)
+	close(stop)
+	wrote.Wait()
+	if !strings.Contains(out, "hash chain verified") || !strings.Contains(out, "keep a copy of the key") {
+		t.Fatalf("backup: %s", out)
+	}
+	if fi, err := os.Stat(copyPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v, want mode 0600", fi, err)
+	}
+	if r := c.run("", "backup", copyPath); r.code != 2 || !strings.Contains(r.stderr, "exists") {
+		t.Fatalf("backup over an existing file: exit %d %q", r.code, r.stderr)
+	}
+	restored := &cli{t: t, db: copyPath, env: c.env}
+	if out := restored.ok("verify"); !strings.Contains(out, "hash chain intact") {
+		t.Fatalf("verify on the copy: %s", out)
+	}
+	if out := restored.ok("status", "XVIII-16"); !strings.Contains(out, "Convention against Cybercrime") {
+		t.Fatalf("status on the copy: %s", out)
 	}
 }

@@ -111,6 +111,11 @@ func (s *Store) SinkSecretIDs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// SecretsKeyFile returns the path of the file the secrets key is read
+// from (and created in), whether or not it exists; unused when
+// Config.SecretsKey is set.
+func (s *Store) SecretsKeyFile() string { return s.secretsKeyFile }
+
 func (s *Store) keyDescription() string {
 	if s.secretsKey != nil {
 		return "the configured secrets key"

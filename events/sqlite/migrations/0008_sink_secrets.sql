@@ -1,4 +1,4 @@
--- 0007_sink_secrets: the secrets of subscription sinks (webhook URLs,
+-- 0008_sink_secrets: the secrets of subscription sinks (webhook URLs,
 -- HMAC secrets), which never enter the immutable log. One row per
 -- subscription, deleted with it (events.SecretStore). The value is the
 -- JSON of events.SinkSecret sealed with AES-256-GCM under the key kept
@@ -16,3 +16,4 @@ CREATE TABLE sink_secrets (
 UPDATE notify_deliveries SET channel_key = substr(channel_key, 1, instr(channel_key, ':')) || 'subscription-' || subscription
 WHERE channel_key LIKE 'slack-webhook:%://%' OR channel_key LIKE 'webhook:%://%';
 DELETE FROM notify_threads WHERE channel_key LIKE '%://%';
+DELETE FROM notify_channel_pace WHERE channel_key LIKE '%://%';

@@ -1,0 +1,466 @@
+package main_test
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/notifiers/slackfake"
+)
+
+var crashRounds = flag.Int("crash.rounds", 50, "rounds of the SIGKILL crash harness (TestCrashSafety)")
+
+// crashLedger is the state the crash harness checks after every round:
+// what was acknowledged to a client, and what must therefore be in the
+// ledger exactly once.
+type crashLedger struct {
+	t     *testing.T
+	c     *cli
+	rng   *rand.Rand
+	fake  *slackfake.Server
+	token string
+	next  int // the next act number: every act has a unique note "crash-N"
+	signs []signatory
+
+	acked      map[string]int64 // note → position answered to the client
+	tried      map[string]bool  // every note a client sent, acknowledged or not
+	importSets [][]string       // the notes of each import: all or none
+	keys       map[string]string
+	stats      map[string]int
+}
+
+type signatory struct {
+	name string
+	date events.Date
+}
+
+// act returns the participant, date and note of the next act, unique so
+// that no act is refused as a duplicate of another.
+func (h *crashLedger) act() (string, string, string) {
+	n := h.next
+	h.next++
+	s := h.signs[n%len(h.signs)]
+	return s.name, s.date.AddDays(1 + n/len(h.signs)).String(), fmt.Sprintf("crash-%d", n)
+}
+
+// start runs the binary with args and the harness's environment.
+func (h *crashLedger) start(stdout, stderr io.Writer, args ...string) *exec.Cmd {
+	h.t.Helper()
+	cmd := exec.Command(binary, append([]string{"--db", h.c.db}, args...)...)
+	cmd.Env = append(os.Environ(), append(h.c.env, "SLACK_BOT_TOKEN=xoxb-crash", "SLACK_API_URL="+h.fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=5ms")...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	return cmd
+}
+
+// killAfter kills cmd with SIGKILL after d unless it has exited, and
+// reports whether it exited by itself with status 0.
+func killAfter(cmd *exec.Cmd, d time.Duration) bool {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err == nil
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return false
+	}
+}
+
+var positionRe = regexp.MustCompile(`at position (\d+)`)
+
+// roundRecord records one act and kills the process at a random moment.
+func (h *crashLedger) roundRecord() {
+	p, d, note := h.act()
+	var out bytes.Buffer
+	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
+	h.tried[note] = true
+	if killAfter(cmd, time.Duration(h.rng.IntN(300))*time.Millisecond) {
+		m := positionRe.FindStringSubmatch(out.String())
+		if m == nil {
+			h.t.Fatalf("record answered %q", out.String())
+		}
+		pos, _ := strconv.ParseInt(m[1], 10, 64)
+		h.acked[note] = pos
+		h.stats["record acknowledged"]++
+	} else {
+		h.stats["record killed"]++
+	}
+}
+
+// roundImport imports five acts and kills the process at a random moment.
+func (h *crashLedger) roundImport() {
+	var csv strings.Builder
+	csv.WriteString("participant,action,date,note\n")
+	var notes []string
+	for range 5 {
+		p, d, note := h.act()
+		fmt.Fprintf(&csv, "%s,declaration,%s,%s\n", p, d, note)
+		notes = append(notes, note)
+		h.tried[note] = true
+	}
+	file := filepath.Join(h.t.TempDir(), "import.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	cmd := h.start(io.Discard, io.Discard, "import", "--treaty", "XVIII-16", file)
+	h.importSets = append(h.importSets, notes)
+	if killAfter(cmd, time.Duration(h.rng.IntN(400))*time.Millisecond) {
+		for _, n := range notes {
+			h.acked[n] = -1 // present, at a position the harness did not read
+		}
+		h.stats["import acknowledged"]++
+	} else {
+		h.stats["import killed"]++
+	}
+}
+
+// serve starts serve and waits until it answers /readyz.
+func (h *crashLedger) serve(addr string) *exec.Cmd {
+	h.t.Helper()
+	var errb syncBuffer
+	cmd := h.start(io.Discard, &errb, "serve", "--addr", addr)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			h.t.Fatalf("serve not ready: %v\n%s", err, errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type apiWrite struct {
+	key, note string
+	body      string
+}
+
+// post sends one write with its Idempotency-Key and returns the status
+// and the position answered (0 if none).
+func (h *crashLedger) post(base string, w apiWrite) (int, int64, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/treaties/XVIII-16/actions", strings.NewReader(w.body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", w.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Position int64 `json:"position"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &e)
+	return resp.StatusCode, e.Position, nil
+}
+
+// roundAPI writes through the API of a serve that is killed at a random
+// moment, restarts it, and retries every write with its key: acknowledged
+// ones must get their original answer, and every key ends up recorded
+// exactly once.
+func (h *crashLedger) roundAPI() {
+	addr := freePort(h.t)
+	base := "http://" + addr
+	cmd := h.serve(addr)
+	var (
+		mu     sync.Mutex
+		writes []apiWrite
+		stop   = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				p, d, note := h.act()
+				w := apiWrite{key: "key-" + note, note: note,
+					body: fmt.Sprintf(`{"action":"declaration","participant":%q,"date":%q,"note":%q}`, p, d, note)}
+				writes = append(writes, w)
+				h.tried[note] = true
+				mu.Unlock()
+				status, pos, err := h.post(base, w)
+				if err != nil {
+					return // the server died
+				}
+				mu.Lock()
+				if status == http.StatusCreated {
+					h.acked[note] = pos
+					h.keys[w.key] = note
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(time.Duration(50+h.rng.IntN(600)) * time.Millisecond)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	close(stop)
+	wg.Wait()
+	h.stats["serve killed"]++
+
+	cmd = h.serve(addr)
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	for _, w := range writes {
+		status, pos, err := h.post(base, w)
+		if err != nil {
+			h.t.Fatalf("retry %s after the restart: %v", w.key, err)
+		}
+		if status != http.StatusCreated && status != http.StatusOK {
+			h.t.Fatalf("retry %s after the restart: status %d", w.key, status)
+		}
+		if want, ok := h.acked[w.note]; ok && want != pos {
+			h.t.Fatalf("retry %s: position %d, but the first answer was %d", w.key, pos, want)
+		}
+		if _, ok := h.acked[w.note]; ok {
+			h.stats["API retries answered with the original result"]++
+		} else {
+			h.stats["API retries of unanswered writes"]++
+		}
+		h.acked[w.note] = pos
+	}
+}
+
+// roundNotify runs the notifier and kills it at a random moment.
+func (h *crashLedger) roundNotify() {
+	cmd := h.start(io.Discard, io.Discard, "notify", "run")
+	killAfter(cmd, time.Duration(30+h.rng.IntN(500))*time.Millisecond)
+	h.stats["notifier killed"]++
+}
+
+// check verifies the invariants after a round: the chain verifies, every
+// acknowledged act is in the ledger exactly once (at its acknowledged
+// position), no act is in it twice, and each import is all or nothing.
+func (h *crashLedger) check(round int) {
+	h.t.Helper()
+	if r := h.c.run("", "verify"); r.code != 0 {
+		h.t.Fatalf("round %d: verify: exit %d %s", round, r.code, r.stderr)
+	}
+	seen := map[string][]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(h.c.ok("log", "--json", "--treaty", "XVIII-16")), "\n") {
+		var e struct {
+			Position int64 `json:"position"`
+			Payload  struct {
+				Note string `json:"note"`
+			} `json:"payload"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			h.t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Payload.Note, "crash-") {
+			seen[e.Payload.Note] = append(seen[e.Payload.Note], e.Position)
+		}
+	}
+	for note, ps := range seen {
+		if len(ps) > 1 {
+			h.t.Fatalf("round %d: %s recorded %d times, at %v", round, note, len(ps), ps)
+		}
+		if !h.tried[note] {
+			h.t.Fatalf("round %d: %s recorded but never sent", round, note)
+		}
+	}
+	for note, pos := range h.acked {
+		ps, ok := seen[note]
+		if !ok {
+			h.t.Fatalf("round %d: acknowledged %s is not in the ledger", round, note)
+		}
+		if pos > 0 && ps[0] != pos {
+			h.t.Fatalf("round %d: acknowledged %s at position %d, found at %d", round, note, pos, ps[0])
+		}
+	}
+	for _, set := range h.importSets {
+		n := 0
+		for _, note := range set {
+			if _, ok := seen[note]; ok {
+				n++
+			}
+		}
+		if n != 0 && n != len(set) {
+			h.t.Fatalf("round %d: a partial import: %d of %d rows", round, n, len(set))
+		}
+	}
+}
+
+// TestCrashSafety is the crash harness: the built binary is killed with
+// SIGKILL at random moments while it records, imports, serves API writes
+// and delivers notifications; after each round the ledger must hold every
+// acknowledged act exactly once and verify; at the end every notification
+// is delivered exactly once and the persisted read models equal a replay
+// from position 0. -crash.rounds sets the number of rounds.
+func TestCrashSafety(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d, %d rounds", seed, *crashRounds)
+	c := newCLI(t)
+	c.ok("seed")
+	fake := slackfake.New()
+	defer fake.Close()
+	token := strings.TrimSpace(c.ok("token", "create", "--role", "officer", "--name", "crash harness"))
+	token = token[strings.LastIndex(token, "\n")+1:]
+	c.ok("subscribe", "--sink", "slack", "--channel", "C0CRASH", "--treaty", "XVIII-16", "--on", "deposits")
+	h := &crashLedger{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 1)), fake: fake, token: token,
+		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}}
+	for _, line := range strings.Split(mustReadSeed(t, "hanoi-convention.csv"), "\n")[1:] {
+		f := strings.Split(line, ",")
+		if len(f) >= 3 && f[1] == "signature" {
+			h.signs = append(h.signs, signatory{f[0], events.MustDate(f[2])})
+		}
+	}
+	for round := range *crashRounds {
+		switch round % 5 {
+		case 0, 1:
+			h.roundRecord()
+		case 2:
+			h.roundImport()
+		case 3:
+			h.roundAPI()
+		case 4:
+			h.roundNotify()
+		}
+		h.check(round)
+	}
+
+	// Every notification arrives exactly once: run the notifier until
+	// every delivery of every act is posted.
+	db, err := sql.Open("sqlite3", "file:"+c.db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var acts int
+	if err := db.QueryRow(`SELECT count(*) FROM events WHERE stream = 'treaty-XVIII-16' AND type = 'act.declaration'
+		AND position > (SELECT position FROM events WHERE type = 'subscription.created')`).Scan(&acts); err != nil {
+		t.Fatal(err)
+	}
+	cmd := h.start(io.Discard, io.Discard, "notify", "run")
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		ids := map[string]int{}
+		for _, p := range fake.Posts() {
+			ids[p.DeliveryID()]++
+		}
+		if len(ids) >= acts || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	ids := map[string]int{}
+	for _, p := range fake.Posts() {
+		ids[p.DeliveryID()]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("delivery %s posted %d times", id, n)
+		}
+	}
+	var deliveries, sent int
+	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE status = 'sent') FROM notify_deliveries`).Scan(&deliveries, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != acts || deliveries != acts || sent != acts {
+		t.Errorf("%d acts after the subscription, %d deliveries (%d sent), %d posted", acts, deliveries, sent, len(ids))
+	}
+
+	// The read models persisted by the runner across the kills equal a
+	// replay from position 0.
+	addr := freePort(t)
+	srv := h.serve(addr)
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	_ = srv.Wait()
+	before := projectionTables(t, c.db)
+	replayed := filepath.Join(t.TempDir(), "replayed.db")
+	copyLedger(t, c.db, replayed)
+	(&cli{t: t, db: replayed, env: c.env}).ok("replay")
+	if after := projectionTables(t, replayed); !slices.Equal(before, after) {
+		t.Errorf("persisted read models differ from a replay (%d rows vs %d)", len(before), len(after))
+	}
+
+	t.Logf("%d rounds: %d acknowledged acts, 0 lost, 0 duplicated; %d notifications, each posted once; %v",
+		*crashRounds, len(h.acked), len(ids), h.stats)
+}
+
+// projectionTables returns every row of the persisted read models, as text.
+func projectionTables(tb testing.TB, path string) []string {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	var out []string
+	for _, table := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
+		rows, err := db.Query(`SELECT * FROM ` + table + ` ORDER BY 1, 2`)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, table+fmt.Sprint(vals...))
+		}
+		if err := rows.Err(); err != nil {
+			tb.Fatal(err)
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// copyLedger copies a ledger file with VACUUM INTO.
+func copyLedger(tb testing.TB, from, to string) {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`VACUUM INTO ?`, to); err != nil {
+		tb.Fatal(err)
+	}
+}
