@@ -1,4 +1,4 @@
--- 0008_slack_replays: the verified Slack slash-command requests of the last
+-- 0009_slack_replays: the verified Slack slash-command requests of the last
 -- minutes (package cmd/internal/web), so that a replay of a signed request
 -- within the five minutes its timestamp is accepted is refused, across
 -- restarts of the server.
