@@ -348,3 +348,24 @@ func TestNoResponseHoldsASinkSecret(t *testing.T) {
 		t.Error("the planted subscription is in no response: the scan saw nothing")
 	}
 }
+
+// TestBadIdempotencyKeys: a key too long or with anything but printable
+// ASCII is 400, and nothing is written.
+func TestBadIdempotencyKeys(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	before := e.Head()
+	for name, key := range map[string]string{
+		"256 characters": strings.Repeat("k", 256),
+		"a tab":          "key\tone",
+		"non-ASCII":      "clé",
+	} {
+		r := e.PostJSON("/api/v1/treaties/hanoi/actions", e.Officer, ratification(), "Idempotency-Key: "+key)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Err(t).Message, "Idempotency-Key") {
+			t.Errorf("%s: %d %s, want 400 naming the header", name, r.Status, r.Body)
+		}
+	}
+	if e.Head() != before {
+		t.Errorf("the log moved from %d to %d", before, e.Head())
+	}
+	wantStatus(t, e.PostJSON("/api/v1/treaties/hanoi/actions", e.Officer, ratification(), "Idempotency-Key: "+strings.Repeat("k", 255)), http.StatusCreated)
+}
