@@ -130,7 +130,7 @@ entry_into_force:
   instruments: 40
   delay: ninety days
 `,
-			want: []wantErr{{5, "entry_into_force.delay", `cannot parse period "ninety days"`}},
+			want: []wantErr{{5, "entry_into_force.delay", `invalid period "ninety days": "ninety" is not a number`}},
 		},
 		{
 			name: "later_parties with an unknown unit",
@@ -427,7 +427,7 @@ entry_into_force:
 				{1, "title", "missing required key"},
 				{2, "adopted", "February 2025 has 28 days"},
 				{4, "entry_into_force.instruments", "is -1"},
-				{5, "entry_into_force.delay", "cannot parse period"},
+				{5, "entry_into_force.delay", `invalid period "soon"`},
 				{6, "entry_into_force.colour", "unknown key"},
 			},
 		},
@@ -555,7 +555,7 @@ func TestWeightsFileRelativeToYAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := def.EntryIntoForce.Share
-		if s == nil || s.Name != "test emissions" || s.AtLeast != 55 || !reflect.DeepEqual(s.Weights, want) {
+		if s == nil || s.Name != "test emissions" || s.AtLeast != 1.5 || !reflect.DeepEqual(s.Weights, want) {
 			t.Errorf("share = %+v; want weights %v", s, want)
 		}
 	}
