@@ -161,7 +161,7 @@ entry_into_force:
   instruments: -40
   delay: 90 days
 `,
-			want: []wantErr{{4, "entry_into_force.instruments", "is -40; want a positive whole number"}},
+			want: []wantErr{{4, "entry_into_force.instruments", "is -40; want a whole number from 1 to 1000"}},
 		},
 		{
 			name: "instruments as a list",
@@ -192,7 +192,7 @@ entry_into_force:
   instruments: 5/4 of parent parties
   delay: 90 days
 `,
-			want: []wantErr{{5, "entry_into_force.instruments", "not a fraction between 0 and 1"}},
+			want: []wantErr{{5, "entry_into_force.instruments", "is not a fraction N/M with 1 <= N <= M <= 100"}},
 		},
 		{
 			name: "wrong type for a boolean",
@@ -292,7 +292,7 @@ entry_into_force:
 `,
 			want: []wantErr{
 				{10, "entry_into_force.share.weights.Atlantis", `unknown participant "Atlantis"`},
-				{11, "entry_into_force.share.weights.Albania", "weight -0.02 is negative"},
+				{11, "entry_into_force.share.weights.Albania", "weight -0.02 is not a percentage from 0 to 100"},
 			},
 		},
 		{
@@ -332,7 +332,7 @@ entry_into_force:
 `,
 			want: []wantErr{
 				{5, "entry_into_force.share.weights_file", `bad.csv line 3: unknown participant "Atlantis"`},
-				{5, "entry_into_force.share.weights_file", `bad.csv line 4: weight "-1" is not a number of zero or more`},
+				{5, "entry_into_force.share.weights_file", `bad.csv line 4: weight "-1" is not a percentage from 0 to 100`},
 			},
 		},
 		{
