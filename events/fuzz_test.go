@@ -188,8 +188,8 @@ func FuzzResolve(f *testing.F) {
 
 // FuzzDecode: the decoder returns a payload only for a registered type
 // at its schema version, of that type (an act's payload names the action
-// of its type), and decoding is stable: a decoded payload encodes and
-// decodes to itself.
+// of its type), and decoding is stable: a decoded payload encodes to the
+// same bytes every time, and once encoded decodes to exactly itself.
 func FuzzDecode(f *testing.F) {
 	reg := events.NewRegistry()
 	f.Fuzz(func(t *testing.T, typ string, schema int, payload []byte) {
@@ -217,12 +217,15 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decode re-encoded %s %s: %v", typ, rec.Payload, err)
 		}
-		if !reflect.DeepEqual(p, q) {
-			t.Fatalf("%s: %+v re-decodes as %+v", typ, p, q)
-		}
 		rec2, err := reg.NewRecord(q, events.Date{}, events.Metadata{})
 		if err != nil || !bytes.Equal(rec.Payload, rec2.Payload) {
 			t.Fatalf("%s: encoding not stable: %s then %s (%v)", typ, rec.Payload, rec2.Payload, err)
+		}
+		// Once encoded by the ledger (empty lists dropped), a payload
+		// decodes to exactly itself.
+		r, err := reg.Decode(events.Envelope{Position: 1, Type: rec2.Type, SchemaVersion: rec2.SchemaVersion, Payload: rec2.Payload})
+		if err != nil || !reflect.DeepEqual(q, r) {
+			t.Fatalf("%s: %+v re-decodes as %+v (%v)", typ, q, r, err)
 		}
 	})
 }
