@@ -148,7 +148,10 @@ func DecideRetract(h *History, c RetractAct) (ActRetracted, error) {
 // Besides Definition.Validate, it refuses (each wrapping ErrInvalid): an
 // adoption date after today; a parent that is not a registered treaty
 // (*UnknownParentError) or whose chain of parents leads back to def; and
-// a new treaty whose id differs only in case from a registered one.
+// a new treaty whose id differs only in case from a registered one. An
+// amendment that the recorded acts contradict (an adoption after one of
+// them, a signature window leaving out a signature) is a *RefusedError,
+// wrapping ErrRefused.
 func DecideDefinition(h *History, def Definition, known []Definition, today Date) (Payload, error) {
 	if err := def.Validate(); err != nil {
 		return nil, err
@@ -189,7 +192,41 @@ func DecideDefinition(h *History, def Definition, known []Definition, today Date
 	if len(changes) == 0 {
 		return nil, nil
 	}
+	if err := checkAmendment(h, def); err != nil {
+		return nil, err
+	}
 	return &TreatyAmended{Definition: def, Changes: changes}, nil
+}
+
+// checkAmendment refuses an amended definition that the acts already
+// recorded contradict: an adoption after a recorded act, or a signature
+// window that leaves out a recorded signature.
+func checkAmendment(h *History, def Definition) error {
+	for _, f := range h.Facts() {
+		switch {
+		case !def.Adopted.IsZero() && f.Date.Before(def.Adopted):
+			return &RefusedError{Participant: def.ID, Reason: fmt.Sprintf("cannot be amended to adopted %s: the %s by %s of %s (position %d) is earlier; correct or retract that act first",
+				def.Adopted, f.Action, orNobody(f.Participant), f.Date, f.Position)}
+		case f.Action == Signature && !def.Signature.Contains(f.Date):
+			return &RefusedError{Participant: def.ID, Reason: fmt.Sprintf("cannot be amended to a signature window from %s to %s: it leaves out the signature by %s of %s (position %d); correct or retract that act first",
+				orOpen(def.Signature.Opens), orOpen(def.Signature.Closes), f.Participant, f.Date, f.Position)}
+		}
+	}
+	return nil
+}
+
+func orNobody(participant string) string {
+	if participant == "" {
+		return "nobody in particular"
+	}
+	return participant
+}
+
+func orOpen(d Date) string {
+	if d.IsZero() {
+		return "(open)"
+	}
+	return d.String()
 }
 
 // UnknownParentError is a definition whose parent is not a registered

@@ -166,7 +166,8 @@ const fakeBase = int64(1) << 50
 // Each row is checked as Record checks its input (the treaty id, every
 // cell's text, the action and the date exactly, an objection's subject);
 // with AddParticipants, a name that resolves to nobody is registered if it
-// is a plausible name (CheckName), never a name that is not valid text.
+// is a plausible name (CheckName) and not one letter away from a known
+// one (a misspelling, "Viet Namm"); never a name that is not valid text.
 func (l *Ledger) Import(ctx context.Context, treaty string, rows []ImportRow, opts ImportOptions) (*ImportResult, error) {
 	if err := CheckTreatyID("treaty", treaty); err != nil {
 		return nil, err
@@ -247,6 +248,10 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 				continue
 			}
 			pr.p = Participant{Name: strings.Join(strings.Fields(r.Participant), " "), Kind: KindOther}
+			if near, dist := dir.Nearest(pr.p.Name); dist >= 0 && dist <= 1 {
+				fail(r.Line, &InvalidError{Field: "participant", Reason: fmt.Sprintf("%q is not a known participant, and is one letter away from %s: correct the spelling (only clearly new names are registered)", pr.p.Name, near)})
+				continue
+			}
 			if err := dir.Add(pr.p); err != nil {
 				fail(r.Line, err)
 				continue

@@ -161,6 +161,25 @@ func (d *Directory) Resolve(name string) (Participant, error) {
 	return Participant{}, &UnknownParticipantError{Name: name, Closest: d.Closest(name, 3)}
 }
 
+// Nearest returns the canonical name of the participant one of whose
+// names, aliases or ISO code is nearest to name, and that edit distance
+// between the normalized forms (see Normalize); "" and -1 for an empty
+// directory.
+func (d *Directory) Nearest(name string) (string, int) {
+	q := Normalize(name)
+	best, bestDist := -1, -1
+	for key, i := range d.index {
+		dist := EditDistance(q, key)
+		if bestDist < 0 || dist < bestDist || dist == bestDist && d.list[i].Name < d.list[best].Name {
+			best, bestDist = i, dist
+		}
+	}
+	if best < 0 {
+		return "", -1
+	}
+	return d.list[best].Name, bestDist
+}
+
 // Lookup is Resolve without the error: the participant and whether it exists.
 func (d *Directory) Lookup(name string) (Participant, bool) {
 	i, ok := d.index[Normalize(name)]

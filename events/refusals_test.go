@@ -3,11 +3,13 @@ package events_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // refusal is one command the ledger must refuse: after the setup acts
@@ -368,6 +370,8 @@ func TestRefusedImports(t *testing.T) {
 			msg: "1 of the rows cannot be imported; nothing was written:\n  line 2: participant: name \"12345\" has no letter"},
 		{name: "a new participant's name with a bidi override", run: imp(true, row(2, "Testland\u202e", "accession", "2026-06-01")), want: &ie, is: events.ErrInvalid,
 			msg: "1 of the rows cannot be imported; nothing was written:\n  line 2: participant: bidirectional formatting character U+202E RIGHT-TO-LEFT OVERRIDE at byte 8 is not allowed"},
+		{name: "a misspelt participant is not registered as a new one", run: imp(true, row(2, "Viet Namm", "accession", "2026-06-01")), want: &ie, is: events.ErrInvalid,
+			msg: "1 of the rows cannot be imported; nothing was written:\n  line 2: participant: \"Viet Namm\" is not a known participant, and is one letter away from Viet Nam: correct the spelling (only clearly new names are registered)"},
 		{name: "an action in capitals", run: imp(false, row(2, "Japan", "ACCESSION", "2026-06-01")), want: &ie, is: events.ErrInvalid,
 			msg: "1 of the rows cannot be imported; nothing was written:\n  line 2: unknown action \"ACCESSION\"; did you mean \"accession\"?; known actions: ", prefix: true},
 		{name: "an actor with a control character", run: func(ctx context.Context, l *events.Ledger, _ []int64) error {
@@ -416,6 +420,16 @@ func addDefinition(yaml string) func(context.Context, *events.Ledger, []int64) e
 	}
 }
 
+// hanoiYAML is the shipped Hanoi Convention definition file.
+func hanoiYAML(tb testing.TB) string {
+	tb.Helper()
+	b, err := fs.ReadFile(seed.Files(), "treaties/xviii-16-hanoi.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestRefusedDefinitions(t *testing.T) {
 	var ie *events.InvalidError
 	protocol := func(id, parent, adopted string) string {
@@ -431,6 +445,12 @@ func TestRefusedDefinitions(t *testing.T) {
 			msg: `id: "xviii-16" differs only in case from the registered treaty XVIII-16; use its id to amend it`},
 		{name: "parents in a cycle", define: []string{protocol("XVIII-16-a", "XVIII-16", "2026-01-15"), protocol("XVIII-16-b", "XVIII-16-a", "2026-01-15")},
 			run: addDefinition(protocol("XVIII-16-a", "XVIII-16-b", "2026-01-15")), want: &ie, is: events.ErrInvalid, msg: "parent: the parents form a cycle: XVIII-16-a → XVIII-16-b → XVIII-16-a"},
+		{name: "an amendment adopting the treaty after a recorded signature", run: addDefinition(strings.NewReplacer("adopted: 2024-12-24", "adopted: 2025-10-26", "opens: 2025-10-25", "opens: 2025-10-26").Replace(hanoiYAML(t))),
+			want: new(*events.RefusedError), is: events.ErrRefused,
+			msg: "XVIII-16 cannot be amended to adopted 2025-10-26: the signature by Algeria of 2025-10-25 (position 7) is earlier; correct or retract that act first"},
+		{name: "an amendment closing the signature window before a recorded signature", run: addDefinition(strings.Replace(hanoiYAML(t), "closes: 2026-12-31", "closes: 2025-11-01", 1)),
+			want: new(*events.RefusedError), is: events.ErrRefused,
+			msg: "XVIII-16 cannot be amended to a signature window from 2025-10-25 to 2025-11-01: it leaves out the signature by Mauritius of 2025-11-19 (position 75); correct or retract that act first"},
 		{name: "a definition built in code with a path for an id", run: func(ctx context.Context, l *events.Ledger, _ []int64) error {
 			_, err := l.AddTreaty(ctx, events.Definition{ID: "../treaty", Title: "x", EntryIntoForce: events.Rule{Instruments: 1, Delay: events.Period{N: 1, Unit: events.Days}}}, events.Metadata{})
 			return err
