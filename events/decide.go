@@ -400,16 +400,18 @@ func checkDependants(h *History, old Fact, repl *Act) error {
 		if f.Position <= 0 || f.Position == old.Position {
 			continue
 		}
-		var ok bool
+		var match func(Action) bool
 		switch {
 		case f.Action == ReservationWithdrawn && f.Participant == p:
-			ok = hasActBy(h, p, f.Date, old.Position, repl, isReservation)
+			match = isReservation
 		case f.Action == Objection && f.Subject == p:
-			ok = hasActBy(h, p, f.Date, old.Position, repl, objectable)
+			match = objectable
 		default:
 			continue
 		}
-		if !ok {
+		// Refuse only what this change takes away: an act recorded
+		// without ground before these rules existed stays as it is.
+		if hasActBy(h, p, f.Date, 0, nil, match) && !hasActBy(h, p, f.Date, old.Position, repl, match) {
 			return &DependentActError{Position: old.Position, Action: old.Action, Participant: p, Retract: repl == nil, Dependent: *f}
 		}
 	}
