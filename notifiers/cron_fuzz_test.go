@@ -20,7 +20,7 @@ import (
 func FuzzParseSchedule(f *testing.F) {
 	starts := []time.Time{
 		time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC),
-		time.Date(2026, 3, 29, 0, 59, 30, 0, time.UTC), // clocks spring forward in Europe at 01:00 UTC
+		time.Date(2026, 3, 29, 0, 59, 30, 0, time.UTC),  // clocks spring forward in Europe at 01:00 UTC
 		time.Date(2026, 10, 25, 0, 59, 30, 0, time.UTC), // and fall back
 	}
 	f.Fuzz(func(t *testing.T, spec, tz string) {
