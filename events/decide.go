@@ -440,7 +440,7 @@ func (e *DependentActError) Error() string {
 	}
 	d := e.Dependent
 	return fmt.Sprintf("the %s by %s at position %d cannot be %s: the %s by %s of %s at position %d rests on it; retract or correct that act first",
-		e.Action, e.Participant, e.Position, verb, d.Action, d.Participant, d.Date, d.Position)
+		strings.ToLower(e.Action.Label()), e.Participant, e.Position, verb, strings.ToLower(d.Action.Label()), d.Participant, d.Date, d.Position)
 }
 
 // Unwrap returns ErrRefused.

@@ -215,19 +215,19 @@ func TestRefusedObjectionsAndWithdrawals(t *testing.T) {
 				_, err := l.Retract(ctx, "XVIII-16", pos[0], "recorded in error", events.Metadata{})
 				return err
 			}, want: &de, is: events.ErrRefused,
-			msg: "the reservation by Viet Nam at position 76 cannot be retracted: the reservation-withdrawn by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
+			msg: "the reservation by Viet Nam at position 76 cannot be retracted: the withdrawal of reservation by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
 		{name: "correcting a reservation to after its withdrawal", setup: []events.RecordInput{vnReservation, vnWithdrawal},
 			run: func(ctx context.Context, l *events.Ledger, pos []int64) error {
 				_, err := l.Correct(ctx, events.CorrectInput{Treaty: "XVIII-16", Position: pos[0], Reason: "C.N. gives October", Date: "2026-10-01"})
 				return err
 			}, want: &de, is: events.ErrRefused,
-			msg: "the reservation by Viet Nam at position 76 cannot be corrected so: the reservation-withdrawn by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
+			msg: "the reservation by Viet Nam at position 76 cannot be corrected so: the withdrawal of reservation by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
 		{name: "correcting a withdrawn reservation into a declaration", setup: []events.RecordInput{vnReservation, vnWithdrawal},
 			run: func(ctx context.Context, l *events.Ledger, pos []int64) error {
 				_, err := l.Correct(ctx, events.CorrectInput{Treaty: "XVIII-16", Position: pos[0], Reason: "it was an interpretative declaration", Action: "declaration"})
 				return err
 			}, want: &de, is: events.ErrRefused,
-			msg: "the reservation by Viet Nam at position 76 cannot be corrected so: the reservation-withdrawn by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
+			msg: "the reservation by Viet Nam at position 76 cannot be corrected so: the withdrawal of reservation by Viet Nam of 2026-09-01 at position 77 rests on it; retract or correct that act first"},
 		{name: "correcting a withdrawal to before its reservation", setup: []events.RecordInput{vnReservation, vnWithdrawal},
 			run: func(ctx context.Context, l *events.Ledger, pos []int64) error {
 				_, err := l.Correct(ctx, events.CorrectInput{Treaty: "XVIII-16", Position: pos[1], Reason: "C.N. gives May", Date: "2026-05-01"})
