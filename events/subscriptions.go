@@ -251,7 +251,7 @@ func slackChannel(c string) bool {
 			return false
 		}
 		for _, r := range name {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.' {
 				return false
 			}
 		}
@@ -261,7 +261,7 @@ func slackChannel(c string) bool {
 		return false
 	}
 	for _, r := range c {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
 			return false
 		}
 	}

@@ -38,8 +38,9 @@ func (k TextKind) max() int {
 		return MaxNameBytes
 	case LineText:
 		return MaxLineBytes
+	default:
+		return MaxFreeTextBytes
 	}
-	return MaxFreeTextBytes
 }
 
 // CheckText is the one check every text field of a command passes: it

@@ -260,6 +260,7 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	case yaml.DocumentNode:
 		return "a document"
+	default: // a scalar (aliases are refused before)
 	}
 	switch n.Tag {
 	case "!!null":
