@@ -3,10 +3,11 @@ GO    ?= go
 BIN   := bin/treatywatch
 DB    ?= data/treatywatch.db
 BENCHTIME ?= 1x
+FUZZTIME  ?= 20s
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test test-deps lint bench load vet fmt
+.PHONY: build run status test test-deps lint bench fuzz load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -49,6 +50,18 @@ bench:
 	$(GO) test -run '^$$' -bench 'Batch100k|1M' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./events/sqlite
 	$(GO) test -run '^$$' -bench 'Rebuild|StatusAsOf' -benchtime $(BENCHTIME) -timeout 30m ./projections
 	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -timeout 10m ./notifiers
+
+## fuzz: each fuzz target for FUZZTIME (default 20s). `make test` already runs every target's seed
+## corpus (testdata/fuzz/<FuzzName>/); a failing input the fuzzer finds is written there too.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDate$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePeriod$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckText$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzImportCSV$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./events/treatyfile
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./notifiers
 
 ## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger.
 load: build

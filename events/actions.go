@@ -1,6 +1,10 @@
 package events
 
-import "sort"
+import (
+	"sort"
+	"strings"
+	"unicode"
+)
 
 // Action is what a participant did, in the depositary's vocabulary. The
 // string values are the CLI's ACTION names and part of stored type names;
@@ -70,13 +74,32 @@ var actionInfo = map[Action]actionMeta{
 	ParliamentaryApproval:  {unofficial: true, label: "Parliamentary approval (unofficial)"},
 }
 
-// ParseAction returns the Action named s, or an *UnknownActionError.
+// ParseAction returns the Action named s, exactly as the vocabulary
+// writes it (lower case, words joined by '-'), or an *UnknownActionError
+// that suggests the action meant ("Ratification", "reservation withdrawn").
 func ParseAction(s string) (Action, error) {
 	a := Action(s)
 	if _, ok := actionInfo[a]; !ok {
-		return "", &UnknownActionError{Action: s}
+		return "", &UnknownActionError{Action: clip(s)}
 	}
 	return a, nil
+}
+
+// suggestAction returns the action s probably means: the same name in
+// another case or with spaces or underscores for '-', or the one within
+// two edits; "" when none is close.
+func suggestAction(s string) string {
+	folded := strings.ToLower(strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '_' || r == '-' || unicode.IsSpace(r) }), "-"))
+	if _, ok := actionInfo[Action(folded)]; ok {
+		return folded
+	}
+	best, bestDist := "", 3
+	for _, a := range AllActions() {
+		if d := EditDistance(folded, string(a)); d < bestDist {
+			best, bestDist = string(a), d
+		}
+	}
+	return best
 }
 
 // AllActions returns every action, sorted by name.

@@ -2,7 +2,6 @@ package events
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,33 +24,72 @@ func NewDate(year int, month time.Month, day int) Date {
 	return DateOf(time.Date(year, month, day, 0, 0, 0, 0, time.UTC))
 }
 
-// DateOf returns the calendar date of t in t's location.
+// The range of dates a Date holds: 0001-01-01 to 9999-12-31, the dates
+// YYYY-MM-DD can write. Arithmetic beyond them saturates at the ends.
+const (
+	minDays = 1       // 0001-01-01
+	maxDays = 3652059 // 9999-12-31
+)
+
+// FirstDate returns 0001-01-01, the first date a Date holds.
+func FirstDate() Date { return Date{n: minDays} }
+
+// LastDate returns 9999-12-31, the last date a Date holds.
+func LastDate() Date { return Date{n: maxDays} }
+
+// DateOf returns the calendar date of t in t's location, saturated to
+// 0001-01-01 … 9999-12-31.
 func DateOf(t time.Time) Date {
 	y, m, d := t.Date()
+	switch {
+	case y < 1:
+		return FirstDate()
+	case y > 9999:
+		return LastDate()
+	}
 	u := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	return Date{n: int32((u.Unix()-epoch.Unix())/86400) + 1}
 }
 
-// ParseDate parses an ISO 8601 calendar date, YYYY-MM-DD. It refuses
-// malformed text and impossible dates (2025-02-30) with an *InvalidDateError.
+// ParseDate parses an ISO 8601 calendar date written exactly YYYY-MM-DD:
+// ten bytes, ASCII digits, a year from 0001 to 9999. No sign, space,
+// underscore or extra digit is accepted anywhere, nor surrounding space
+// (callers trim input where a field allows it). It refuses malformed text
+// and impossible dates (2025-02-30) with an *InvalidDateError.
 func ParseDate(s string) (Date, error) {
-	s = strings.TrimSpace(s)
+	bad := func(reason string) (Date, error) { return Date{}, &InvalidDateError{Value: clip(s), Reason: reason} }
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return Date{}, &InvalidDateError{Value: s, Reason: "want YYYY-MM-DD"}
+		return bad("want YYYY-MM-DD")
 	}
-	y, err1 := strconv.Atoi(s[0:4])
-	m, err2 := strconv.Atoi(s[5:7])
-	d, err3 := strconv.Atoi(s[8:10])
-	if err1 != nil || err2 != nil || err3 != nil || y < 1 {
-		return Date{}, &InvalidDateError{Value: s, Reason: "want YYYY-MM-DD"}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 {
+		return bad("want YYYY-MM-DD with the digits 0-9 only")
+	}
+	if y < 1 {
+		return bad("there is no year 0000")
 	}
 	if m < 1 || m > 12 {
-		return Date{}, &InvalidDateError{Value: s, Reason: fmt.Sprintf("there is no month %d", m)}
+		return bad(fmt.Sprintf("there is no month %d", m))
 	}
 	if d < 1 || d > daysIn(y, time.Month(m)) {
-		return Date{}, &InvalidDateError{Value: s, Reason: fmt.Sprintf("%s %d has %d days", time.Month(m), y, daysIn(y, time.Month(m)))}
+		return bad(fmt.Sprintf("%s %d has %d days", time.Month(m), y, daysIn(y, time.Month(m))))
 	}
 	return NewDate(y, time.Month(m), d), nil
+}
+
+// digits reads s as a number written with the ASCII digits 0-9 only.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
 }
 
 // MustDate is ParseDate for literals known to be valid (tests, tables);
@@ -87,12 +125,33 @@ func (d Date) String() string {
 	return d.Time().Format(time.DateOnly)
 }
 
-// AddDays returns d plus n calendar days.
-func (d Date) AddDays(n int) Date { return Date{n: d.n + int32(n)} }
+// AddDays returns d plus n calendar days, saturated to 0001-01-01 …
+// 9999-12-31: no n overflows. The zero Date ("no date") stays zero.
+func (d Date) AddDays(n int) Date {
+	switch {
+	case d.IsZero():
+		return d
+	case n > maxDays:
+		return LastDate()
+	case n < -maxDays:
+		return FirstDate()
+	}
+	return Date{n: int32(min(max(int64(d.n)+int64(n), minDays), maxDays))}
+}
 
 // AddMonths returns the same day n months later, clamped to the last day of
-// that month (31 January + 1 month = 28 or 29 February).
+// that month (31 January + 1 month = 28 or 29 February), and saturated to
+// 0001-01-01 … 9999-12-31: no n overflows. The zero Date stays zero.
 func (d Date) AddMonths(n int) Date {
+	const span = 12 * 10000
+	switch {
+	case d.IsZero():
+		return d
+	case n > span:
+		return LastDate()
+	case n < -span:
+		return FirstDate()
+	}
 	y, m, day := d.YMD()
 	total := int(m) - 1 + n
 	ty := y + total/12
@@ -109,8 +168,12 @@ func (d Date) AddMonths(n int) Date {
 }
 
 // FirstOfNextMonth returns the first day of the month after d's month,
-// strictly: for 1 March it is 1 April.
+// strictly: for 1 March it is 1 April (in December 9999, the last date,
+// 9999-12-31). The zero Date stays zero.
 func (d Date) FirstOfNextMonth() Date {
+	if d.IsZero() {
+		return d
+	}
 	y, m, _ := d.YMD()
 	return NewDate(y, m+1, 1)
 }
@@ -183,10 +246,32 @@ type Period struct {
 // IsZero reports whether p is the zero Period.
 func (p Period) IsZero() bool { return p == Period{} }
 
+// Bounds of a Period, whatever its use (a delay, later parties, a
+// withdrawal): no treaty waits longer than ten years, and a longer period
+// in a definition is a mistake.
+const (
+	MaxPeriodDays   = 3660
+	MaxPeriodMonths = 120
+	MaxPeriodYears  = 10
+)
+
+const periodGrammar = `want "N days", "N months", "N years" or "first day of month after N days|months|years"`
+
 // ParsePeriod parses the delay grammar: "N days", "N months", "N years",
-// "first day of month after N days" and "first day of month after N months".
-// Singular units ("1 year", "1 day", "1 month") are accepted.
+// "first day of month after N days", "first day of month after N months"
+// (also "first day of the month after ..."). Case and runs of spaces do
+// not matter; singular units ("1 year", "1 day", "1 month") are accepted.
+// N is written with the digits 0-9, without sign or leading zero, and is
+// at most MaxPeriodDays days, MaxPeriodMonths months or MaxPeriodYears
+// years. It returns an *InvalidPeriodError, wrapping ErrInvalid, for
+// anything else.
 func ParsePeriod(s string) (Period, error) {
+	bad := func(reason string) (Period, error) {
+		return Period{}, &InvalidPeriodError{Value: clip(s), Reason: reason}
+	}
+	if err := CheckText("", s, NameText); err != nil {
+		return bad(err.Error())
+	}
 	text := strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	var p Period
 	const fdom = "first day of month after "
@@ -198,9 +283,17 @@ func ParsePeriod(s string) (Period, error) {
 		p.FirstOfMonthAfter, text = true, strings.TrimPrefix(text, fdom2)
 	}
 	num, unit, ok := strings.Cut(text, " ")
-	n, err := strconv.Atoi(num)
-	if !ok || err != nil || n < 0 {
-		return Period{}, fmt.Errorf("cannot parse period %q: want \"N days\", \"N months\", \"N years\" or \"first day of month after N days|months\"", s)
+	if !ok {
+		return bad(periodGrammar)
+	}
+	n, isNum := digits(num)
+	switch {
+	case !isNum:
+		return bad(fmt.Sprintf("%q is not a number written with the digits 0-9 (no sign, no separator); %s", clip(num), periodGrammar))
+	case len(num) > 4:
+		return bad(fmt.Sprintf("%s has more than four digits; a period is at most %d days, %d months or %d years", clip(num), MaxPeriodDays, MaxPeriodMonths, MaxPeriodYears))
+	case len(num) > 1 && num[0] == '0':
+		return bad(fmt.Sprintf("write %d without leading zeros", n))
 	}
 	switch unit {
 	case "day", "days":
@@ -210,24 +303,70 @@ func ParsePeriod(s string) (Period, error) {
 	case "year", "years":
 		p.Unit = Years
 	default:
-		return Period{}, fmt.Errorf("cannot parse period %q: unknown unit %q (want days, months or years)", s, unit)
+		return bad(fmt.Sprintf("unknown unit %q (want days, months or years)", clip(unit)))
 	}
 	p.N = n
+	if err := p.Validate(); err != nil {
+		return bad(err.Error())
+	}
 	return p, nil
 }
+
+// Validate checks a Period built in code or read from JSON: a known unit
+// and N between 0 and the unit's bound. The zero Period is valid.
+func (p Period) Validate() error {
+	if p.IsZero() {
+		return nil
+	}
+	limit := 0
+	switch p.Unit {
+	case Days:
+		limit = MaxPeriodDays
+	case Months:
+		limit = MaxPeriodMonths
+	case Years:
+		limit = MaxPeriodYears
+	default:
+		return fmt.Errorf("unknown unit %q (want days, months or years)", clip(string(p.Unit)))
+	}
+	if p.N < 0 {
+		return fmt.Errorf("%d %s is negative", p.N, p.Unit)
+	}
+	if p.N > limit {
+		return fmt.Errorf("%d %s is too long: at most %d %s (a period is at most %d days, %d months or %d years)", p.N, p.Unit, limit, p.Unit, MaxPeriodDays, MaxPeriodMonths, MaxPeriodYears)
+	}
+	return nil
+}
+
+// InvalidPeriodError is text that is not a period of the delay grammar,
+// or a period beyond its bounds (see ParsePeriod). It wraps ErrInvalid.
+type InvalidPeriodError struct {
+	Value  string
+	Reason string
+}
+
+func (e *InvalidPeriodError) Error() string {
+	return fmt.Sprintf("invalid period %q: %s", e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalid.
+func (e *InvalidPeriodError) Unwrap() error { return ErrInvalid }
 
 // After returns the date the period ends when it starts on d: d + N days,
 // d + N months (clamped to the month's end), or d + N years; with
 // FirstOfMonthAfter, the first day of the month strictly after that.
+// Like Date's arithmetic it saturates at 9999-12-31 and never overflows,
+// even for a Period beyond its bounds.
 func (p Period) After(d Date) Date {
+	n := min(max(p.N, -maxDays), maxDays)
 	var e Date
 	switch p.Unit {
 	case Months:
-		e = d.AddMonths(p.N)
+		e = d.AddMonths(n)
 	case Years:
-		e = d.AddMonths(12 * p.N)
+		e = d.AddMonths(12 * min(max(n, -20000), 20000))
 	default:
-		e = d.AddDays(p.N)
+		e = d.AddDays(n)
 	}
 	if p.FirstOfMonthAfter {
 		e = e.FirstOfNextMonth()

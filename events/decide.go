@@ -3,6 +3,7 @@ package events
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -114,6 +115,9 @@ func DecideCorrect(h *History, parent *History, c CorrectAct, today Date) (ActCo
 	if err := checkStanding(h, parent, act, old.Position); err != nil {
 		return ActCorrected{}, err
 	}
+	if err := checkDependants(h, old, &act); err != nil {
+		return ActCorrected{}, err
+	}
 	return ActCorrected{Supersedes: old.Position, Reason: strings.TrimSpace(c.Reason), Act: act, Reference: c.Meta.Reference}, nil
 }
 
@@ -129,15 +133,57 @@ func DecideRetract(h *History, c RetractAct) (ActRetracted, error) {
 	if strings.TrimSpace(c.Reason) == "" {
 		return ActRetracted{}, &InvalidError{Field: "reason", Reason: "a retraction needs a reason"}
 	}
+	if err := checkDependants(h, old, nil); err != nil {
+		return ActRetracted{}, err
+	}
 	return ActRetracted{Supersedes: old.Position, Reason: strings.TrimSpace(c.Reason)}, nil
 }
 
 // DecideDefinition decides `treaty add`: a new treaty is registered; a
 // changed definition of a registered one is an amendment; an unchanged one
-// gives (nil, nil): nothing to record.
-func DecideDefinition(h *History, def Definition) (Payload, error) {
+// gives (nil, nil): nothing to record. known holds the latest definition
+// of every registered treaty (def's own included or not), today is today's
+// date (zero: not checked).
+//
+// Besides Definition.Validate, it refuses (each wrapping ErrInvalid): an
+// adoption date after today; a parent that is not a registered treaty
+// (*UnknownParentError) or whose chain of parents leads back to def; and
+// a new treaty whose id differs only in case from a registered one. An
+// amendment that the recorded acts contradict (an adoption after one of
+// them, a signature window leaving out a signature) is a *RefusedError,
+// wrapping ErrRefused.
+func DecideDefinition(h *History, def Definition, known []Definition, today Date) (Payload, error) {
 	if err := def.Validate(); err != nil {
 		return nil, err
+	}
+	if !today.IsZero() && def.Adopted.After(today) {
+		return nil, &InvalidError{Field: "adopted", Reason: fmt.Sprintf("%s is after today (%s)", def.Adopted, today)}
+	}
+	byID := make(map[string]Definition, len(known))
+	for _, k := range known {
+		byID[k.ID] = k
+		if (h == nil || !h.Registered) && k.ID != def.ID && strings.EqualFold(k.ID, def.ID) {
+			return nil, &InvalidError{Field: "id", Reason: fmt.Sprintf("%q differs only in case from the registered treaty %s; use its id to amend it", def.ID, k.ID)}
+		}
+	}
+	if def.Parent != "" {
+		if _, ok := byID[def.Parent]; !ok {
+			e := &UnknownParentError{Treaty: def.ID, Parent: def.Parent}
+			for _, k := range known {
+				if k.ID != def.ID {
+					e.Known = append(e.Known, k.ID)
+				}
+			}
+			slices.Sort(e.Known)
+			return nil, e
+		}
+		chain := []string{def.ID}
+		for id := def.Parent; id != ""; id = byID[id].Parent {
+			chain = append(chain, id)
+			if id == def.ID || len(chain) > len(known)+1 {
+				return nil, &InvalidError{Field: "parent", Reason: fmt.Sprintf("the parents form a cycle: %s", strings.Join(chain, " → "))}
+			}
+		}
 	}
 	if h == nil || !h.Registered {
 		return &TreatyRegistered{Definition: def}, nil
@@ -146,8 +192,62 @@ func DecideDefinition(h *History, def Definition) (Payload, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
+	if err := checkAmendment(h, def); err != nil {
+		return nil, err
+	}
 	return &TreatyAmended{Definition: def, Changes: changes}, nil
 }
+
+// checkAmendment refuses an amended definition that the acts already
+// recorded contradict: an adoption after a recorded act, or a signature
+// window that leaves out a recorded signature.
+func checkAmendment(h *History, def Definition) error {
+	for _, f := range h.Facts() {
+		switch {
+		case !def.Adopted.IsZero() && f.Date.Before(def.Adopted):
+			return &RefusedError{Participant: def.ID, Reason: fmt.Sprintf("cannot be amended to adopted %s: the %s by %s of %s (position %d) is earlier; correct or retract that act first",
+				def.Adopted, f.Action, orNobody(f.Participant), f.Date, f.Position)}
+		case f.Action == Signature && !def.Signature.Contains(f.Date):
+			return &RefusedError{Participant: def.ID, Reason: fmt.Sprintf("cannot be amended to a signature window from %s to %s: it leaves out the signature by %s of %s (position %d); correct or retract that act first",
+				orOpen(def.Signature.Opens), orOpen(def.Signature.Closes), f.Participant, f.Date, f.Position)}
+		}
+	}
+	return nil
+}
+
+func orNobody(participant string) string {
+	if participant == "" {
+		return "nobody in particular"
+	}
+	return participant
+}
+
+func orOpen(d Date) string {
+	if d.IsZero() {
+		return "(open)"
+	}
+	return d.String()
+}
+
+// UnknownParentError is a definition whose parent is not a registered
+// treaty: a protocol or amendment is added after the treaty it belongs
+// to. It wraps ErrInvalid: the definition is what is wrong.
+type UnknownParentError struct {
+	Treaty string
+	Parent string
+	Known  []string
+}
+
+func (e *UnknownParentError) Error() string {
+	msg := fmt.Sprintf("parent: %s names the parent %q, which is not a registered treaty; add the parent's definition first", e.Treaty, e.Parent)
+	if len(e.Known) > 0 {
+		msg += "; known treaties: " + strings.Join(e.Known, ", ")
+	}
+	return msg
+}
+
+// Unwrap returns ErrInvalid.
+func (e *UnknownParentError) Unwrap() error { return ErrInvalid }
 
 func definitionChanges(a, b Definition) []string {
 	var out []string
@@ -230,6 +330,19 @@ func checkStanding(h *History, parent *History, act Act, skip int64) error {
 		if def.Parent != "" && parent != nil && parent.Registered && !parent.BoundOn(act.Participant, act.Date) {
 			return &NotPartyToParentError{Participant: act.Participant, Treaty: def.ID, Parent: def.Parent}
 		}
+	case act.Action == Objection:
+		switch {
+		case act.Subject == "":
+			return &InvalidError{Field: "subject", Reason: "an objection needs a subject: the participant whose reservation, declaration or other act it objects to"}
+		case act.Subject == act.Participant:
+			return &InvalidError{Field: "subject", Reason: fmt.Sprintf("%s cannot object to itself", act.Participant)}
+		case !hasActBy(h, act.Subject, act.Date, skip, nil, objectable):
+			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("cannot object to %s: %s has no act recorded in %s on or before %s (a reservation, a declaration, an accession, ...) to object to", act.Subject, act.Subject, def.ID, act.Date)}
+		}
+	case act.Action == ReservationWithdrawn:
+		if !hasActBy(h, act.Participant, act.Date, skip, nil, isReservation) {
+			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("has no reservation to %s recorded on or before %s, so there is none to withdraw", def.ID, act.Date)}
+		}
 	case act.Action == Denunciation:
 		if s.Consent == nil || s.Consent.Date.After(act.Date) {
 			return &NotBoundError{Participant: act.Participant, Action: act.Action}
@@ -252,3 +365,83 @@ func standingWithout(h *History, participant string, skip int64) *Standing {
 	tmp.restand(participant)
 	return tmp.parties[participant]
 }
+
+// objectable reports whether an act can be objected to: any official act
+// (a reservation, a declaration, an accession, ...), not a domestic step.
+func objectable(a Action) bool { return !a.IsUnofficial() }
+
+func isReservation(a Action) bool { return a == Reservation }
+
+// hasActBy reports whether participant has a live act matching match
+// dated on or before d, ignoring the fact at position skip and counting
+// extra (an act about to replace it) when it is not nil.
+func hasActBy(h *History, participant string, d Date, skip int64, extra *Act, match func(Action) bool) bool {
+	if extra != nil && extra.Participant == participant && !extra.Date.After(d) && match(extra.Action) {
+		return true
+	}
+	for _, i := range h.byP[participant] {
+		f := &h.facts[i]
+		if f.Position > 0 && f.Position != skip && !f.Date.After(d) && match(f.Action) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDependants refuses to retract the fact old (repl nil) or to
+// replace it with *repl when a live act that rests on it would be left
+// without ground: a withdrawal of reservation by the same participant
+// with no reservation before it any more, or another participant's
+// objection to it with no act of it left to object to.
+func checkDependants(h *History, old Fact, repl *Act) error {
+	p := old.Participant
+	for i := range h.facts {
+		f := &h.facts[i]
+		if f.Position <= 0 || f.Position == old.Position {
+			continue
+		}
+		var match func(Action) bool
+		switch {
+		case f.Action == ReservationWithdrawn && f.Participant == p:
+			match = isReservation
+		case f.Action == Objection && f.Subject == p:
+			match = objectable
+		default:
+			continue
+		}
+		// Refuse only what this change takes away: an act recorded
+		// without ground before these rules existed stays as it is.
+		if hasActBy(h, p, f.Date, 0, nil, match) && !hasActBy(h, p, f.Date, old.Position, repl, match) {
+			return &DependentActError{Position: old.Position, Action: old.Action, Participant: p, Retract: repl == nil, Dependent: *f}
+		}
+	}
+	return nil
+}
+
+// DependentActError is a retraction or correction that would leave a
+// later act without the act it rests on: a withdrawal of reservation
+// without its reservation, an objection without the act objected to. It
+// wraps ErrRefused.
+type DependentActError struct {
+	// Position, Action and Participant are the act to retract or correct.
+	Position    int64
+	Action      Action
+	Participant string
+	// Retract is true for a retraction, false for a correction.
+	Retract bool
+	// Dependent is the act that rests on it.
+	Dependent Fact
+}
+
+func (e *DependentActError) Error() string {
+	verb := "corrected so"
+	if e.Retract {
+		verb = "retracted"
+	}
+	d := e.Dependent
+	return fmt.Sprintf("the %s by %s at position %d cannot be %s: the %s by %s of %s at position %d rests on it; retract or correct that act first",
+		strings.ToLower(e.Action.Label()), e.Participant, e.Position, verb, strings.ToLower(d.Action.Label()), d.Participant, d.Date, d.Position)
+}
+
+// Unwrap returns ErrRefused.
+func (e *DependentActError) Unwrap() error { return ErrRefused }

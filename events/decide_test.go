@@ -223,3 +223,32 @@ func TestHistoryAppliesCorrectionsAndRetractions(t *testing.T) {
 		t.Fatalf("live facts = %d, want 1", got)
 	}
 }
+
+// TestDependantsOnlyWhatTheChangeTakesAway: an act recorded without ground
+// before the rules on withdrawals and objections existed (here a withdrawal
+// of a reservation Viet Nam never made) does not block retracting or
+// correcting an unrelated act; retracting the act an objection rests on
+// does.
+func TestDependantsOnlyWhatTheChangeTakesAway(t *testing.T) {
+	h := historyOf(t, hanoi(),
+		"Viet Nam,signature,2025-10-25",             // position 2
+		"Viet Nam,reservation-withdrawn,2026-02-01", // 3: legacy, no reservation
+		"Japan,accession,2026-03-01",                // 4
+		"Austria,signature,2025-10-25",              // 5
+	)
+	if _, err := events.DecideRetract(h, events.RetractAct{Treaty: "XVIII-16", Position: 2, Reason: "recorded in error"}); err != nil {
+		t.Fatalf("retracting Viet Nam's signature: %v", err)
+	}
+	h = historyOf(t, hanoi(), "Japan,accession,2026-03-01", "Austria,signature,2025-10-25")
+	obj := events.Act{Action: events.Objection, Participant: "Austria", ISO3: "AUT", Date: events.MustDate("2026-04-01"), Subject: "Japan"}
+	reg := events.NewRegistry()
+	rec, _ := reg.NewRecord(&obj, obj.Date, events.Metadata{})
+	if err := h.Apply(events.Envelope{Position: 4, Version: 4, Type: rec.Type, Payload: rec.Payload}, &obj); err != nil {
+		t.Fatal(err)
+	}
+	_, err := events.DecideRetract(h, events.RetractAct{Treaty: "XVIII-16", Position: 2, Reason: "recorded in error"})
+	var de *events.DependentActError
+	if !errors.As(err, &de) || de.Dependent.Position != 4 {
+		t.Fatalf("retracting the accession Austria objects to: %v", err)
+	}
+}

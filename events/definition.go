@@ -2,7 +2,9 @@ package events
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 )
 
 // Definition is a treaty as treatywatch knows it: identity, dates, and the
@@ -130,41 +132,189 @@ func (r Rule) LaterPeriod() Period {
 	return r.Delay
 }
 
-// Validate checks what a definition must hold whatever its source. The
-// YAML parser reports the same problems with line numbers first.
+// Bounds of a definition's numbers and lists. No treaty needs more
+// instruments than there are States (the reference list has 198
+// participants); a share is a percentage.
+const (
+	MaxInstruments  = 1000
+	MaxFractionDen  = 100
+	MaxSharePercent = 100.0
+	MaxSources      = 100
+	MaxGroupMembers = 1000
+	MaxShareWeights = 1000
+)
+
+// Validate checks what a definition must hold whatever its source: a
+// treaty id and a parent id in the grammar of ids (CheckTreatyID), every
+// text field acceptable text (CheckText: titles, depositary and sources one
+// line each, the clause free text), instruments between 1 and
+// MaxInstruments (or a fraction N/M with 1 <= N <= M <= MaxFractionDen),
+// periods within their bounds (Period.Validate), a group's at_least
+// between 1 and its size, a share's at_least above 0 and at most 100 (a
+// percentage) and no more than all its weights together, weights between 0
+// and 100, and a signature window that closes after it opens and opens no
+// earlier than the adoption. Each refusal wraps ErrInvalid and names the
+// field by its path in the YAML ("entry_into_force.delay"). The YAML parser
+// reports the same problems with line numbers first. What needs the ledger
+// (a known parent, an adoption not after today) is DecideDefinition's.
 func (d Definition) Validate() error {
 	if d.ID == "" {
 		return &InvalidError{Field: "id", Reason: "is required"}
 	}
+	if err := CheckTreatyID("id", d.ID); err != nil {
+		return err
+	}
 	if d.Title == "" {
 		return &InvalidError{Field: "title", Reason: "is required"}
 	}
-	r := d.EntryIntoForce
-	if r.Instruments <= 0 && r.Fraction == nil {
-		return &InvalidError{Field: "entry_into_force.instruments", Reason: "must be a positive number or \"N/M of parent parties\""}
-	}
-	if r.Fraction != nil && d.Parent == "" {
-		return &InvalidError{Field: "entry_into_force.instruments", Reason: "a fraction of parent parties needs a parent"}
-	}
-	if r.Delay.IsZero() && r.Delay.Unit == "" {
-		return &InvalidError{Field: "entry_into_force.delay", Reason: "is required"}
-	}
-	for _, k := range r.Counts {
-		if !k.IsConsent() {
-			return &InvalidError{Field: "entry_into_force.counts", Reason: fmt.Sprintf("%q is not a kind of consent to be bound", k)}
+	for _, f := range []struct {
+		field, text string
+		kind        TextKind
+	}{
+		{"title", d.Title, LineText},
+		{"short_title", d.ShortTitle, LineText},
+		{"depositary", d.Depositary, LineText},
+		{"clause", d.Clause, FreeText},
+	} {
+		if err := CheckText(f.field, f.text, f.kind); err != nil {
+			return err
+		}
+		if strings.TrimSpace(f.text) != f.text {
+			return &InvalidError{Field: f.field, Reason: "has spaces around it"}
 		}
 	}
-	if w := d.Signature; w != nil && !w.Opens.IsZero() && !w.Closes.IsZero() && w.Closes.Before(w.Opens) {
-		return &InvalidError{Field: "signature", Reason: fmt.Sprintf("closes %s before it opens %s", w.Closes, w.Opens)}
+	if d.Parent != "" {
+		if err := CheckTreatyID("parent", d.Parent); err != nil {
+			return err
+		}
+		if d.Parent == d.ID {
+			return &InvalidError{Field: "parent", Reason: "a treaty cannot be its own parent"}
+		}
 	}
-	if g := r.Group; g != nil && (g.AtLeast <= 0 || g.AtLeast > len(g.Members)) {
-		return &InvalidError{Field: "entry_into_force.group.at_least", Reason: fmt.Sprintf("must be between 1 and the %d members", len(g.Members))}
+	if len(d.Sources) > MaxSources {
+		return &InvalidError{Field: "sources", Reason: fmt.Sprintf("lists %d sources; at most %d are allowed", len(d.Sources), MaxSources)}
 	}
-	if s := r.Share; s != nil && (s.AtLeast <= 0 || len(s.Weights) == 0) {
-		return &InvalidError{Field: "entry_into_force.share", Reason: "needs a positive at_least and weights"}
+	for i, src := range d.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if strings.TrimSpace(src) == "" {
+			return &InvalidError{Field: field, Reason: "is empty"}
+		}
+		if err := CheckText(field, src, LineText); err != nil {
+			return err
+		}
 	}
-	if d.Parent == d.ID {
-		return &InvalidError{Field: "parent", Reason: "a treaty cannot be its own parent"}
+	if w := d.Signature; w != nil {
+		if !w.Opens.IsZero() && !w.Closes.IsZero() && w.Closes.Before(w.Opens) {
+			return &InvalidError{Field: "signature.closes", Reason: fmt.Sprintf("%s is before the window opens (%s)", w.Closes, w.Opens)}
+		}
+		if !w.Opens.IsZero() && !d.Adopted.IsZero() && w.Opens.Before(d.Adopted) {
+			return &InvalidError{Field: "signature.opens", Reason: fmt.Sprintf("%s is before the treaty's adoption (%s): a treaty opens for signature once adopted", w.Opens, d.Adopted)}
+		}
+	}
+	if err := d.Withdrawal.TakesEffect.Validate(); err != nil {
+		return &InvalidError{Field: "withdrawal.takes_effect", Reason: err.Error()}
+	}
+	return d.EntryIntoForce.validate(d.Parent != "")
+}
+
+func (r Rule) validate(hasParent bool) error {
+	const base = "entry_into_force."
+	switch f := r.Fraction; {
+	case f == nil && (r.Instruments <= 0 || r.Instruments > MaxInstruments):
+		return &InvalidError{Field: base + "instruments", Reason: fmt.Sprintf("is %d; want a whole number from 1 to %d, or \"N/M of parent parties\"", r.Instruments, MaxInstruments)}
+	case f != nil && !hasParent:
+		return &InvalidError{Field: base + "instruments", Reason: "a fraction of parent parties needs a parent"}
+	case f != nil && (f.Num < 1 || f.Den > MaxFractionDen || f.Num > f.Den):
+		return &InvalidError{Field: base + "instruments", Reason: fmt.Sprintf("%d/%d is not a fraction N/M with 1 <= N <= M <= %d", f.Num, f.Den, MaxFractionDen)}
+	case f != nil && r.Instruments != 0:
+		return &InvalidError{Field: base + "instruments", Reason: "give a number or a fraction of parent parties, not both"}
+	}
+	if r.Delay.IsZero() && r.Delay.Unit == "" {
+		return &InvalidError{Field: base + "delay", Reason: "is required"}
+	}
+	if err := r.Delay.Validate(); err != nil {
+		return &InvalidError{Field: base + "delay", Reason: err.Error()}
+	}
+	if r.LaterParties != nil {
+		if err := r.LaterParties.Validate(); err != nil {
+			return &InvalidError{Field: base + "later_parties", Reason: err.Error()}
+		}
+	}
+	for i, k := range r.Counts {
+		if !k.IsConsent() {
+			return &InvalidError{Field: fmt.Sprintf("%scounts[%d]", base, i), Reason: fmt.Sprintf("%q is not a kind of consent to be bound", clip(string(k)))}
+		}
+		if slices.Contains(r.Counts[:i], k) {
+			return &InvalidError{Field: fmt.Sprintf("%scounts[%d]", base, i), Reason: fmt.Sprintf("%q is listed twice", k)}
+		}
+	}
+	if g := r.Group; g != nil {
+		if err := g.validate(base + "group"); err != nil {
+			return err
+		}
+	}
+	if s := r.Share; s != nil {
+		if err := s.validate(base + "share"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *Group) validate(base string) error {
+	if err := CheckName(base+".name", g.Name); err != nil {
+		return err
+	}
+	if len(g.Members) > MaxGroupMembers {
+		return &InvalidError{Field: base + ".members", Reason: fmt.Sprintf("lists %d members; at most %d are allowed", len(g.Members), MaxGroupMembers)}
+	}
+	for i, m := range g.Members {
+		field := fmt.Sprintf("%s.members[%d]", base, i)
+		if err := CheckName(field, m); err != nil {
+			return err
+		}
+		if slices.Contains(g.Members[:i], m) {
+			return &InvalidError{Field: field, Reason: fmt.Sprintf("%s is listed twice", m)}
+		}
+	}
+	if g.AtLeast <= 0 || g.AtLeast > len(g.Members) {
+		return &InvalidError{Field: base + ".at_least", Reason: fmt.Sprintf("is %d; want between 1 and the %d members listed", g.AtLeast, len(g.Members))}
+	}
+	return nil
+}
+
+func (s *Share) validate(base string) error {
+	if err := CheckName(base+".name", s.Name); err != nil {
+		return err
+	}
+	if math.IsNaN(s.AtLeast) || math.IsInf(s.AtLeast, 0) || s.AtLeast <= 0 || s.AtLeast > MaxSharePercent {
+		return &InvalidError{Field: base + ".at_least", Reason: fmt.Sprintf("is %v; want a percentage above 0 and at most 100", s.AtLeast)}
+	}
+	if len(s.Weights) == 0 {
+		return &InvalidError{Field: base + ".weights", Reason: "is empty: give each participant's weight"}
+	}
+	if len(s.Weights) > MaxShareWeights {
+		return &InvalidError{Field: base + ".weights", Reason: fmt.Sprintf("lists %d weights; at most %d are allowed", len(s.Weights), MaxShareWeights)}
+	}
+	names := make([]string, 0, len(s.Weights))
+	for name := range s.Weights {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	total := 0.0
+	for _, name := range names {
+		w := s.Weights[name]
+		field := base + ".weights." + name
+		if err := CheckName(base+".weights", name); err != nil {
+			return err
+		}
+		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 || w > MaxSharePercent {
+			return &InvalidError{Field: field, Reason: fmt.Sprintf("weight %v is not a percentage from 0 to 100", w)}
+		}
+		total += w
+	}
+	if s.AtLeast > total+1e-9 {
+		return &InvalidError{Field: base + ".at_least", Reason: fmt.Sprintf("is %v, more than all the weights together (%v): the condition could never be met", s.AtLeast, math.Round(total*1e6)/1e6)}
 	}
 	return nil
 }

@@ -122,7 +122,11 @@ func (e *UnknownActionError) Error() string {
 	for _, a := range AllActions() {
 		names = append(names, string(a))
 	}
-	return fmt.Sprintf("unknown action %q; known actions: %s", e.Action, strings.Join(names, ", "))
+	msg := fmt.Sprintf("unknown action %q", e.Action)
+	if s := suggestAction(e.Action); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return msg + "; known actions: " + strings.Join(names, ", ")
 }
 
 // Unwrap returns ErrInvalid.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,30 +20,47 @@ type ImportRow struct {
 	Reference   string
 	Source      string
 	Note        string
+	// Subject is what the act concerns: for an objection, the participant
+	// objected to.
+	Subject string
 }
 
-var importColumns = map[string]bool{"participant": true, "action": true, "date": true, "reference": true, "source": true, "note": true}
+func importColumns() []string {
+	return []string{"participant", "action", "date", "reference", "source", "note", "subject"}
+}
 
 // ParseImportCSV reads an import file: a header row with the required
-// columns participant, action and date, and optionally reference, source
-// and note, in any order. An unknown or repeated column, a missing
-// required one, or a row with the wrong number of fields is an error
-// naming the line.
+// columns participant, action and date, and optionally reference, source,
+// note and subject, in any order (a UTF-8 byte order mark before the
+// header is ignored). An unknown or repeated column, a missing required
+// one, a header that is not valid text, or a row with the wrong number of
+// fields is an error naming the line. Cells are trimmed; what they hold is
+// checked by Import, which reports every bad row.
 func ParseImportCSV(r io.Reader) ([]ImportRow, error) {
 	cr := csv.NewReader(r)
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, &InvalidError{Field: "csv", Reason: "the file is empty: want a header row participant,action,date[,reference,source,note]"}
+		return nil, &InvalidError{Field: "csv", Reason: "the file is empty: want a header row participant,action,date[,reference,source,note,subject]"}
 	}
 	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, &InvalidError{Field: fmt.Sprintf("csv line %d", pe.Line), Reason: pe.Err.Error()}
+		}
 		return nil, &InvalidError{Field: "csv", Reason: err.Error()}
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if !importColumns[name] {
-			return nil, &InvalidError{Field: "csv line 1", Reason: fmt.Sprintf("unknown column %q (known: participant, action, date, reference, source, note)", h)}
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff")
+		}
+		if err := CheckText(fmt.Sprintf("csv line 1: column %d", i+1), h, NameText); err != nil {
+			return nil, err
+		}
+		name := strings.ToLower(strings.TrimSpace(h))
+		if !slices.Contains(importColumns(), name) {
+			return nil, &InvalidError{Field: "csv line 1", Reason: fmt.Sprintf("unknown column %q (known: %s)", h, strings.Join(importColumns(), ", "))}
 		}
 		if _, dup := col[name]; dup {
 			return nil, &InvalidError{Field: "csv line 1", Reason: fmt.Sprintf("column %q appears twice", name)}
@@ -66,7 +84,6 @@ func ParseImportCSV(r io.Reader) ([]ImportRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -74,8 +91,9 @@ func ParseImportCSV(r io.Reader) ([]ImportRow, error) {
 			}
 			return nil, &InvalidError{Field: "csv", Reason: err.Error()}
 		}
+		line, _ := cr.FieldPos(0)
 		rows = append(rows, ImportRow{Line: line, Participant: get(rec, "participant"), Action: get(rec, "action"), Date: get(rec, "date"),
-			Reference: get(rec, "reference"), Source: get(rec, "source"), Note: get(rec, "note")})
+			Reference: get(rec, "reference"), Source: get(rec, "source"), Note: get(rec, "note"), Subject: get(rec, "subject")})
 	}
 	return rows, nil
 }
@@ -144,9 +162,22 @@ const fakeBase = int64(1) << 50
 // to be bound, which come before other acts, so a State that signs and
 // ratifies at one ceremony imports cleanly. Every refused row is reported
 // in an *ImportError.
+//
+// Each row is checked as Record checks its input (the treaty id, every
+// cell's text, the action and the date exactly, an objection's subject);
+// with AddParticipants, a name that resolves to nobody is registered if it
+// is a plausible name (CheckName) and not one letter away from a known
+// one (a misspelling, "Viet Namm"); never a name that is not valid text.
 func (l *Ledger) Import(ctx context.Context, treaty string, rows []ImportRow, opts ImportOptions) (*ImportResult, error) {
+	if err := CheckTreatyID("treaty", treaty); err != nil {
+		return nil, err
+	}
 	if len(rows) == 0 {
 		return nil, &InvalidError{Field: "csv", Reason: "no data rows to import"}
+	}
+	var err error
+	if opts.Meta, err = checkMeta(opts.Meta); err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		res, err := l.importOnce(ctx, treaty, rows, opts)
@@ -194,30 +225,42 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 	var parsed []parsedRow
 	for _, r := range rows {
 		var pr parsedRow
-		pr.row = r
-		if pr.action, err = ParseAction(r.Action); err != nil {
+		if pr.row, err = checkRowText(r); err != nil {
 			fail(r.Line, err)
 			continue
 		}
-		if pr.date, err = ParseDate(r.Date); err != nil {
+		r = pr.row
+		if pr.action, err = parseActionInput(r.Action); err != nil {
 			fail(r.Line, err)
 			continue
 		}
-		if strings.TrimSpace(r.Participant) == "" {
+		if pr.date, err = parseDateInput(r.Date); err != nil {
+			fail(r.Line, err)
+			continue
+		}
+		if r.Participant == "" {
 			fail(r.Line, &InvalidError{Field: "participant", Reason: "is empty"})
 			continue
 		}
 		if pr.p, err = dir.Resolve(r.Participant); err != nil {
-			if !opts.AddParticipants {
+			if !opts.AddParticipants || !errors.Is(err, ErrNotFound) {
 				fail(r.Line, err)
 				continue
 			}
 			pr.p = Participant{Name: strings.Join(strings.Fields(r.Participant), " "), Kind: KindOther}
+			if near, dist := dir.Nearest(pr.p.Name); dist >= 0 && dist <= 1 {
+				fail(r.Line, &InvalidError{Field: "participant", Reason: fmt.Sprintf("%q is not a known participant, and is one letter away from %s: correct the spelling (only clearly new names are registered)", pr.p.Name, near)})
+				continue
+			}
 			if err := dir.Add(pr.p); err != nil {
 				fail(r.Line, err)
 				continue
 			}
 			newParts = append(newParts, pr.p)
+		}
+		if pr.row.Subject, err = resolveSubject(dir, pr.action, r.Subject); err != nil {
+			fail(r.Line, err)
+			continue
 		}
 		parsed = append(parsed, pr)
 	}
@@ -232,7 +275,7 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 	res := &ImportResult{Treaty: treaty, DryRun: opts.DryRun}
 	version := h.Version
 	for _, pr := range parsed {
-		cmd := RecordAct{Treaty: treaty, Participant: pr.p, Action: pr.action, Date: pr.date, Note: pr.row.Note, Meta: Metadata{Reference: pr.row.Reference}}
+		cmd := RecordAct{Treaty: treaty, Participant: pr.p, Action: pr.action, Date: pr.date, Subject: pr.row.Subject, Note: pr.row.Note, Meta: Metadata{Reference: pr.row.Reference}}
 		act, err := DecideRecord(h, parent, cmd, today)
 		if err != nil {
 			var dup *DuplicateError
@@ -297,6 +340,31 @@ func (l *Ledger) importOnce(ctx context.Context, treaty string, rows []ImportRow
 	withPositions(stored)
 	l.cfg.Logger.InfoContext(ctx, "import recorded", "treaty", treaty, "acts", len(res.Acts), "new_participants", len(newParts))
 	return res, nil
+}
+
+// checkRowText trims every cell of an import row and checks its text as
+// Record checks a command's: the participant as a name, the action, date,
+// reference, source and subject as one line, the note as free text.
+func checkRowText(r ImportRow) (ImportRow, error) {
+	for _, f := range []struct {
+		field string
+		text  *string
+		kind  TextKind
+	}{
+		{"participant", &r.Participant, NameText},
+		{"action", &r.Action, NameText},
+		{"date", &r.Date, NameText},
+		{"reference", &r.Reference, LineText},
+		{"source", &r.Source, LineText},
+		{"subject", &r.Subject, LineText},
+		{"note", &r.Note, FreeText},
+	} {
+		*f.text = strings.TrimSpace(*f.text)
+		if err := CheckText(f.field, *f.text, f.kind); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 func (l *Ledger) streamVersion(ctx context.Context, stream string) (int64, error) {

@@ -222,8 +222,20 @@ func (l *Ledger) unknownTreatyLocked(ctx context.Context, id string) error {
 }
 
 // ResolveTreaty accepts a treaty id, or a short title, title or a
-// case-insensitive prefix of either ("hanoi"), and returns the id.
+// case-insensitive prefix of either ("hanoi"), and returns the id. A name
+// that is empty, or not text a one-line field may hold (CheckText), is
+// refused as invalid before any lookup. A name nothing matches is an
+// *UnknownTreatyError, unless it has a character that can be neither in
+// a treaty id nor in a title ('/', '\\', '"', '<', '>', ...): then an
+// *InvalidTreatyIDError, since "../../etc/passwd" is not the name of any
+// treaty that could be registered.
 func (l *Ledger) ResolveTreaty(ctx context.Context, name string) (string, error) {
+	if strings.TrimSpace(name) == "" {
+		return "", &InvalidError{Field: "treaty", Reason: "is required: a treaty id (XVIII-16) or name (hanoi)"}
+	}
+	if err := CheckText("treaty", name, LineText); err != nil {
+		return "", err
+	}
 	defs, err := l.Treaties(ctx)
 	if err != nil {
 		return "", err
@@ -245,7 +257,10 @@ func (l *Ledger) ResolveTreaty(ctx context.Context, name string) (string, error)
 	if len(match) == 1 {
 		return match[0], nil
 	}
-	e := &UnknownTreatyError{Treaty: name}
+	if i := strings.IndexAny(name, "/\\\"<>|*?`$"); i >= 0 {
+		return "", &InvalidTreatyIDError{Field: "treaty", ID: clip(name), Reason: fmt.Sprintf("%q at byte %d is in no treaty id or title", name[i], i)}
+	}
+	e := &UnknownTreatyError{Treaty: clip(name)}
 	for _, d := range defs {
 		e.Known = append(e.Known, d.ID)
 	}
@@ -259,15 +274,26 @@ func (l *Ledger) AddTreaty(ctx context.Context, def Definition, meta Metadata) (
 	return l.retry(ctx, func() (*Envelope, error) {
 		l.cache.mu.Lock()
 		defer l.cache.mu.Unlock()
+		if err := CheckTreatyID("id", def.ID); err != nil {
+			return nil, err
+		}
+		m, err := checkMeta(meta)
+		if err != nil {
+			return nil, err
+		}
 		h, err := l.historyLocked(ctx, def.ID)
 		if err != nil {
 			return nil, err
 		}
-		p, err := DecideDefinition(h, def)
+		known, err := l.treatiesLocked(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p, err := DecideDefinition(h, def, known, l.Today())
 		if err != nil || p == nil {
 			return nil, err
 		}
-		return l.appendOne(ctx, TreatyStream(def.ID), h.Version, p, Date{}, meta)
+		return l.appendOne(ctx, TreatyStream(def.ID), h.Version, p, Date{}, m)
 	})
 }
 
@@ -286,12 +312,30 @@ type RecordInput struct {
 
 // Record parses, resolves, decides and appends one act. It returns the
 // stored event, or a typed refusal with nothing written.
+//
+// Input is checked before anything is read: the treaty id against the
+// grammar of ids (CheckTreatyID), every text field with CheckText (the
+// participant, subject and actor as names, the reference and source as
+// one line, the note as free text), the action and the date exactly
+// (ParseAction, ParseDate, after trimming surrounding spaces). An
+// objection's subject is resolved to the canonical participant it names.
 func (l *Ledger) Record(ctx context.Context, in RecordInput) (*Envelope, error) {
-	action, err := ParseAction(strings.TrimSpace(in.Action))
+	if err := CheckTreatyID("treaty", in.Treaty); err != nil {
+		return nil, err
+	}
+	action, err := parseActionInput(in.Action)
 	if err != nil {
 		return nil, err
 	}
-	date, err := ParseDate(in.Date)
+	date, err := parseDateInput(in.Date)
+	if err != nil {
+		return nil, err
+	}
+	subject, note, err := checkActText(in.Subject, in.Note)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := l.checkedMeta(in.Meta)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +352,11 @@ func (l *Ledger) Record(ctx context.Context, in RecordInput) (*Envelope, error) 
 				return nil, err
 			}
 		}
-		cmd := RecordAct{Treaty: in.Treaty, Participant: p, Action: action, Date: date, Subject: in.Subject, Note: in.Note, Meta: in.Meta}
+		subj, err := resolveSubject(dir, action, subject)
+		if err != nil {
+			return nil, err
+		}
+		cmd := RecordAct{Treaty: in.Treaty, Participant: p, Action: action, Date: date, Subject: subj, Note: note, Meta: meta}
 		h, parent, err := l.treatyLocked(ctx, in.Treaty)
 		if err != nil {
 			return nil, err
@@ -317,12 +365,71 @@ func (l *Ledger) Record(ctx context.Context, in RecordInput) (*Envelope, error) 
 		if err != nil {
 			return nil, err
 		}
-		e, err := l.appendOne(ctx, TreatyStream(in.Treaty), h.Version, &act, act.Date, l.meta(in.Meta))
+		e, err := l.appendOne(ctx, TreatyStream(in.Treaty), h.Version, &act, act.Date, meta)
 		if err == nil {
 			l.cfg.Logger.InfoContext(ctx, "act recorded", "treaty", in.Treaty, "action", act.Action, "participant", act.Participant, "date", act.Date.String(), "position", e.Position)
 		}
 		return e, err
 	})
+}
+
+// parseActionInput reads an action as typed: surrounding spaces aside,
+// exactly as the vocabulary writes it.
+func parseActionInput(s string) (Action, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", &InvalidError{Field: "action", Reason: "is required (one of " + actionNames() + ")"}
+	}
+	if err := CheckText("action", s, NameText); err != nil {
+		return "", err
+	}
+	return ParseAction(s)
+}
+
+func actionNames() string {
+	names := make([]string, 0, len(actionInfo))
+	for _, a := range AllActions() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseDateInput reads a date as typed: surrounding spaces aside, exactly
+// YYYY-MM-DD.
+func parseDateInput(s string) (Date, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Date{}, &InvalidError{Field: "date", Reason: "is required (YYYY-MM-DD)"}
+	}
+	return ParseDate(s)
+}
+
+// checkActText trims and checks an act's subject (one line) and note
+// (free text).
+func checkActText(subject, note string) (string, string, error) {
+	subject, note = strings.TrimSpace(subject), strings.TrimSpace(note)
+	if err := CheckText("subject", subject, LineText); err != nil {
+		return "", "", err
+	}
+	if err := CheckText("note", note, FreeText); err != nil {
+		return "", "", err
+	}
+	return subject, note, nil
+}
+
+// resolveSubject returns the subject an act of this action stores: for an
+// objection, the canonical name of the participant objected to (an
+// unknown one is refused, naming the subject); for any other action, the
+// text as given.
+func resolveSubject(dir *Directory, action Action, subject string) (string, error) {
+	if action != Objection || subject == "" {
+		return subject, nil
+	}
+	p, err := dir.Resolve(subject)
+	if err != nil {
+		return "", fmt.Errorf("subject: %w", err)
+	}
+	return p.Name, nil
 }
 
 // CorrectInput is a correction as typed by a person. Empty fields keep the
@@ -339,48 +446,99 @@ type CorrectInput struct {
 	Meta        Metadata
 }
 
-// Correct supersedes the act at a position with a corrected one.
+// Correct supersedes the act at a position with a corrected one. Its input
+// is checked as Record's is; the reason is free text.
 func (l *Ledger) Correct(ctx context.Context, in CorrectInput) (*Envelope, error) {
-	cmd := CorrectAct{Treaty: in.Treaty, Position: in.Position, Reason: in.Reason, Subject: in.Subject, Note: in.Note, Meta: in.Meta}
+	if err := CheckTreatyID("treaty", in.Treaty); err != nil {
+		return nil, err
+	}
+	cmd := CorrectAct{Treaty: in.Treaty, Position: in.Position}
 	var err error
-	if in.Action != "" {
-		if cmd.Action, err = ParseAction(in.Action); err != nil {
+	if cmd.Reason, err = checkReason(in.Reason); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Action) != "" {
+		if cmd.Action, err = parseActionInput(in.Action); err != nil {
 			return nil, err
 		}
 	}
-	if in.Date != "" {
-		if cmd.Date, err = ParseDate(in.Date); err != nil {
+	if strings.TrimSpace(in.Date) != "" {
+		if cmd.Date, err = parseDateInput(in.Date); err != nil {
 			return nil, err
 		}
 	}
-	if in.Participant != "" {
-		dir, err := l.Directory(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if cmd.Participant, err = dir.Resolve(in.Participant); err != nil {
-			return nil, err
-		}
+	if cmd.Subject, cmd.Note, err = checkActText(in.Subject, in.Note); err != nil {
+		return nil, err
+	}
+	if cmd.Meta, err = checkMeta(in.Meta); err != nil {
+		return nil, err
 	}
 	return l.retry(ctx, func() (*Envelope, error) {
 		l.cache.mu.Lock()
 		defer l.cache.mu.Unlock()
+		dir, err := l.directoryLocked(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c := cmd
+		if strings.TrimSpace(in.Participant) != "" {
+			if c.Participant, err = dir.Resolve(in.Participant); err != nil {
+				return nil, err
+			}
+		}
 		h, parent, err := l.treatyLocked(ctx, in.Treaty)
 		if err != nil {
 			return nil, err
 		}
-		p, err := DecideCorrect(h, parent, cmd, l.Today())
+		if old, ok := h.Fact(c.Position); ok {
+			action, subject := old.Action, old.Subject
+			if c.Action != "" {
+				action = c.Action
+			}
+			if c.Subject != "" {
+				subject = c.Subject
+			}
+			if action == Objection && subject != "" {
+				if subject, err = resolveSubject(dir, action, subject); err != nil {
+					return nil, err
+				}
+				if c.Subject != "" || subject != old.Subject {
+					c.Subject = subject
+				}
+			}
+		}
+		p, err := DecideCorrect(h, parent, c, l.Today())
 		if err != nil {
 			return nil, err
 		}
-		meta := l.meta(in.Meta)
+		meta := l.meta(c.Meta)
 		meta.CausationID = strconv.FormatInt(p.Supersedes, 10)
 		return l.appendOne(ctx, TreatyStream(in.Treaty), h.Version, &p, p.Act.Date, meta)
 	})
 }
 
-// Retract withdraws the act at a position, recorded in error.
+// checkReason trims and checks the reason of a correction or retraction.
+func checkReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if err := CheckText("reason", reason, FreeText); err != nil {
+		return "", err
+	}
+	return reason, nil
+}
+
+// Retract withdraws the act at a position, recorded in error. The treaty
+// id, the reason (free text) and the metadata are checked as Record's.
 func (l *Ledger) Retract(ctx context.Context, treaty string, position int64, reason string, meta Metadata) (*Envelope, error) {
+	if err := CheckTreatyID("treaty", treaty); err != nil {
+		return nil, err
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if meta, err = checkMeta(meta); err != nil {
+		return nil, err
+	}
 	return l.retry(ctx, func() (*Envelope, error) {
 		l.cache.mu.Lock()
 		defer l.cache.mu.Unlock()
@@ -399,6 +557,42 @@ func (l *Ledger) Retract(ctx context.Context, treaty string, position int64, rea
 	})
 }
 
+// checkMeta trims and checks the text of an event's metadata: the actor
+// and the ids as names, the reference and the source as one line each.
+func checkMeta(m Metadata) (Metadata, error) {
+	m.Actor = strings.TrimSpace(m.Actor)
+	m.Reference = strings.TrimSpace(m.Reference)
+	m.Source = strings.TrimSpace(m.Source)
+	for _, f := range []struct {
+		field, text string
+		kind        TextKind
+	}{
+		{"actor", m.Actor, NameText},
+		{"reference", m.Reference, LineText},
+		{"source", m.Source, LineText},
+		{"correlation_id", m.CorrelationID, NameText},
+		{"causation_id", m.CausationID, NameText},
+	} {
+		if err := CheckText(f.field, f.text, f.kind); err != nil {
+			return Metadata{}, err
+		}
+	}
+	return m, nil
+}
+
+// checkedMeta checks m (checkMeta) and gives it a fresh correlation id
+// when it has none.
+func (l *Ledger) checkedMeta(m Metadata) (Metadata, error) {
+	m, err := checkMeta(m)
+	if err != nil {
+		return Metadata{}, err
+	}
+	return l.meta(m), nil
+}
+
+// meta trims m's reference and source and gives it a fresh correlation id
+// when it has none. Commands whose metadata comes from a person check it
+// first (checkedMeta).
 func (l *Ledger) meta(m Metadata) Metadata {
 	m.Reference = strings.TrimSpace(m.Reference)
 	m.Source = strings.TrimSpace(m.Source)

@@ -73,11 +73,21 @@ func NewDirectory() (*Directory, error) {
 	return d, nil
 }
 
-// Add registers a participant. It refuses a name, alias or ISO code that
-// already resolves to another participant.
+// Add registers a participant. It refuses a name or alias that is not a
+// plausible name (see CheckName), an ISO code that is not three capital
+// letters, and a name, alias or ISO code that already resolves to another
+// participant.
 func (d *Directory) Add(p Participant) error {
-	if strings.TrimSpace(p.Name) == "" {
-		return &InvalidError{Field: "participant", Reason: "name is empty"}
+	if err := CheckName("participant", p.Name); err != nil {
+		return err
+	}
+	for i, a := range p.Aliases {
+		if err := CheckName(fmt.Sprintf("participant %s: alias %d", p.Name, i+1), a); err != nil {
+			return err
+		}
+	}
+	if p.ISO3 != "" && !isISO3(p.ISO3) {
+		return &InvalidError{Field: "participant " + p.Name, Reason: fmt.Sprintf("ISO 3166 alpha-3 code %q is not three capital letters", clip(p.ISO3))}
 	}
 	if p.Kind == "" {
 		p.Kind = KindOther
@@ -99,14 +109,75 @@ func (d *Directory) Add(p Participant) error {
 	return nil
 }
 
+// CheckName checks a name a participant is registered under: not empty
+// nor only spaces, no surrounding spaces, text a NameText field may hold
+// (see CheckText: at most MaxNameBytes bytes, no control, bidirectional or
+// invisible format character), and at least one letter. It returns nil or
+// an error wrapping ErrInvalid that names field.
+func CheckName(field, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return &InvalidError{Field: field, Reason: "name is empty"}
+	}
+	if err := CheckText(field, name, NameText); err != nil {
+		return err
+	}
+	if strings.TrimSpace(name) != name {
+		return &InvalidError{Field: field, Reason: fmt.Sprintf("name %q has spaces around it", name)}
+	}
+	if strings.IndexFunc(name, unicode.IsLetter) < 0 {
+		return &InvalidError{Field: field, Reason: fmt.Sprintf("name %q has no letter", name)}
+	}
+	return nil
+}
+
+func isISO3(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
 // Resolve returns the canonical participant a name, alias or ISO 3166
-// alpha-3 code stands for, or an *UnknownParticipantError listing the
-// closest known names.
+// alpha-3 code stands for. A name that is empty (or only spaces) gives an
+// *InvalidError, and a name a NameText field cannot hold an
+// *InvalidTextError or *TextTooLongError (see CheckText), all wrapping
+// ErrInvalid; a name that resolves to nobody gives an
+// *UnknownParticipantError listing the closest known names.
 func (d *Directory) Resolve(name string) (Participant, error) {
+	if strings.TrimSpace(name) == "" {
+		return Participant{}, &InvalidError{Field: "participant", Reason: "is required"}
+	}
+	if err := CheckText("participant", name, NameText); err != nil {
+		return Participant{}, err
+	}
 	if i, ok := d.index[Normalize(name)]; ok {
 		return d.list[i], nil
 	}
 	return Participant{}, &UnknownParticipantError{Name: name, Closest: d.Closest(name, 3)}
+}
+
+// Nearest returns the canonical name of the participant one of whose
+// names, aliases or ISO code is nearest to name, and that edit distance
+// between the normalized forms (see Normalize); "" and -1 for an empty
+// directory.
+func (d *Directory) Nearest(name string) (string, int) {
+	q := Normalize(name)
+	best, bestDist := -1, -1
+	for key, i := range d.index {
+		dist := EditDistance(q, key)
+		if bestDist < 0 || dist < bestDist || dist == bestDist && d.list[i].Name < d.list[best].Name {
+			best, bestDist = i, dist
+		}
+	}
+	if best < 0 {
+		return "", -1
+	}
+	return d.list[best].Name, bestDist
 }
 
 // Lookup is Resolve without the error: the participant and whether it exists.

@@ -141,7 +141,9 @@ func (r *Registry) Known(typeName string) bool { _, ok := r.types[typeName]; ret
 
 // Decode decodes an envelope's payload into its registered type,
 // upcasting it first if it was stored at an older schema version. It
-// returns a pointer to the payload type (*Act, *TreatyRegistered, ...).
+// returns a pointer to the payload type (*Act, *TreatyRegistered, ...),
+// whose EventType is the envelope's type: an act whose payload names
+// another action than its type is refused.
 func (r *Registry) Decode(e Envelope) (Payload, error) {
 	reg, ok := r.types[e.Type]
 	if !ok {
@@ -163,6 +165,9 @@ func (r *Registry) Decode(e Envelope) (Payload, error) {
 	p := reg.newFn()
 	if err := json.Unmarshal(raw, p); err != nil {
 		return nil, fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
+	}
+	if t := p.EventType(); t != e.Type {
+		return nil, fmt.Errorf("position %d: the payload of a %s event is a %s", e.Position, e.Type, t)
 	}
 	return p, nil
 }

@@ -170,6 +170,22 @@ func (SubscriptionRemoved) EventType() string { return TypeSubscriptionRemoved }
 // spec is checked by the Ledger's ValidateSchedule). It normalises topics
 // and treaty ids in place.
 func ValidateSubscription(s *Subscription, secret SinkSecret, known []string) error {
+	for _, f := range []struct{ name, value string }{
+		{"sink", s.Sink}, {"channel", s.Channel}, {"participant", s.Participant}, {"digest", s.Digest}, {"tz", s.TZ},
+		{"url", secret.URL}, {"secret", secret.Secret},
+	} {
+		if err := CheckText(f.name, f.value, LineText); err != nil {
+			return err
+		}
+	}
+	for _, t := range s.Treaties {
+		if err := CheckTreatyID("treaty", t); err != nil {
+			return err
+		}
+	}
+	if s.Sink == SinkSlack && !slackChannel(s.Channel) && s.Channel != "" {
+		return &InvalidError{Field: "channel", Reason: fmt.Sprintf("%q is not a Slack channel: want an id like C0123456789 (or G…, D…) or #name in lower case with letters, digits, - and _", s.Channel)}
+	}
 	switch s.Sink {
 	case SinkSlack:
 		if s.Channel == "" {
@@ -221,6 +237,35 @@ func ValidateSubscription(s *Subscription, secret SinkSecret, known []string) er
 		}
 	}
 	return nil
+}
+
+// slackChannel reports whether c looks like a Slack conversation id
+// (C, G or D and upper-case letters and digits) or a #channel-name.
+func slackChannel(c string) bool {
+	if len(c) > 80 {
+		return false
+	}
+	if strings.HasPrefix(c, "#") {
+		name := c[1:]
+		if name == "" {
+			return false
+		}
+		for _, r := range name {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.' {
+				return false
+			}
+		}
+		return true
+	}
+	if len(c) < 2 || !strings.ContainsRune("CGD", rune(c[0])) {
+		return false
+	}
+	for _, r := range c {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // describeURL names a URL in an error without its secret parts.

@@ -74,6 +74,9 @@ func (l *Ledger) CreateToken(ctx context.Context, name, role string, meta Metada
 	if name == "" {
 		return "", Token{}, &InvalidError{Field: "name", Reason: "a token needs a name (it is recorded as the actor)"}
 	}
+	if err := CheckText("name", name, NameText); err != nil {
+		return "", Token{}, err
+	}
 	switch role {
 	case RoleViewer, RoleOfficer, RoleAdmin:
 	default:

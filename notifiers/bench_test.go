@@ -46,8 +46,8 @@ func BenchmarkAppendToSlack(b *testing.B) {
 			b.Fatal(err)
 		}
 		var wg sync.WaitGroup
-		wg.Go(func() { router.Run(ctx) })
-		wg.Go(func() { sender.Run(ctx) })
+		wg.Go(func() { _ = router.Run(ctx) })
+		wg.Go(func() { _ = sender.Run(ctx) })
 		<-router.Running()
 
 		appended := map[string]time.Time{} // delivery key: channel + participant + date

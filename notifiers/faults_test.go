@@ -442,7 +442,7 @@ func TestRetryAfterHoldsAcrossSenderRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { _ = s.Run(ctx); close(done) }()
 	for r.outcome("rate_limited") == 0 { // the sentinel: the 429 was recorded
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -290,7 +290,7 @@ func TestNoDuplicateSendsUnderConcurrentDispatch(t *testing.T) {
 	s := e.sender(t, fake, func(c *notifiers.SenderConfig) { c.PerChannel = time.Millisecond; c.Poll = time.Millisecond })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
+	go func() { _ = s.Run(ctx); close(done) }()
 	// The sentinel: every delivery marked sent. The sender posts only
 	// deliveries that are pending or sending, so none can come again.
 	deadline := time.Now().Add(20 * time.Second)

@@ -379,6 +379,7 @@ func buildCard(n Notice, st style) card {
 			verb = "was proposed"
 		case events.ProtocolAdopted:
 			verb = "was adopted"
+		default:
 		}
 		c.lead = fmt.Sprintf("A protocol to %s %s on %s", object, verb, st.esc(date))
 		if n.Participant != "" {
@@ -495,6 +496,7 @@ func depositPhrase(a events.Action) string {
 		return "deposited a notification of succession"
 	case "":
 		return "deposited an instrument"
+	default:
 	}
 	if a.IsConsent() {
 		return "deposited an instrument of " + strings.ToLower(a.Label())
@@ -522,8 +524,9 @@ func actPhrase(a events.Action) string {
 		return "completed parliamentary approval (unofficial, not a deposit)"
 	case "":
 		return "acted"
+	default:
+		return "recorded: " + strings.ToLower(a.Label())
 	}
-	return "recorded: " + strings.ToLower(a.Label())
 }
 
 func joinLines(a, b string) string {

@@ -332,14 +332,18 @@ type deadLetters struct {
 }
 
 func (d *deadLetters) Publish(topic string, msgs ...*message.Message) error {
-	return d.db.WriteTx(context.Background(), func(tx *sql.Tx) error {
+	ctx := context.Background() // watermill's Publisher has no context
+	if len(msgs) > 0 {
+		ctx = msgs[0].Context()
+	}
+	return d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
 			meta, _ := json.Marshal(m.Metadata)
 			var pos any
 			if p, err := strconv.ParseInt(m.Metadata.Get("position"), 10, 64); err == nil {
 				pos = p
 			}
-			if _, err := tx.Exec(`INSERT INTO notify_dead_letters (uuid, topic, position, payload, metadata, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_dead_letters (uuid, topic, position, payload, metadata, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 				m.UUID, topic, pos, []byte(m.Payload), string(meta), m.Metadata.Get(middleware.ReasonForPoisonedKey), d.now().UnixNano()); err != nil {
 				return err
 			}

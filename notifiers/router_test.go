@@ -25,7 +25,7 @@ func (e *env) runRouter(t *testing.T) *notifiers.Router {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { r.Run(ctx) })
+	wg.Go(func() { _ = r.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait(); sub.Close() })
 	<-r.Running()
 	return r

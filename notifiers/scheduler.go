@@ -24,11 +24,24 @@ const TimedSchedule = "@hourly"
 
 // ParseSchedule parses a cron spec (five fields, or a descriptor such as
 // @daily or @weekly) in a time zone (empty: UTC). It returns a clear
-// error, never a panic, for an invalid spec or zone.
+// error, never a panic, for an invalid spec or zone, and refuses what
+// robfig/cron would take but no digest can mean: a control or invisible
+// character, the zone "Local" (the server's, whatever it is), a spec that
+// never fires (30 February), and one that fires more often than once a
+// minute (@every 1s, @every -5h).
 func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, &events.InvalidError{Field: "digest", Reason: "empty cron spec"}
+	}
+	if err := events.CheckText("", spec, events.NameText); err != nil {
+		return nil, &events.InvalidError{Field: "digest", Reason: err.Error()}
+	}
+	if err := events.CheckText("", tz, events.NameText); err != nil {
+		return nil, &events.InvalidError{Field: "tz", Reason: err.Error()}
+	}
+	if tz == "Local" {
+		return nil, &events.InvalidError{Field: "tz", Reason: `"Local" is whatever zone the server runs in; name an IANA time zone such as Europe/Vienna`}
 	}
 	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
 		return nil, &events.InvalidError{Field: "digest", Reason: "give the time zone with --tz, not inside the spec"}
@@ -47,6 +60,20 @@ func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
 	sched, err = cron.ParseStandard("CRON_TZ=" + tz + " " + spec)
 	if err != nil {
 		return nil, &events.InvalidError{Field: "digest", Reason: fmt.Sprintf("invalid cron spec %q: %v (want 5 fields \"MIN HOUR DOM MON DOW\" or @daily, @weekly, @every 6h)", spec, err)}
+	}
+	// Probe a few firings from a fixed time: robfig/cron gives the zero
+	// time for a spec that never fires, and rounds @every below a second
+	// (even a negative one) up to a second.
+	prev := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		next := sched.Next(prev)
+		if next.IsZero() {
+			return nil, &events.InvalidError{Field: "digest", Reason: fmt.Sprintf("cron spec %q never fires (no such date)", spec)}
+		}
+		if i > 0 && next.Sub(prev) < time.Minute {
+			return nil, &events.InvalidError{Field: "digest", Reason: fmt.Sprintf("cron spec %q fires more often than once a minute", spec)}
+		}
+		prev = next
 	}
 	return sched, nil
 }

@@ -136,6 +136,9 @@ func BenchmarkRebuild(b *testing.B) {
 				}
 				n++
 			}
+			if err := rows.Err(); err != nil {
+				b.Fatal(err)
+			}
 			rows.Close()
 		}
 		raw = float64(n) / b.Elapsed().Seconds()

@@ -158,7 +158,4 @@ func periodPtr(tb testing.TB, s string) *events.Period {
 	return &p
 }
 
-var (
-	rataa   = []events.Action{events.Ratification, events.Acceptance, events.Approval, events.Accession}
-	rataaDS = []events.Action{events.Ratification, events.Acceptance, events.Approval, events.Accession, events.Succession}
-)
+var rataa = []events.Action{events.Ratification, events.Acceptance, events.Approval, events.Accession}

@@ -295,7 +295,7 @@ func (r *Runner) prefetch(ctx context.Context, after, until int64) (<-chan []dec
 					if err != nil {
 						for range raw {
 						}
-						<-readErr
+						<-readErr //nolint:errcheck // the decode error is the one reported
 						errc <- err
 						return
 					}
@@ -419,7 +419,7 @@ func (r *Runner) Replay(ctx context.Context, until int64) error {
 	r.fold.Lock()
 	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
 		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones", "projection_checkpoints"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil { //nolint:gosec // G202: t is one of the constant table names above
 				return err
 			}
 		}
@@ -501,7 +501,7 @@ func (r *Runner) parentLocked(h *events.History, asOf events.Date) *Status {
 func (m model) write(ctx context.Context, tx *sql.Tx, stmts *statements, fresh bool) error {
 	if !fresh {
 		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil { //nolint:gosec // G202: t is one of the constant table names above
 				return err
 			}
 		}
@@ -564,7 +564,7 @@ func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
 func (st *statements) close() {
 	for _, s := range []*sql.Stmt{st.participant, st.point, st.milestone} {
 		if s != nil {
-			s.Close()
+			_ = s.Close()
 		}
 	}
 }

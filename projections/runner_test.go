@@ -89,6 +89,9 @@ func dump(t *testing.T, db *sql.DB) string {
 			}
 			b.WriteString("\n")
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		rows.Close()
 		b.WriteString("--\n")
 	}

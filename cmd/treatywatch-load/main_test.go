@@ -46,7 +46,7 @@ func TestDriveAgainstARealServer(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go runner.Run(runCtx)
+	go func() { _ = runner.Run(runCtx) }()
 	srv, err := web.New(web.Config{Ledger: l, Log: st, Runner: runner, Now: now, OnAppend: runner.Wake}, nil)
 	if err != nil {
 		t.Fatal(err)

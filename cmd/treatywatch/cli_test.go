@@ -232,7 +232,7 @@ func TestImportValidatesTheWholeFileFirst(t *testing.T) {
 		"Canada,ratification,2026-03-01,\n"
 	dir := t.TempDir()
 	file := filepath.Join(dir, "bad.csv")
-	os.WriteFile(file, []byte(bad), 0o644)
+	_ = os.WriteFile(file, []byte(bad), 0o644)
 	r := c.run("", "import", "--treaty", "XVIII-16", file)
 	for _, want := range []string{"line 3: unknown participant \"Atlantis\"", "line 4: invalid date \"2026-02-30\"", "line 5: Canada has not signed", "nothing was written"} {
 		if !strings.Contains(r.stderr, want) {
@@ -242,7 +242,7 @@ func TestImportValidatesTheWholeFileFirst(t *testing.T) {
 	if r.code != 2 {
 		t.Fatalf("exit %d, want 2", r.code)
 	}
-	os.WriteFile(file, []byte("participant,action,date,colour\nJapan,signature,2025-10-25,red\n"), 0o644)
+	_ = os.WriteFile(file, []byte("participant,action,date,colour\nJapan,signature,2025-10-25,red\n"), 0o644)
 	r = c.run("", "import", "--treaty", "XVIII-16", file)
 	if r.code != 2 || !strings.Contains(r.stderr, `unknown column "colour"`) {
 		t.Fatalf("unknown column: exit %d %q", r.code, r.stderr)
@@ -257,7 +257,7 @@ func TestImportValidatesTheWholeFileFirst(t *testing.T) {
 		"Japan,signature,2026-03-02,,\n" +
 		"Niue,accession,2026-04-01,,\n" +
 		"Sovereign Order of Malta,declaration,2026-04-02,,\n"
-	os.WriteFile(file, []byte(good), 0o644)
+	_ = os.WriteFile(file, []byte(good), 0o644)
 	out := c.ok("import", "--treaty", "XVIII-16", file, "--add-participants", "--dry-run")
 	if !strings.Contains(out, "would import 4 acts") || len(c.logLines()) != len(before) {
 		t.Fatalf("dry run: %q", out)
@@ -315,7 +315,7 @@ func TestVerifyAfterEveryKindOfStream(t *testing.T) {
 	c.ok("token", "create", "--role", "officer", "--name", "smoke")
 	c.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16")
 	def := filepath.Join(t.TempDir(), "t.yaml")
-	os.WriteFile(def, []byte(strings.Replace(mustReadSeed(t, "treaties/xviii-16-hanoi.yaml"), "id: XVIII-16", "id: XVIII-99", 1)), 0o600)
+	_ = os.WriteFile(def, []byte(strings.Replace(mustReadSeed(t, "treaties/xviii-16-hanoi.yaml"), "id: XVIII-16", "id: XVIII-99", 1)), 0o600)
 	c.ok("treaty", "add", def)
 	out := c.ok("verify")
 	if !strings.Contains(out, "hash chain intact") {

@@ -82,7 +82,7 @@ func killAfter(cmd *exec.Cmd, d time.Duration) bool {
 		return err == nil
 	case <-time.After(d):
 		_ = cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // killed: its exit status is the kill
 		return false
 	}
 }

@@ -160,7 +160,7 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(b); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {

@@ -138,16 +138,16 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 100+i))
 		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond)
 		if rng.IntN(3) == 0 {
-			proc.Process.Kill() // SIGKILL: no cleanup at all
-			proc.Wait()
+			_ = proc.Process.Kill() // SIGKILL: no cleanup at all
+			_ = proc.Wait()
 			kills++
 			proc = c.notifier(t, fake)
 		}
 	}
 	want := len(ratifiers) * len(channels)
 	c.recordSentinel(t, fake, channels...)
-	proc.Process.Kill()
-	proc.Wait()
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	want += len(channels)
 	if kills == 0 {
 		t.Fatal("the notifier was never killed")
@@ -202,8 +202,8 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 	}
 	proc := c.notifier(t, fake)
 	c.recordSentinel(t, fake, "C0NGO1")
-	proc.Process.Kill()
-	proc.Wait()
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	for _, p := range ratifiers {
 		if n := postsMentioning(fake, p)["C0NGO1"]; n != 1 {
 			t.Errorf("%s's ratification posted %d times across 3 crashes after accepted posts, want once", p, n)
@@ -234,7 +234,7 @@ func TestShippedBinaryHasNoCrashSwitch(t *testing.T) {
 	if proc.ProcessState != nil {
 		t.Fatalf("the notifier exited: %v", proc.ProcessState)
 	}
-	proc.Process.Kill()
+	_ = proc.Process.Kill()
 	err := proc.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == treatywatch.CrashExitCode {
 		t.Fatalf("notifier ended with %v, want our SIGKILL", err)
@@ -263,8 +263,8 @@ func TestPacingHoldsAcrossACrash(t *testing.T) {
 	}
 	proc := c.notifier(t, fake, "TREATYWATCH_CHANNEL_INTERVAL="+pace.String())
 	waitFor(t, 20*time.Second, "Angola's ratification", func() bool { return postsMentioning(fake, "Angola")["C0NGO1"] == 1 })
-	proc.Process.Kill()
-	proc.Wait()
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	posts := fake.Posts()
 	if len(posts) != 2 || !strings.Contains(posts[0].Text, "Algeria") {
 		t.Fatalf("posts = %+v", posts)
@@ -340,8 +340,8 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	proc.Process.Kill()
-	proc.Wait()
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	if !strings.Contains(dl, "D1") || !strings.Contains(dl, "invalid_auth") {
 		t.Fatalf("dead letters:\n%s", dl)
 	}
@@ -356,8 +356,8 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 	for len(fake.Posts()) < 1 && time.Now().Before(deadline.Add(10*time.Second)) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	proc.Process.Kill()
-	proc.Wait()
+	_ = proc.Process.Kill()
+	_ = proc.Wait()
 	if posts := fake.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text, "Algeria") {
 		t.Fatalf("after redrive: %+v", posts)
 	}

@@ -52,7 +52,7 @@ func TestServeSeedsServesAndStopsOnSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -144,7 +144,7 @@ func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
@@ -192,7 +192,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {

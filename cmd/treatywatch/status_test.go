@@ -122,7 +122,7 @@ func TestEntryIntoForceFromRecordedDeposits(t *testing.T) {
 	}
 	for _, l := range lines {
 		if strings.Contains(l, "C.N.77.2026") {
-			json.Unmarshal([]byte(l), &japan)
+			_ = json.Unmarshal([]byte(l), &japan)
 		}
 	}
 	before := japan.RecordedAt.Add(-time.Nanosecond).Format(time.RFC3339Nano)
@@ -172,12 +172,12 @@ func TestTreatyAddValidatesAndAmends(t *testing.T) {
 	c.ok("seed")
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delai: 90 days\n"), 0o644)
+	_ = os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delai: 90 days\n"), 0o644)
 	r := c.run("", "treaty", "add", bad)
 	if r.code != 2 || !strings.Contains(r.stderr, "line 5") || !strings.Contains(r.stderr, "delai") {
 		t.Fatalf("bad definition: exit %d %q", r.code, r.stderr)
 	}
-	os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delay: 90 days\n  group: {name: G, at_least: 1, members: [Atlantis]}\n"), 0o644)
+	_ = os.WriteFile(bad, []byte("id: XXVI-99\ntitle: A test treaty\nentry_into_force:\n  instruments: 40\n  delay: 90 days\n  group: {name: G, at_least: 1, members: [Atlantis]}\n"), 0o644)
 	if r := c.run("", "treaty", "add", bad); r.code != 2 || !strings.Contains(r.stderr, `unknown participant "Atlantis"`) || !strings.Contains(r.stderr, "line 6") {
 		t.Fatalf("unknown group member: exit %d %q", r.code, r.stderr)
 	}

@@ -30,7 +30,7 @@ func (s *Store) PutSinkSecret(ctx context.Context, subscription string, secret e
 	if err != nil {
 		return err
 	}
-	plain, err := json.Marshal(secret)
+	plain, err := json.Marshal(secret) //nolint:gosec // G117: marshalled to be sealed, never stored or sent as is
 	if err != nil {
 		return err
 	}
@@ -166,11 +166,11 @@ func readKeyFile(path string, create bool) ([]byte, error) {
 			return nil, fmt.Errorf("create the secrets key file: %w", err)
 		}
 		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("write the secrets key file: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("write the secrets key file: %w", err)
 		}
 		return key, f.Close()

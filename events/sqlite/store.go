@@ -250,7 +250,7 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		{s.read, &s.streams, sqlStreams},
 		{s.read, &s.head, sqlHead},
 	} {
-		if *p.stmt, err = p.db.PrepareContext(ctx, p.sql); err != nil {
+		if *p.stmt, err = p.db.PrepareContext(ctx, p.sql); err != nil { //nolint:sqlclosecheck // kept for the store's life; Close closes them
 			return fmt.Errorf("open event store %s: prepare: %w", s.path, err)
 		}
 	}

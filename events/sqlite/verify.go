@@ -139,8 +139,6 @@ type verifier struct {
 	lastStored []byte
 	versions   map[string]int64
 	anyBroken  bool
-	buf        []byte
-	chain      *events.Chain
 }
 
 func (v *verifier) init() {

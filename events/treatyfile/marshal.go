@@ -130,9 +130,15 @@ func put(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, str(key), v)
 }
 
+// str writes text. Text of several lines is a literal block, unless it
+// holds a tab or a carriage return: a definition file holds neither raw
+// (Parse refuses tabs), so such text is double-quoted with escapes.
 func str(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") {
+	switch {
+	case strings.ContainsAny(s, "\t\r"):
+		n.Style = yaml.DoubleQuotedStyle
+	case strings.Contains(s, "\n"):
 		n.Style = yaml.LiteralStyle
 	}
 	return n

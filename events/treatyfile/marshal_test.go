@@ -36,7 +36,7 @@ func TestParseFullFile(t *testing.T) {
 			},
 			Share: &events.Share{
 				Name:    "test tonnage",
-				AtLeast: 55.5,
+				AtLeast: 12.5,
 				Weights: map[string]float64{"Afghanistan": 0.05, "Albania": 0.02, "Côte d'Ivoire": 1, "Viet Nam": 12.25},
 			},
 			Delay:        events.Period{N: 3, Unit: events.Months, FirstOfMonthAfter: true},

@@ -1,8 +1,10 @@
 package treatyfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -48,15 +50,42 @@ func ruleKeys() []string {
 //
 // When the file is not a valid definition, Parse returns an Errors listing
 // every problem with its line and field; it wraps events.ErrInvalid.
+//
+// Beyond the schema, a file must be plain UTF-8 text of at most
+// MaxFileBytes: no tab, no control character, no bidirectional or
+// invisible format character (not even in a comment); exactly one YAML
+// document; no anchors, aliases, merge keys or explicit tags; numbers
+// written in decimal digits (40, 55.5), never 0x28, 4_0, +40 or 5.5e1.
 func Parse(data []byte, dir fs.FS, participants *events.Directory) (events.Definition, error) {
 	p := &parser{dir: dir, participants: participants, lines: map[string]int{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.errs = append(p.errs, syntaxError(err))
-		return events.Definition{}, p.errs
+	if len(data) > MaxFileBytes {
+		return events.Definition{}, Errors{{Msg: fmt.Sprintf("the file is %d bytes long; a treaty definition is at most %d bytes", len(data), MaxFileBytes)}}
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errs = append(p.errs, &Error{Line: 1, Msg: "empty file: want a treaty definition (id, title, entry_into_force, ...)"})
+	if e := scanBytes(data); e != nil {
+		return events.Definition{}, Errors{e}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return events.Definition{}, Errors{syntaxError(err)}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return events.Definition{}, Errors{{Line: 1, Msg: "empty file: want a treaty definition (id, title, entry_into_force, ...)"}}
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return events.Definition{}, Errors{syntaxError(err)}
+	default:
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return events.Definition{}, Errors{{Line: line, Msg: "a second YAML document (after ---): a treaty definition file holds exactly one treaty"}}
+	}
+	p.plainTree(&doc)
+	if len(p.errs) > 0 {
 		return events.Definition{}, p.errs
 	}
 	def := p.definition(doc.Content[0])
@@ -231,6 +260,7 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	case yaml.DocumentNode:
 		return "a document"
+	default: // a scalar (aliases are refused before)
 	}
 	switch n.Tag {
 	case "!!null":
@@ -243,7 +273,9 @@ func describe(n *yaml.Node) string {
 	return strconv.Quote(n.Value)
 }
 
-func (p *parser) text(n *yaml.Node, field string) (string, bool) {
+// text returns the trimmed text of a scalar, checked as a field of kind
+// kind holds text (events.CheckText).
+func (p *parser) text(n *yaml.Node, field string, kind events.TextKind) (string, bool) {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
 		p.fail(n, field, nil, "want text, got %s", describe(n))
@@ -252,6 +284,23 @@ func (p *parser) text(n *yaml.Node, field string) (string, bool) {
 	s := strings.TrimSpace(n.Value)
 	if s == "" {
 		p.fail(n, field, nil, "is empty")
+		return "", false
+	}
+	if err := events.CheckText("", s, kind); err != nil {
+		p.fail(n, field, err, "%v", err)
+		return "", false
+	}
+	return s, true
+}
+
+// treatyID returns a treaty id, checked against the grammar of ids.
+func (p *parser) treatyID(n *yaml.Node, field string) (string, bool) {
+	s, ok := p.text(n, field, events.NameText)
+	if !ok {
+		return "", false
+	}
+	if err := events.CheckTreatyID("", s); err != nil {
+		p.fail(n, field, err, "%v", err)
 		return "", false
 	}
 	return s, true
@@ -288,8 +337,8 @@ func (p *parser) period(n *yaml.Node, field string) (events.Period, bool) {
 func (p *parser) integer(n *yaml.Node, field string) (int, bool) {
 	n = deref(n)
 	var i int
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
-		p.fail(n, field, nil, "want a whole number, got %s", describe(n))
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || !isDecimalInt(n.Value) || n.Decode(&i) != nil {
+		p.fail(n, field, nil, "want a whole number written with the digits 0-9 (such as 40), got %s", describe(n))
 		return 0, false
 	}
 	return i, true
@@ -298,8 +347,8 @@ func (p *parser) integer(n *yaml.Node, field string) (int, bool) {
 func (p *parser) number(n *yaml.Node, field string) (float64, bool) {
 	n = deref(n)
 	var f float64
-	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		p.fail(n, field, nil, "want a number, got %s", describe(n))
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || !isDecimalNumber(n.Value) || n.Decode(&f) != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		p.fail(n, field, nil, "want a number written with the digits 0-9 and an optional decimal point (such as 55 or 0.05), got %s", describe(n))
 		return 0, false
 	}
 	return f, true
@@ -332,16 +381,16 @@ func (p *parser) definition(root *yaml.Node) events.Definition {
 		return d
 	}
 	if v := p.require(f, "id"); v != nil {
-		d.ID, _ = p.text(v, "id")
+		d.ID, _ = p.treatyID(v, "id")
 	}
 	if v := p.require(f, "title"); v != nil {
-		d.Title, _ = p.text(v, "title")
+		d.Title, _ = p.text(v, "title", events.LineText)
 	}
 	if v := f.get("short_title"); v != nil {
-		d.ShortTitle, _ = p.text(v, "short_title")
+		d.ShortTitle, _ = p.text(v, "short_title", events.LineText)
 	}
 	if v := f.get("depositary"); v != nil {
-		d.Depositary, _ = p.text(v, "depositary")
+		d.Depositary, _ = p.text(v, "depositary", events.LineText)
 	}
 	if v := f.get("adopted"); v != nil {
 		d.Adopted, _ = p.date(v, "adopted")
@@ -355,7 +404,7 @@ func (p *parser) definition(root *yaml.Node) events.Definition {
 		}
 	}
 	if v := f.get("parent"); v != nil {
-		d.Parent, _ = p.text(v, "parent")
+		d.Parent, _ = p.treatyID(v, "parent")
 	}
 	if v := p.require(f, "entry_into_force"); v != nil {
 		d.EntryIntoForce = p.rule(v, p.lines["entry_into_force"], d.Parent != "")
@@ -364,12 +413,12 @@ func (p *parser) definition(root *yaml.Node) events.Definition {
 		d.Withdrawal = p.withdrawal(v, p.lines["withdrawal"])
 	}
 	if v := f.get("clause"); v != nil {
-		d.Clause, _ = p.text(v, "clause")
+		d.Clause, _ = p.text(v, "clause", events.FreeText)
 	}
 	if v := f.get("sources"); v != nil {
 		if items, ok := p.list(v, "sources"); ok {
 			for i, it := range items {
-				if s, ok := p.text(it, fmt.Sprintf("sources[%d]", i)); ok {
+				if s, ok := p.text(it, fmt.Sprintf("sources[%d]", i), events.LineText); ok {
 					d.Sources = append(d.Sources, s)
 				}
 			}
@@ -423,12 +472,18 @@ func parseFraction(s string) (num, den int, ok bool) {
 	if !found {
 		return 0, 0, false
 	}
-	num, err1 := strconv.Atoi(strings.TrimSpace(a))
-	den, err2 := strconv.Atoi(strings.TrimSpace(b))
-	return num, den, err1 == nil && err2 == nil
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if !isDecimalInt(a) || !isDecimalInt(b) || len(a) > 3 || len(b) > 3 || a[0] == '-' || b[0] == '-' {
+		return 0, 0, false
+	}
+	num, _ = strconv.Atoi(a)
+	den, _ = strconv.Atoi(b)
+	return num, den, true
 }
 
-const instrumentsWant = `want a positive whole number, or "N/M of parent parties" for an amendment or protocol`
+func instrumentsWant() string {
+	return fmt.Sprintf(`want a whole number from 1 to %d, or "N/M of parent parties" for an amendment or protocol`, events.MaxInstruments)
+}
 
 func (p *parser) rule(n *yaml.Node, line int, hasParent bool) events.Rule {
 	const base = "entry_into_force"
@@ -471,15 +526,15 @@ func (p *parser) rule(n *yaml.Node, line int, hasParent bool) events.Rule {
 func (p *parser) instruments(v *yaml.Node, r *events.Rule, hasParent bool) {
 	const field = "entry_into_force.instruments"
 	if v.Kind != yaml.ScalarNode {
-		p.fail(v, field, nil, "%s; got %s", instrumentsWant, describe(v))
+		p.fail(v, field, nil, "%s; got %s", instrumentsWant(), describe(v))
 		return
 	}
 	if v.Tag == "!!int" {
 		n, ok := p.integer(v, field)
 		switch {
 		case !ok:
-		case n <= 0:
-			p.fail(v, field, nil, "is %d; %s", n, instrumentsWant)
+		case n <= 0 || n > events.MaxInstruments:
+			p.fail(v, field, nil, "is %d; %s", n, instrumentsWant())
 		default:
 			r.Instruments = n
 		}
@@ -487,11 +542,11 @@ func (p *parser) instruments(v *yaml.Node, r *events.Rule, hasParent bool) {
 	}
 	num, den, ok := parseFraction(v.Value)
 	if v.Tag != "!!str" || !ok {
-		p.fail(v, field, nil, "%s; got %s", instrumentsWant, describe(v))
+		p.fail(v, field, nil, "%s; got %s", instrumentsWant(), describe(v))
 		return
 	}
-	if num <= 0 || den <= 0 || num > den {
-		p.fail(v, field, nil, "%q is not a fraction between 0 and 1 (want e.g. \"3/4 of parent parties\")", v.Value)
+	if num <= 0 || den <= 0 || num > den || den > events.MaxFractionDen {
+		p.fail(v, field, nil, "%q is not a fraction N/M with 1 <= N <= M <= %d (want e.g. \"3/4 of parent parties\")", v.Value, events.MaxFractionDen)
 		return
 	}
 	if !hasParent {
@@ -522,7 +577,7 @@ func (p *parser) counts(n *yaml.Node) []events.Action {
 	var out []events.Action
 	for i, it := range items {
 		item := fmt.Sprintf("%s[%d]", field, i)
-		s, ok := p.text(it, item)
+		s, ok := p.text(it, item, events.NameText)
 		if !ok {
 			continue
 		}
@@ -570,7 +625,7 @@ func (p *parser) group(n *yaml.Node, line int) *events.Group {
 	}
 	g := &events.Group{}
 	if v := p.require(f, "name"); v != nil {
-		g.Name, _ = p.text(v, base+".name")
+		g.Name, _ = p.text(v, base+".name", events.NameText)
 	}
 	atLeastOK := false
 	if v := p.require(f, "at_least"); v != nil {
@@ -583,7 +638,7 @@ func (p *parser) group(n *yaml.Node, line int) *events.Group {
 		first := map[string]int{}
 		for i, it := range items {
 			field := fmt.Sprintf("%s.members[%d]", base, i)
-			s, ok := p.text(it, field)
+			s, ok := p.text(it, field, events.NameText)
 			if !ok {
 				membersOK = false
 				continue
@@ -620,12 +675,12 @@ func (p *parser) share(n *yaml.Node, line int) *events.Share {
 	}
 	s := &events.Share{}
 	if v := p.require(f, "name"); v != nil {
-		s.Name, _ = p.text(v, base+".name")
+		s.Name, _ = p.text(v, base+".name", events.NameText)
 	}
 	if v := p.require(f, "at_least"); v != nil {
 		if x, ok := p.number(v, base+".at_least"); ok {
-			if x <= 0 {
-				p.fail(v, base+".at_least", nil, "is %v; want a positive number", x)
+			if x <= 0 || x > events.MaxSharePercent {
+				p.fail(v, base+".at_least", nil, "is %v; want a percentage above 0 and at most 100", x)
 			}
 			s.AtLeast = x
 		}
@@ -654,15 +709,15 @@ func (p *parser) inlineWeights(n *yaml.Node, field string) map[string]float64 {
 	first := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := deref(m.Content[i]), m.Content[i+1]
-		key, ok := p.text(k, field)
+		key, ok := p.text(k, field, events.NameText)
 		if !ok {
 			continue
 		}
 		item := field + "." + key
 		name, nameOK := p.participant(k, item, key)
 		w, wOK := p.number(v, item)
-		if wOK && w < 0 {
-			p.fail(v, item, nil, "weight %v is negative", w)
+		if wOK && (w < 0 || w > events.MaxSharePercent) {
+			p.fail(v, item, nil, "weight %v is not a percentage from 0 to 100", w)
 			wOK = false
 		}
 		if !nameOK || !wOK {
@@ -685,12 +740,46 @@ func (p *parser) validate(d events.Definition) {
 	if err == nil {
 		return
 	}
-	var ie *events.InvalidError
-	if errors.As(err, &ie) {
-		p.errs = append(p.errs, &Error{Line: p.lines[ie.Field], Field: ie.Field, Msg: ie.Reason, Err: err})
-		return
+	var (
+		ie *events.InvalidError
+		te *events.InvalidTextError
+		le *events.TextTooLongError
+		de *events.InvalidTreatyIDError
+	)
+	switch {
+	case errors.As(err, &ie):
+		p.errs = append(p.errs, &Error{Line: p.lineOf(ie.Field), Field: ie.Field, Msg: ie.Reason, Err: err})
+	case errors.As(err, &te):
+		field := te.Field
+		te.Field = ""
+		p.errs = append(p.errs, &Error{Line: p.lineOf(field), Field: field, Msg: te.Error(), Err: err})
+	case errors.As(err, &le):
+		field := le.Field
+		le.Field = ""
+		p.errs = append(p.errs, &Error{Line: p.lineOf(field), Field: field, Msg: le.Error(), Err: err})
+	case errors.As(err, &de):
+		field := de.Field
+		de.Field = ""
+		p.errs = append(p.errs, &Error{Line: p.lineOf(field), Field: field, Msg: de.Error(), Err: err})
+	default:
+		p.errs = append(p.errs, &Error{Msg: err.Error(), Err: err})
 	}
-	p.errs = append(p.errs, &Error{Msg: err.Error(), Err: err})
+}
+
+// lineOf returns the line of a field path, or of the nearest enclosing
+// field that has one ("sources[2]" → "sources").
+func (p *parser) lineOf(field string) int {
+	for field != "" {
+		if l, ok := p.lines[field]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(field, ".[")
+		if i < 0 {
+			break
+		}
+		field = field[:i]
+	}
+	return 0
 }
 
 // closestKey suggests the known key nearest to a misspelt one.

@@ -130,7 +130,7 @@ entry_into_force:
   instruments: 40
   delay: ninety days
 `,
-			want: []wantErr{{5, "entry_into_force.delay", `cannot parse period "ninety days"`}},
+			want: []wantErr{{5, "entry_into_force.delay", `invalid period "ninety days": "ninety" is not a number`}},
 		},
 		{
 			name: "later_parties with an unknown unit",
@@ -161,7 +161,7 @@ entry_into_force:
   instruments: -40
   delay: 90 days
 `,
-			want: []wantErr{{4, "entry_into_force.instruments", "is -40; want a positive whole number"}},
+			want: []wantErr{{4, "entry_into_force.instruments", "is -40; want a whole number from 1 to 1000"}},
 		},
 		{
 			name: "instruments as a list",
@@ -192,7 +192,7 @@ entry_into_force:
   instruments: 5/4 of parent parties
   delay: 90 days
 `,
-			want: []wantErr{{5, "entry_into_force.instruments", "not a fraction between 0 and 1"}},
+			want: []wantErr{{5, "entry_into_force.instruments", "is not a fraction N/M with 1 <= N <= M <= 100"}},
 		},
 		{
 			name: "wrong type for a boolean",
@@ -292,7 +292,7 @@ entry_into_force:
 `,
 			want: []wantErr{
 				{10, "entry_into_force.share.weights.Atlantis", `unknown participant "Atlantis"`},
-				{11, "entry_into_force.share.weights.Albania", "weight -0.02 is negative"},
+				{11, "entry_into_force.share.weights.Albania", "weight -0.02 is not a percentage from 0 to 100"},
 			},
 		},
 		{
@@ -332,7 +332,7 @@ entry_into_force:
 `,
 			want: []wantErr{
 				{5, "entry_into_force.share.weights_file", `bad.csv line 3: unknown participant "Atlantis"`},
-				{5, "entry_into_force.share.weights_file", `bad.csv line 4: weight "-1" is not a number of zero or more`},
+				{5, "entry_into_force.share.weights_file", `bad.csv line 4: weight "-1" is not a percentage from 0 to 100`},
 			},
 		},
 		{
@@ -427,7 +427,7 @@ entry_into_force:
 				{1, "title", "missing required key"},
 				{2, "adopted", "February 2025 has 28 days"},
 				{4, "entry_into_force.instruments", "is -1"},
-				{5, "entry_into_force.delay", "cannot parse period"},
+				{5, "entry_into_force.delay", `invalid period "soon"`},
 				{6, "entry_into_force.colour", "unknown key"},
 			},
 		},
@@ -555,7 +555,7 @@ func TestWeightsFileRelativeToYAML(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := def.EntryIntoForce.Share
-		if s == nil || s.Name != "test emissions" || s.AtLeast != 55 || !reflect.DeepEqual(s.Weights, want) {
+		if s == nil || s.Name != "test emissions" || s.AtLeast != 1.5 || !reflect.DeepEqual(s.Weights, want) {
 			t.Errorf("share = %+v; want weights %v", s, want)
 		}
 	}

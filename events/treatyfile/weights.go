@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/treatywatch/treatywatch/events"
 )
 
 // weightsFile reads a share's weights from a CSV file of participant,weight
@@ -20,7 +22,7 @@ import (
 // Every problem in the file is reported at the weights_file line, with the
 // CSV file's own line in the message.
 func (p *parser) weightsFile(n *yaml.Node, field string) map[string]float64 {
-	name, ok := p.text(n, field)
+	name, ok := p.text(n, field, events.LineText)
 	if !ok {
 		return nil
 	}
@@ -33,7 +35,7 @@ func (p *parser) weightsFile(n *yaml.Node, field string) map[string]float64 {
 		p.fail(n, field, nil, "cannot read %q: no folder to read it from (parse the definition with ParseFile or ParseFS)", name)
 		return nil
 	}
-	data, err := fs.ReadFile(p.dir, clean)
+	data, err := readLimited(p.dir, clean)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			p.fail(n, field, err, "cannot read %q: no such file next to the definition", name)
@@ -70,9 +72,13 @@ func (p *parser) weightsFile(n *yaml.Node, field string) map[string]float64 {
 		if row == 0 && strings.EqualFold(who, "participant") && strings.EqualFold(weight, "weight") {
 			continue
 		}
+		if err := events.CheckText("", who, events.NameText); err != nil {
+			at("%v", err)
+			continue
+		}
 		w, err := strconv.ParseFloat(weight, 64)
-		if err != nil || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
-			at("weight %q is not a number of zero or more", weight)
+		if !isDecimalNumber(weight) || err != nil || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 || w > events.MaxSharePercent {
+			at("weight %q is not a percentage from 0 to 100 written with the digits 0-9 and an optional decimal point", weight)
 			continue
 		}
 		pt, err := p.resolve(who)
@@ -91,4 +97,21 @@ func (p *parser) weightsFile(n *yaml.Node, field string) map[string]float64 {
 		p.fail(n, field, nil, "%s has no weights", name)
 	}
 	return out
+}
+
+// readLimited reads a file of at most MaxFileBytes from fsys.
+func readLimited(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("the file is more than %d bytes long", MaxFileBytes)
+	}
+	return data, nil
 }

@@ -4,6 +4,7 @@
 package slackfake
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -536,7 +537,8 @@ func (sl *switchListener) up() error {
 	if sl.l != nil || sl.closed {
 		return nil
 	}
-	l, err := net.Listen("tcp", sl.addr.String())
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", sl.addr.String())
 	if err != nil {
 		return fmt.Errorf("slackfake: listen again on %s: %w", sl.addr, err)
 	}
