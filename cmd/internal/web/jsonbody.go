@@ -210,9 +210,6 @@ func checkJSONShape(body []byte, fields []string) error {
 		}
 		raw := body[prev:dec.InputOffset()]
 		prev = dec.InputOffset()
-		if started && len(stack) == 0 {
-			return badRequestf("invalid JSON: data after the object (at byte %d)", prev)
-		}
 		if !started {
 			if d, ok := tok.(json.Delim); !ok || d != '{' {
 				return badRequestf("invalid JSON: the body must be a JSON object, not %s", jsonTokenKind(tok))
@@ -249,10 +246,23 @@ func checkJSONShape(body []byte, fields []string) error {
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:len(stack)-1]
 			valueDone()
+			if len(stack) == 0 {
+				if rest := bytes.TrimSpace(body[prev:]); len(rest) > 0 {
+					return badRequestf("invalid JSON: trailing data after the object (at byte %d): %q", len(body)-len(rest)+1, truncate(rest, 16))
+				}
+			}
 		default:
 			valueDone()
 		}
 	}
+}
+
+// truncate shortens b to n bytes for a message.
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
 }
 
 func jsonTokenKind(tok json.Token) string {
