@@ -192,7 +192,11 @@ func (l *lease) acquire(ctx context.Context) error {
 			switch {
 			case r.Holder == "" || r.Holder == l.self.Holder:
 				if taken, err = l.take(ctx, r.Version); taken {
-					l.logger.DebugContext(ctx, "took the ledger's sender lease", "holder", l.self.Holder)
+					level := slog.LevelDebug
+					if waitingFor != "" {
+						level = slog.LevelInfo // the wait was logged: so is its end
+					}
+					l.logger.Log(ctx, level, "took the ledger's sender lease", "holder", l.self.Holder)
 				}
 			default:
 				if r.Version != seen {

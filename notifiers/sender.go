@@ -72,9 +72,11 @@ type SenderConfig struct {
 	// holder releases it (a graceful stop), when its holder's process is
 	// provably gone (same machine), or once it has seen no renewal for
 	// the holder's LeaseTTL. A call to a sink is given a deadline before
-	// the holder's lease could lapse. Default 15 s: more than
-	// DefaultTimeout plus LeaseRenew, so that a call is not cut short by
-	// the lease while renewals succeed.
+	// the holder's lease could lapse (its end less LeaseTTL/10). Default
+	// 15 s: a call that starts just before a renewal still has more than
+	// DefaultTimeout left, so the lease cuts no call short while renewals
+	// succeed; a sender restarted after a crash on another machine, or
+	// whose holder froze, waits that long.
 	LeaseTTL time.Duration
 	// LeaseRenew is how often the holder renews the lease; at most a
 	// third of LeaseTTL. A renewal that fails stops the holder from
