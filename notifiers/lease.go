@@ -51,7 +51,10 @@ type leaseRow struct {
 // or when the holder's process is provably gone, or when the holder
 // released it. And every write of a sender to the outbox checks, in its
 // own transaction, that the sender still holds the lease: a holder that
-// comes back after it was taken over changes nothing.
+// comes back after it was taken over changes nothing. Durations are
+// measured with the sender's Now: with time.Now, on the monotonic clock,
+// so that a step of the wall clock changes nothing (expires_at, by the
+// wall clock, is for people and logs).
 type lease struct {
 	db     DB
 	now    func() time.Time

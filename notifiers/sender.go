@@ -75,8 +75,8 @@ type SenderConfig struct {
 	// the holder's lease could lapse (its end less LeaseTTL/10). Default
 	// 15 s: a call that starts just before a renewal still has more than
 	// DefaultTimeout left, so the lease cuts no call short while renewals
-	// succeed; a sender restarted after a crash on another machine, or
-	// whose holder froze, waits that long.
+	// succeed. A sender waits that long for a holder that froze, or that
+	// died in a process it cannot see (another PID namespace or machine).
 	LeaseTTL time.Duration
 	// LeaseRenew is how often the holder renews the lease; at most a
 	// third of LeaseTTL. A renewal that fails stops the holder from
