@@ -56,10 +56,27 @@ type Delivery struct {
 // letters. It is safe for concurrent use.
 type Outbox struct {
 	db DB
+	// fence, if set, runs first in each write transaction and aborts it
+	// with its error: the sender's outbox checks there that the sender
+	// holds the ledger's sender lease. starting is true in MarkSending,
+	// whose commit lets a call to a sink start.
+	fence func(ctx context.Context, tx *sql.Tx, starting bool) error
 }
 
 // NewOutbox returns the outbox kept in db.
 func NewOutbox(db DB) *Outbox { return &Outbox{db: db} }
+
+// write runs fn in a write transaction, after the fence.
+func (o *Outbox) write(ctx context.Context, starting bool, fn func(*sql.Tx) error) error {
+	return o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if o.fence != nil {
+			if err := o.fence(ctx, tx, starting); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
 
 // Enqueue inserts deliveries, ignoring those already there (same
 // subscription and dedup key), inside tx. It returns how many were new.
@@ -93,7 +110,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, ds []Delivery) (int, e
 // EnqueueNow is Enqueue in a transaction of its own.
 func (o *Outbox) EnqueueNow(ctx context.Context, ds []Delivery) (int, error) {
 	n := 0
-	err := o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := o.write(ctx, false, func(tx *sql.Tx) error {
 		var err error
 		n, err = o.Enqueue(ctx, tx, ds)
 		return err
@@ -173,7 +190,7 @@ func (o *Outbox) List(ctx context.Context, status string, limit int) ([]Delivery
 }
 
 func (o *Outbox) exec(ctx context.Context, q string, args ...any) error {
-	return o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	return o.write(ctx, false, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	})
@@ -184,7 +201,7 @@ func (o *Outbox) exec(ctx context.Context, q string, args ...any) error {
 // paceKey is not "" (a paced channel), at is also recorded as the
 // channel's last send, in the same transaction.
 func (o *Outbox) MarkSending(ctx context.Context, id int64, paceKey string, at time.Time) error {
-	return o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	return o.write(ctx, true, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET status = 'sending', last_error = ? WHERE id = ?`, interruptedCall, id); err != nil {
 			return err
 		}
@@ -198,7 +215,7 @@ func (o *Outbox) MarkSending(ctx context.Context, id int64, paceKey string, at t
 // MarkSent records a delivery the sink accepted, and the thread's first
 // message when this one starts a thread.
 func (o *Outbox) MarkSent(ctx context.Context, d Delivery, ts string, now time.Time) error {
-	return o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	return o.write(ctx, false, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET status = 'sent', sent_at = ?, ts = ?, last_error = NULL WHERE id = ?`, now.UnixNano(), nullString(ts), d.ID); err != nil {
 			return err
 		}
@@ -242,7 +259,7 @@ type Pace struct {
 // SetPace records a send to a channel at lastSend and, when notBefore is
 // not zero, that the channel must wait until then. Times never move back.
 func (o *Outbox) SetPace(ctx context.Context, channelKey string, lastSend, notBefore time.Time) error {
-	return o.db.WriteTx(ctx, func(tx *sql.Tx) error { return setPace(ctx, tx, channelKey, lastSend, notBefore) })
+	return o.write(ctx, false, func(tx *sql.Tx) error { return setPace(ctx, tx, channelKey, lastSend, notBefore) })
 }
 
 func setPace(ctx context.Context, tx *sql.Tx, channelKey string, lastSend, notBefore time.Time) error {
@@ -346,7 +363,7 @@ func (o *Outbox) Redrive(ctx context.Context, id string, now time.Time) (eventPo
 			return 0, &events.InvalidError{Field: "dead letter", Reason: fmt.Sprintf("%q: want D<n> for a delivery or E<n> for an event", id)}
 		}
 		var pos int64
-		err = o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		err = o.write(ctx, false, func(tx *sql.Tx) error {
 			if err := tx.QueryRowContext(ctx, `SELECT coalesce(position, 0) FROM notify_dead_letters WHERE id = ? AND redriven = 0`, n).Scan(&pos); err != nil {
 				return err
 			}
@@ -364,7 +381,7 @@ func (o *Outbox) Redrive(ctx context.Context, id string, now time.Time) (eventPo
 		return 0, &events.InvalidError{Field: "dead letter", Reason: fmt.Sprintf("%q: want D<n> for a delivery or E<n> for an event", id)}
 	}
 	var k int64
-	err = o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err = o.write(ctx, false, func(tx *sql.Tx) error {
 		// A delivery that may have arrived goes back as "sending": the
 		// sender asks the sink before posting it again.
 		res, err := tx.ExecContext(ctx, `UPDATE notify_deliveries SET
@@ -437,7 +454,7 @@ func (o *Outbox) State(ctx context.Context, key string) (string, error) {
 // SetStateOnce sets a notifier setting unless it is set, and returns the
 // value in force.
 func (o *Outbox) SetStateOnce(ctx context.Context, key, value string) (string, error) {
-	err := o.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := o.write(ctx, false, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO notify_state (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING`, key, value)
 		return err
 	})

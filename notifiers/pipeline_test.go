@@ -27,6 +27,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // env is a real SQLite ledger with the Hanoi Convention registered.
 type env struct {
+	path   string // the database file
 	store  *sqlite.Store
 	ledger *events.Ledger
 	outbox *notifiers.Outbox
@@ -46,7 +47,8 @@ func hanoiDef() events.Definition {
 func mustEnv(tb testing.TB, today string) *env {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "treatywatch.db"), sqlite.Config{}, nil)
+	path := filepath.Join(tb.TempDir(), "treatywatch.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func mustEnv(tb testing.TB, today string) *env {
 	if _, err := l.AddTreaty(ctx, hanoiDef(), events.Metadata{Actor: "test"}); err != nil {
 		tb.Fatal(err)
 	}
-	return &env{store: st, ledger: l, outbox: notifiers.NewOutbox(st)}
+	return &env{path: path, store: st, ledger: l, outbox: notifiers.NewOutbox(st)}
 }
 
 func (e *env) subscribe(tb testing.TB, s events.Subscription) events.Subscription {

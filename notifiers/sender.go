@@ -59,10 +59,40 @@ type SenderConfig struct {
 	// tests of cmd/treatywatch exit the process from it — and must return
 	// quickly. The shipped binary sets none.
 	AfterSend func(Delivery)
-	// Observe, if set, is told of each outcome ("sent", "retry",
-	// "rate_limited", "uncertain", "confirmed", "dead") for metrics.
+	// Observe, if set, is told of each outcome for metrics: "sent",
+	// "retry", "rate_limited", "uncertain" (a call whose outcome is
+	// unknown: the sink is asked before the message is sent again),
+	// "confirmed" (asked, the sink had it: marked sent without a new post),
+	// "dead".
 	Observe func(outcome string)
+	// LeaseTTL is how long the ledger's sender lease lasts after its
+	// holder's last renewal: only the sender that holds it sends, so that
+	// two senders on one ledger (serve and `notify run`) never both post.
+	// A sender that does not hold it waits; it takes it over when its
+	// holder releases it (a graceful stop), when its holder's process is
+	// provably gone (same machine), or once it has seen no renewal for
+	// the holder's LeaseTTL. A call to a sink is given a deadline before
+	// the holder's lease could lapse (its end less LeaseTTL/10). Default
+	// 15 s: a call that starts just before a renewal still has more than
+	// DefaultTimeout left, so the lease cuts no call short while renewals
+	// succeed. A sender waits that long for a holder that froze, or that
+	// died in a process it cannot see (another PID namespace or machine).
+	LeaseTTL time.Duration
+	// LeaseRenew is how often the holder renews the lease; at most a
+	// third of LeaseTTL. A renewal that fails stops the holder from
+	// starting calls until one succeeds. Default 3 s.
+	LeaseRenew time.Duration
+	// LeasePoll is how often a sender that waits for the lease looks at
+	// it (and a holder whose renewal failed tries again). Default 1 s.
+	LeasePoll time.Duration
 }
+
+// Lease defaults.
+const (
+	defaultLeaseTTL   = 15 * time.Second
+	defaultLeaseRenew = 3 * time.Second
+	defaultLeasePoll  = time.Second
+)
 
 func (c *SenderConfig) setDefaults() {
 	if c.Sleep == nil {
@@ -95,12 +125,31 @@ func (c *SenderConfig) setDefaults() {
 	if c.Observe == nil {
 		c.Observe = func(string) {}
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = defaultLeaseTTL
+	}
+	if c.LeaseRenew == 0 {
+		c.LeaseRenew = min(defaultLeaseRenew, c.LeaseTTL/3)
+	}
+	if c.LeasePoll == 0 {
+		c.LeasePoll = min(defaultLeasePoll, c.LeaseRenew)
+	}
 }
 
 // Validate reports a configuration that cannot work.
 func (c SenderConfig) Validate() error {
 	if c.DB == nil || c.Log == nil || c.Now == nil {
 		return errors.New("notifiers: SenderConfig needs DB, Log and Now")
+	}
+	if c.LeaseTTL < 0 || c.LeaseRenew < 0 || c.LeasePoll < 0 {
+		return fmt.Errorf("notifiers: SenderConfig: LeaseTTL (%s), LeaseRenew (%s) and LeasePoll (%s) must not be negative", c.LeaseTTL, c.LeaseRenew, c.LeasePoll)
+	}
+	ttl := c.LeaseTTL
+	if ttl == 0 {
+		ttl = defaultLeaseTTL
+	}
+	if c.LeaseRenew > ttl/3 {
+		return fmt.Errorf("notifiers: SenderConfig: LeaseRenew (%s) must be at most a third of LeaseTTL (%s)", c.LeaseRenew, ttl)
 	}
 	return nil
 }
@@ -130,10 +179,16 @@ func (c SenderConfig) Validate() error {
 // exponential backoff, then go to the dead letters. A graceful stop lets
 // the calls in flight finish (each bounded by its client's timeout) and
 // records their outcome.
+//
+// At most one Sender of a ledger sends at any moment, in this process or
+// another: the one that holds the ledger's sender lease (see
+// SenderConfig.LeaseTTL). The others wait. Deliveries that a holder which
+// died left "sending" are confirmed by the next holder as after a crash.
 type Sender struct {
 	cfg    SenderConfig
 	logger *slog.Logger
 	outbox *Outbox
+	lease  *lease
 	subs   *subscriptions
 	wake   chan struct{}
 
@@ -154,10 +209,17 @@ func NewSender(cfg SenderConfig, logger *slog.Logger) (*Sender, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	outbox := NewOutbox(cfg.DB)
-	return &Sender{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), wake: make(chan struct{}, 1),
+	l := newLease(cfg.DB, cfg.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
+	// Every write of the sender to the outbox checks that it holds the
+	// lease, in the same transaction.
+	outbox := &Outbox{db: cfg.DB, fence: l.fence}
+	return &Sender{cfg: cfg, logger: logger, outbox: outbox, lease: l, subs: newSubscriptions(cfg.Log, outbox), wake: make(chan struct{}, 1),
 		busy: map[string]bool{}, nextSlot: map[string]time.Time{}, reported: map[string]bool{}}, nil
 }
+
+// Holding reports whether this sender holds the ledger's sender lease
+// (and so may send) as far as it knows.
+func (s *Sender) Holding() bool { return s.lease.held() }
 
 // Wake asks the sender to look for due deliveries now.
 func (s *Sender) Wake() {
@@ -170,32 +232,95 @@ func (s *Sender) Wake() {
 // SubscriptionsChanged makes the sender read the subscriptions again.
 func (s *Sender) SubscriptionsChanged() { s.subs.invalidate() }
 
-// Run sends until ctx ends, then waits for the sends in flight.
+// Run sends until ctx ends, then waits for the sends in flight and
+// releases the sender lease. It sends only while it holds the lease: it
+// waits for it first, and again whenever it loses it.
 func (s *Sender) Run(ctx context.Context) error {
-	defer s.wg.Wait()
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
 	for {
-		if err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
-			s.logger.ErrorContext(ctx, "sender", "err", err)
+		if err := s.lease.acquire(ctx); err != nil {
+			return nil // ctx ended
 		}
-		select {
-		case <-ctx.Done():
+		s.whileHeld(ctx, func(ctx context.Context) error {
+			t := time.NewTicker(s.cfg.Poll)
+			defer t.Stop()
+			for {
+				if err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
+					s.logger.ErrorContext(ctx, "sender", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				case <-s.wake:
+				}
+			}
+		})
+		if ctx.Err() != nil {
+			s.lease.release(context.WithoutCancel(ctx))
 			return nil
-		case <-t.C:
-		case <-s.wake:
 		}
 	}
 }
 
+// whileHeld runs fn with a context that ends with ctx or when the lease
+// is lost, renewing the lease meanwhile; once fn returns it waits for the
+// sends in flight, and only then stops renewing. fn's error is returned,
+// or errNotHolder or errLeaseLapsed when the lease was lost.
+func (s *Sender) whileHeld(ctx context.Context, fn func(ctx context.Context) error) error {
+	// What another sender may have done while this one did not hold the
+	// lease: read the pacing and the subscriptions again.
+	s.mu.Lock()
+	s.paceLoaded = false
+	s.mu.Unlock()
+	s.subs.invalidate()
+
+	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	heldCtx, lost := context.WithCancelCause(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		if err := s.lease.keep(keepCtx); err != nil {
+			lost(err)
+		}
+	}()
+	err := fn(heldCtx)
+	s.wg.Wait() // each call in flight ends before the lease could lapse
+	stopKeeping()
+	<-kept
+	if cause := context.Cause(heldCtx); errors.Is(cause, errNotHolder) || errors.Is(cause, errLeaseLapsed) {
+		err = cause
+	}
+	lost(nil)
+	return err
+}
+
 // Drain sends until no delivery is waiting (all sent or dead), sleeping
-// through backoffs and pacing: for tests and one-shot runs.
+// through backoffs and pacing: for tests and one-shot runs. It waits for
+// the sender lease first, and releases it when done; it fails if it loses
+// it.
 func (s *Sender) Drain(ctx context.Context) error {
+	if err := s.lease.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.lease.release(context.WithoutCancel(ctx))
+	return s.whileHeld(ctx, s.drain)
+}
+
+func (s *Sender) drain(ctx context.Context) error {
 	for {
+		if !s.lease.canStart() { // a renewal failed: wait for the next
+			if err := sleepCtx(ctx, s.cfg.LeasePoll); err != nil {
+				return context.Cause(ctx)
+			}
+			continue
+		}
 		if err := s.dispatch(ctx); err != nil {
 			return err
 		}
 		s.wg.Wait()
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		heads, err := s.outbox.Heads(ctx)
 		if err != nil || len(heads) == 0 {
 			return err
@@ -210,7 +335,7 @@ func (s *Sender) Drain(ctx context.Context) error {
 		s.mu.Unlock()
 		if wait := next.Sub(s.cfg.Now()); wait > 0 {
 			if err := s.cfg.Sleep(ctx, wait); err != nil {
-				return err
+				return context.Cause(ctx)
 			}
 		}
 	}
@@ -253,13 +378,30 @@ func (s *Sender) pace(ctx context.Context, key string, end, notBefore time.Time)
 	s.nextSlot[key] = maxTime(s.nextSlot[key], maxTime(end.Add(s.cfg.PerChannel), notBefore))
 	s.mu.Unlock()
 	if err := s.outbox.SetPace(ctx, key, end, notBefore); err != nil {
-		s.logger.ErrorContext(ctx, "record channel pacing", "channel", key, "err", err)
+		s.writeFailed(ctx, "record channel pacing", 0, err, "channel", key)
 	}
+}
+
+// writeFailed logs a write to the outbox that failed: when the lease was
+// lost, the delivery is the next holder's, which confirms it if it was
+// left "sending".
+func (s *Sender) writeFailed(ctx context.Context, what string, id int64, err error, args ...any) {
+	if id != 0 {
+		args = append(args, "delivery", id)
+	}
+	if errors.Is(err, errNotHolder) {
+		s.logger.WarnContext(ctx, what+": the sender lease was lost; the sender that holds it now takes this over (confirming what was left \"sending\")", args...)
+		return
+	}
+	s.logger.ErrorContext(ctx, what, append(args, "err", err)...)
 }
 
 // dispatch starts one send per idle channel whose first waiting delivery
 // is due and whose slot is open.
 func (s *Sender) dispatch(ctx context.Context) error {
+	if !s.lease.canStart() {
+		return nil
+	}
 	if err := s.loadPace(ctx); err != nil {
 		return err
 	}
@@ -397,16 +539,23 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 		paceKey = d.ChannelKey
 	}
 	if err := s.outbox.MarkSending(ctx, d.ID, paceKey, s.cfg.Now()); err != nil {
-		if ctx.Err() == nil {
+		switch {
+		case errors.Is(err, errLeaseShort) || errors.Is(err, errNotHolder):
+			s.logger.DebugContext(ctx, "not sending", "delivery", d.ID, "why", err)
+		case ctx.Err() == nil:
 			s.logger.ErrorContext(ctx, "mark sending", "delivery", d.ID, "err", err)
 		}
 		return
 	}
 	// From here a graceful stop lets the call finish (it is bounded by
 	// the sink's client timeout) and records its outcome: only a crash
-	// leaves the delivery "sending" with no answer.
+	// leaves the delivery "sending" with no answer. The call must end
+	// before this sender's lease could lapse and another sender, taking
+	// over, look for the message: it gets a deadline before that.
 	ctx = context.WithoutCancel(ctx)
-	rc, err := sink.Send(ctx, sub, msg)
+	callCtx, cancel := context.WithTimeout(ctx, s.lease.budget())
+	rc, err := sink.Send(callCtx, sub, msg)
+	cancel()
 	kind, after := Classify(err)
 	if kind == FailureRateLimited && after <= 0 {
 		after = s.cfg.PerChannel
@@ -482,7 +631,7 @@ func (s *Sender) confirm(ctx context.Context, d *Delivery, sub events.Subscripti
 func (s *Sender) uncertain(ctx context.Context, d Delivery, what string, delay time.Duration, err error) {
 	s.logger.WarnContext(ctx, "delivery outcome unknown; will ask the sink before sending again", "delivery", d.ID, "attempt", d.Attempts, "in", delay, "err", err)
 	if err := s.outbox.MarkUncertain(ctx, d.ID, d.Attempts, what, s.cfg.Now().Add(delay)); err != nil {
-		s.logger.ErrorContext(ctx, "mark uncertain", "delivery", d.ID, "err", err)
+		s.writeFailed(ctx, "mark uncertain", d.ID, err)
 	}
 }
 
@@ -528,7 +677,7 @@ func paced(sink string) bool {
 
 func (s *Sender) sent(ctx context.Context, d Delivery, rc Receipt) {
 	if err := s.outbox.MarkSent(ctx, d, rc.TS, s.cfg.Now()); err != nil {
-		s.logger.ErrorContext(ctx, "mark sent", "delivery", d.ID, "err", err)
+		s.writeFailed(ctx, "mark sent", d.ID, err)
 		return
 	}
 	s.cfg.Observe("sent")
@@ -549,13 +698,13 @@ func (s *Sender) retry(ctx context.Context, d Delivery, err error, rateLimited b
 		s.logger.WarnContext(ctx, "delivery failed; will retry", "delivery", d.ID, "attempt", d.Attempts, "in", delay, "err", err)
 	}
 	if err := s.outbox.MarkRetry(ctx, d.ID, d.Attempts, cause(err), s.cfg.Now().Add(delay)); err != nil {
-		s.logger.ErrorContext(ctx, "mark retry", "delivery", d.ID, "err", err)
+		s.writeFailed(ctx, "mark retry", d.ID, err)
 	}
 }
 
 func (s *Sender) dead(ctx context.Context, d Delivery, reason string, confirmOnRedrive bool) {
 	if err := s.outbox.MarkDead(ctx, d.ID, reason, confirmOnRedrive); err != nil {
-		s.logger.ErrorContext(ctx, "mark dead", "delivery", d.ID, "err", err)
+		s.writeFailed(ctx, "mark dead", d.ID, err)
 		return
 	}
 	s.cfg.Observe("dead")

@@ -1,13 +1,16 @@
 package main_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -392,4 +395,101 @@ func TestNotifyPreviewRendersWithoutSending(t *testing.T) {
 	if r := c.run("", "notify", "preview", "--treaty", "XVIII-16", "--event", "99999"); r.code != 4 {
 		t.Fatalf("preview of a missing event: exit %d %q", r.code, r.stderr)
 	}
+}
+
+// TestServeAndNotifyRunOnOneLedgerPostEachMessageOnce: serve and `notify
+// run` on the same ledger file at once. Only one of them sends (the
+// other says it waits for the sender lease); when serve stops, `notify
+// run` takes over at once; each deposit reaches each channel exactly
+// once.
+func TestServeAndNotifyRunOnOneLedgerPostEachMessageOnce(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	fake := slackfake.New()
+	defer fake.Close()
+	channels := []string{"C0NGO1", "C0NGO2", "C0NGO3"}
+	for _, ch := range channels {
+		c.ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
+	}
+	env := append(os.Environ(), append(c.env, "SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=20ms")...)
+	addr := freePort(t)
+	var serveLog, notifyLog syncBuffer
+	serve := exec.Command(binary, "--db", c.db, "-v", "serve", "--addr", addr, "--no-seed")
+	serve.Env, serve.Stderr = env, &serveLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if serve.ProcessState == nil {
+			_ = serve.Process.Kill()
+			_ = serve.Wait()
+		}
+	})
+	waitFor(t, 60*time.Second, "serve ready", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	waitFor(t, 30*time.Second, "serve holding the sender lease", func() bool { return leaseHolder(t, c.db) != "" })
+	notify := exec.Command(binary, "--db", c.db, "-v", "notify", "run")
+	notify.Env, notify.Stderr = env, &notifyLog
+	if err := notify.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if notify.ProcessState == nil {
+			_ = notify.Process.Kill()
+			_ = notify.Wait()
+		}
+	})
+	waitFor(t, 30*time.Second, "notify run saying it waits for the sender lease", func() bool {
+		return strings.Contains(notifyLog.String(), "another sender holds the ledger's sender lease")
+	})
+	first := []string{"Algeria", "Angola", "Australia", "Austria", "Azerbaijan", "Belarus"}
+	later := []string{"Belgium", "Brazil", "Chile", "China", "Cuba", "Ecuador"}
+	for i, p := range first {
+		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 300+i))
+	}
+	waitFor(t, 30*time.Second, "the first deposits in every channel", func() bool { return len(fake.Posts()) >= len(first)*len(channels) })
+	_ = serve.Process.Signal(syscall.SIGTERM)
+	if err := serve.Wait(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, serveLog.String())
+	}
+	for i, p := range later {
+		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 400+i))
+	}
+	c.recordSentinel(t, fake, channels...)
+	_ = notify.Process.Signal(syscall.SIGTERM)
+	_ = notify.Wait()
+	for _, ch := range channels {
+		for _, p := range append(first, later...) {
+			if n := postsMentioning(fake, p)[ch]; n != 1 {
+				t.Errorf("%s's ratification reached %s %d times, want exactly once", p, ch, n)
+			}
+		}
+	}
+	if want := (len(first) + len(later) + 1) * len(channels); len(fake.Posts()) != want {
+		t.Errorf("%d posts, want %d", len(fake.Posts()), want)
+	}
+	if !strings.Contains(notifyLog.String(), "took the ledger's sender lease") {
+		t.Errorf("notify run never took the sender lease; its log:\n%s", notifyLog.String())
+	}
+}
+
+// leaseHolder reads the holder of the ledger's sender lease, "" if none.
+func leaseHolder(t *testing.T, db string) string {
+	t.Helper()
+	conn, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var holder sql.NullString
+	if err := conn.QueryRow(`SELECT holder FROM notify_sender_lease`).Scan(&holder); err != nil {
+		return ""
+	}
+	return holder.String
 }

@@ -28,7 +28,7 @@ func newMetrics(s *Server) *metrics {
 	}, []string{"kind"})
 	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "treatywatch_notifications_total",
-		Help: "Notification delivery attempts by outcome (sent, retry, rate_limited, dead).",
+		Help: "Notification delivery outcomes: sent, retry, rate_limited, uncertain (a call whose outcome is unknown; the sink is asked before sending again), confirmed (asked, the sink had it: marked sent without a new post), dead.",
 	}, []string{"outcome"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "treatywatch_http_request_duration_seconds",
@@ -38,7 +38,7 @@ func newMetrics(s *Server) *metrics {
 	for _, k := range []string{"record", "import", "correction", "retraction", "treaty", "token", "subscription"} {
 		m.appended.WithLabelValues(k)
 	}
-	for _, o := range []string{"sent", "retry", "rate_limited", "dead"} { // each series exists from the start
+	for _, o := range []string{"sent", "retry", "rate_limited", "uncertain", "confirmed", "dead"} { // each series exists from the start
 		m.notifications.WithLabelValues(o)
 	}
 	m.reg.MustRegister(m.appended, m.notifications, m.latency, newLedgerCollector(s),

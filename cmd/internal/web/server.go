@@ -193,7 +193,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Observe counts one notification outcome ("sent", "retry",
-// "rate_limited", "dead") for /metrics. It is safe for concurrent use.
+// "rate_limited", "uncertain", "confirmed", "dead"; see
+// notifiers.SenderConfig.Observe) for /metrics. It is safe for
+// concurrent use.
 func (s *Server) Observe(outcome string) {
 	s.metrics.notifications.WithLabelValues(outcome).Inc()
 }

@@ -1,0 +1,339 @@
+package notifiers
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// senderLeaseName is the row of notify_sender_lease (migration
+// 0010_notify_sender_lease.sql) that the senders of one ledger share.
+const senderLeaseName = "sender"
+
+// errNotHolder is what a write of a sender gets when the sender does not
+// hold the ledger's sender lease: another sender took it over.
+var errNotHolder = errors.New("this sender does not hold the ledger's sender lease (another sender took it over)")
+
+// errLeaseLapsed is why a holder stops holding when its renewals failed
+// until its hold ended.
+var errLeaseLapsed = errors.New("the sender lease lapsed: it could not be renewed")
+
+// errLeaseShort is what a sender gets when it would start a call to a
+// sink with too little of its lease left (its renewals are failing).
+var errLeaseShort = errors.New("too little of the sender lease is left to start a call to a sink")
+
+// leaseRow is the lease as stored.
+type leaseRow struct {
+	Holder, Host, Process string
+	PID                   int
+	Version               int64
+	TTL                   time.Duration
+	ExpiresAt             time.Time
+}
+
+// lease is a sender's hold on its ledger's sender lease: at most one
+// sender of a ledger holds it at any moment, and only the holder sends.
+//
+// Its safety does not rest on the clocks of two processes agreeing. The
+// holder counts its hold from the moment it started the transaction that
+// took or renewed the lease, by its own clock; it starts a call to a sink
+// only with a deadline before that hold ends (less a margin), and stops
+// starting calls as soon as a renewal fails. A sender that waits takes the
+// lease over only after it has seen the same version of the row for the
+// holder's whole TTL by its own clock — so after the holder's hold ended —
+// or when the holder's process is provably gone, or when the holder
+// released it. And every write of a sender to the outbox checks, in its
+// own transaction, that the sender still holds the lease: a holder that
+// comes back after it was taken over changes nothing. Durations are
+// measured with the sender's Now: with time.Now, on the monotonic clock,
+// so that a step of the wall clock changes nothing (expires_at, by the
+// wall clock, is for people and logs).
+type lease struct {
+	db     DB
+	now    func() time.Time
+	logger *slog.Logger
+	ttl    time.Duration // how long a hold lasts after the start of its take or renewal
+	renew  time.Duration // how often the holder renews
+	poll   time.Duration // how often a waiting sender looks at the lease
+	guard  time.Duration // the margin kept between a call's deadline and the end of the hold
+	self   leaseRow      // Holder, Host, PID and Process of this sender
+
+	mu      sync.Mutex
+	until   time.Time // the end of the hold; zero when not held
+	failing bool      // the last renewal failed: no call starts until one succeeds
+}
+
+func newLease(db DB, now func() time.Time, logger *slog.Logger, ttl, renew, poll time.Duration) *lease {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	var nonce [4]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
+	pid := os.Getpid()
+	return &lease{db: db, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
+		self: leaseRow{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: processIdentity()}}
+}
+
+// budget is how long a call to a sink may last if it starts now: until
+// the hold ends, less the margin; zero when the lease is not held.
+func (l *lease) budget() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.budgetLocked()
+}
+
+func (l *lease) budgetLocked() time.Duration {
+	if l.until.IsZero() {
+		return 0
+	}
+	return max(0, l.until.Add(-l.guard).Sub(l.now()))
+}
+
+// canStart reports whether a call to a sink may start: the lease is held,
+// its last renewal succeeded, and more than a renewal period of it is left.
+func (l *lease) canStart() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.failing && l.budgetLocked() >= l.renew
+}
+
+// held reports whether the lease is held by this sender as far as it
+// knows (its hold has not ended).
+func (l *lease) held() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.until.IsZero() && l.now().Before(l.until)
+}
+
+// fence runs first in each write transaction of the sender's outbox: it
+// fails with errNotHolder unless this sender holds the lease, and, when
+// the transaction lets a call to a sink start, with errLeaseShort unless
+// enough of the hold is left for it.
+func (l *lease) fence(ctx context.Context, tx *sql.Tx, starting bool) error {
+	var holder sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT holder FROM notify_sender_lease WHERE name = ?`, senderLeaseName).Scan(&holder); err != nil {
+		return fmt.Errorf("read the sender lease: %w", err)
+	}
+	if holder.String != l.self.Holder {
+		return errNotHolder
+	}
+	if starting && !l.canStart() {
+		return errLeaseShort
+	}
+	return nil
+}
+
+// read returns the lease as stored.
+func (l *lease) read(ctx context.Context) (leaseRow, error) {
+	var (
+		r                  leaseRow
+		holder, host, proc sql.NullString
+		pid, expires       sql.NullInt64
+		ttlMS              int64
+	)
+	err := l.db.ReadDB().QueryRowContext(ctx, `SELECT holder, host, pid, process, version, ttl_ms, expires_at FROM notify_sender_lease WHERE name = ?`, senderLeaseName).
+		Scan(&holder, &host, &pid, &proc, &r.Version, &ttlMS, &expires)
+	if err != nil {
+		return r, fmt.Errorf("read the sender lease: %w", err)
+	}
+	r.Holder, r.Host, r.Process, r.PID, r.TTL = holder.String, host.String, proc.String, int(pid.Int64), time.Duration(ttlMS)*time.Millisecond
+	if expires.Valid {
+		r.ExpiresAt = time.Unix(0, expires.Int64).UTC()
+	}
+	return r, nil
+}
+
+// take takes the lease if it is still at version, and reports whether it
+// did.
+func (l *lease) take(ctx context.Context, version int64) (bool, error) {
+	start := l.now()
+	var ok bool
+	err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET holder = ?, host = ?, pid = ?, process = ?, version = version + 1, ttl_ms = ?, expires_at = ?
+			WHERE name = ? AND version = ?`,
+			l.self.Holder, l.self.Host, l.self.PID, l.self.Process, l.ttl.Milliseconds(), start.Add(l.ttl).UnixNano(), senderLeaseName, version)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		ok = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("take the sender lease: %w", err)
+	}
+	if ok {
+		l.mu.Lock()
+		l.until, l.failing = start.Add(l.ttl), false
+		l.mu.Unlock()
+	}
+	return ok, nil
+}
+
+// acquire waits until this sender holds the lease, looking every poll;
+// it returns ctx's error if ctx ends first.
+func (l *lease) acquire(ctx context.Context) error {
+	var (
+		seen       int64     = -1 // the version last seen held by another sender
+		seenAt     time.Time      // when it was first seen
+		waitingFor string         // the holder the wait was logged for
+		failed     bool           // an error was logged
+	)
+	for {
+		r, err := l.read(ctx)
+		if err == nil {
+			now := l.now()
+			var taken bool
+			switch {
+			case r.Holder == "" || r.Holder == l.self.Holder:
+				if taken, err = l.take(ctx, r.Version); taken {
+					level := slog.LevelDebug
+					if waitingFor != "" {
+						level = slog.LevelInfo // the wait was logged: so is its end
+					}
+					l.logger.Log(ctx, level, "took the ledger's sender lease", "holder", l.self.Holder)
+				}
+			default:
+				if r.Version != seen {
+					seen, seenAt = r.Version, now
+				}
+				if waitingFor != r.Holder {
+					waitingFor = r.Holder
+					l.logger.InfoContext(ctx, "another sender holds the ledger's sender lease; not sending until it stops or its lease expires",
+						"holder", r.Holder, "host", r.Host, "pid", r.PID, "expires", r.ExpiresAt, "ttl", r.TTL, "self", l.self.Holder)
+				}
+				ttl := r.TTL
+				if ttl <= 0 {
+					ttl = l.ttl
+				}
+				why := ""
+				switch {
+				case now.Sub(seenAt) >= ttl:
+					why = "its lease expired: it has not renewed it for " + ttl.String()
+				case processGone(l.self.Process, r.Process, r.PID):
+					why = "its process has ended"
+				}
+				if why != "" {
+					if taken, err = l.take(ctx, r.Version); taken {
+						l.logger.InfoContext(ctx, "took over the ledger's sender lease from another sender: "+why+"; its deliveries left \"sending\" are confirmed before any is sent again",
+							"previous", r.Holder, "host", r.Host, "pid", r.PID, "holder", l.self.Holder)
+					}
+				}
+			}
+			if taken {
+				return nil
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !failed {
+				l.logger.ErrorContext(ctx, "cannot read or take the sender lease; trying again", "err", err)
+				failed = true
+			}
+		}
+		if err := sleepCtx(ctx, l.poll); err != nil {
+			return err
+		}
+	}
+}
+
+// keep renews the lease every renew period until ctx ends (it returns
+// nil), another sender took it (errNotHolder), or renewals failed until
+// the hold ended (errLeaseLapsed). A renewal that fails stops calls from
+// starting until one succeeds; it is tried again every poll.
+func (l *lease) keep(ctx context.Context) error {
+	wait := l.renew
+	for {
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil
+		}
+		start := l.now()
+		err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET version = version + 1, ttl_ms = ?, expires_at = ? WHERE name = ? AND holder = ?`,
+				l.ttl.Milliseconds(), start.Add(l.ttl).UnixNano(), senderLeaseName, l.self.Holder)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return errors.Join(err, errNotHolder)
+			}
+			return nil
+		})
+		l.mu.Lock()
+		wasFailing, lapsed := l.failing, false
+		switch {
+		case err == nil:
+			l.until, l.failing = start.Add(l.ttl), false
+		case errors.Is(err, errNotHolder):
+			l.until, l.failing = time.Time{}, false
+		default:
+			l.failing = true
+			if lapsed = !l.now().Before(l.until); lapsed {
+				l.until, l.failing = time.Time{}, false
+			}
+		}
+		l.mu.Unlock()
+		switch {
+		case err == nil:
+			if wasFailing {
+				l.logger.InfoContext(ctx, "renewed the sender lease again; sending resumes", "holder", l.self.Holder)
+			}
+			wait = l.renew
+		case errors.Is(err, errNotHolder):
+			l.logger.WarnContext(ctx, "lost the ledger's sender lease to another sender; sending stopped", "holder", l.self.Holder)
+			return errNotHolder
+		default:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if lapsed {
+				l.logger.WarnContext(ctx, "the sender lease lapsed: it could not be renewed; waiting to take it again", "holder", l.self.Holder, "err", err)
+				return errLeaseLapsed
+			}
+			if !wasFailing {
+				l.logger.ErrorContext(ctx, "cannot renew the sender lease; no message is sent until it is renewed, and another sender takes over if it lapses",
+					"holder", l.self.Holder, "err", err)
+			}
+			wait = min(l.poll, l.renew)
+		}
+	}
+}
+
+// release gives the lease up, so that another sender takes over at once.
+func (l *lease) release(ctx context.Context) {
+	l.mu.Lock()
+	l.until, l.failing = time.Time{}, false
+	l.mu.Unlock()
+	err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET holder = NULL, host = NULL, pid = NULL, process = NULL, version = version + 1, expires_at = NULL
+			WHERE name = ? AND holder = ?`, senderLeaseName, l.self.Holder)
+		return err
+	})
+	if err != nil {
+		l.logger.ErrorContext(ctx, "cannot release the sender lease; another sender takes over when it expires", "holder", l.self.Holder, "err", err)
+		return
+	}
+	l.logger.DebugContext(ctx, "released the ledger's sender lease", "holder", l.self.Holder)
+}
+
+// sleepCtx waits d or until ctx ends (then it returns ctx's error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
