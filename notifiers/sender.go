@@ -240,7 +240,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		if err := s.lease.acquire(ctx); err != nil {
 			return nil // ctx ended
 		}
-		s.whileHeld(ctx, func(ctx context.Context) error {
+		err := s.whileHeld(ctx, func(ctx context.Context) error {
 			t := time.NewTicker(s.cfg.Poll)
 			defer t.Stop()
 			for {
@@ -255,6 +255,9 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 			}
 		})
+		if err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "sender stopped sending; waiting for the lease again", "err", err)
+		}
 		if ctx.Err() != nil {
 			s.lease.release(context.WithoutCancel(ctx))
 			return nil
@@ -532,6 +535,7 @@ func (s *Sender) send(ctx context.Context, d Delivery) {
 		case deadLetterUnknown:
 			s.dead(ctx, d, unknownOutcome(d.LastError), false)
 			return
+		default: // resend: the receiver deduplicates on the delivery id
 		}
 	}
 	paceKey := ""

@@ -123,9 +123,32 @@ func commands() []command {
 	}
 }
 
+// helpRequest is -h or --help given to a command: its usage is printed on
+// standard output and the exit code is 0.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string { return "help requested" }
+
+// usage returns the command's usage: its summary and its flags.
+func (h *helpRequest) usage() string {
+	var b strings.Builder
+	for _, c := range commands() {
+		if c.name == h.fs.Name() {
+			fmt.Fprintf(&b, "usage: treatywatch [--db PATH] [-v] %s\n", c.summary)
+		}
+	}
+	h.fs.SetOutput(&b)
+	h.fs.PrintDefaults()
+	return b.String()
+}
+
 // Run runs the command line args and returns the exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
 	err := m.run(ctx, args)
+	if hr, ok := errors.AsType[*helpRequest](err); ok {
+		fmt.Fprint(m.stdout, hr.usage())
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintln(m.stderr, "treatywatch: "+err.Error())
 	}
@@ -137,7 +160,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	db := fs.String("db", "", "SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)")
 	verbose := fs.Bool("v", false, "log to standard error")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(m.stdout, m.usage())
+		return nil
+	} else if err != nil {
 		return usagef("%v\n%s", err, m.usage())
 	}
 	m.dbPath = *db
@@ -153,6 +179,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	m.logger = slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: level}))
 	rest := fs.Args()
+	if len(rest) == 2 && rest[0] == "help" {
+		rest = []string{rest[1], "--help"} // help CMD is CMD --help
+	}
 	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
 		fmt.Fprint(m.stdout, m.usage())
 		return nil
@@ -260,7 +289,9 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, &helpRequest{fs: fs}
+		} else if err != nil {
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()

@@ -405,3 +405,18 @@ func mustReadSeed(tb testing.TB, name string) string {
 	}
 	return string(b)
 }
+
+// TestHelpExitsZero: --help, -h, help CMD and CMD --help print the usage
+// on standard output and exit 0.
+func TestHelpExitsZero(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"help", "record"}, {"record", "--help"}, {"verify", "-h"}} {
+		r := c.run("", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "usage: treatywatch") {
+			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := c.run("", "record", "--help"); !strings.Contains(r.stdout, "-participant") {
+		t.Errorf("record --help lists no flags:\n%s", r.stdout)
+	}
+}

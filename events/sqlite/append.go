@@ -147,7 +147,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.Strea
 		first, last int64
 		prev        []byte
 	)
-	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&first, &last, &prev); err != nil {
+	if err := tx.StmtContext(ctx, s.appendHead).QueryRowContext(ctx, appends[0].Stream).Scan(&first, &last, &prev); err != nil { //nolint:sqlclosecheck // a transaction's copy of a prepared statement closes with the transaction
 		return nil, fmt.Errorf("append: read the head of the log: %w", err)
 	}
 	s.remember(last, prev) // committed: nothing is written yet
@@ -174,7 +174,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.Strea
 		// makes this unreachable while every writer uses Append; the
 		// constraint is the guard that does not depend on it.
 		var actual int64
-		if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, e.Stream).Scan(&actual); err != nil {
+		if err := tx.StmtContext(ctx, s.version).QueryRowContext(ctx, e.Stream).Scan(&actual); err != nil { //nolint:sqlclosecheck // closes with the transaction
 			actual = -1
 		}
 		return &events.ConflictError{Stream: e.Stream, Expected: b.part(k).ExpectedVersion, Actual: actual}
