@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/treatywatch/treatywatch/notifiers/internal/process"
 )
 
 // senderLeaseName is the row of notify_sender_lease (migration
@@ -79,7 +81,7 @@ func newLease(db DB, now func() time.Time, logger *slog.Logger, ttl, renew, poll
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	pid := os.Getpid()
 	return &lease{db: db, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
-		self: leaseRow{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: processIdentity()}}
+		self: leaseRow{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: process.Identity()}}
 }
 
 // budget is how long a call to a sink may last if it starts now: until
@@ -218,7 +220,7 @@ func (l *lease) acquire(ctx context.Context) error {
 				switch {
 				case now.Sub(seenAt) >= ttl:
 					why = "its lease expired: it has not renewed it for " + ttl.String()
-				case processGone(l.self.Process, r.Process, r.PID):
+				case process.Gone(l.self.Process, r.Process, r.PID):
 					why = "its process has ended"
 				}
 				if why != "" {

@@ -241,12 +241,21 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil // ctx ended
 		}
 		err := s.whileHeld(ctx, func(ctx context.Context) error {
-			t := time.NewTicker(s.cfg.Poll)
+			t := time.NewTimer(s.cfg.Poll)
 			defer t.Stop()
 			for {
-				if err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
+				due, err := s.dispatch(ctx)
+				if err != nil && ctx.Err() == nil {
 					s.logger.ErrorContext(ctx, "sender", "err", err)
 				}
+				// Look again at the next poll, or as soon as a channel's
+				// next delivery is due (its pace or backoff ends), if
+				// sooner.
+				wait := s.cfg.Poll
+				if !due.IsZero() {
+					wait = min(wait, max(time.Millisecond, due.Sub(s.cfg.Now())))
+				}
+				t.Reset(wait)
 				select {
 				case <-ctx.Done():
 					return nil
@@ -317,7 +326,7 @@ func (s *Sender) drain(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := s.dispatch(ctx); err != nil {
+		if _, err := s.dispatch(ctx); err != nil {
 			return err
 		}
 		s.wg.Wait()
@@ -401,29 +410,40 @@ func (s *Sender) writeFailed(ctx context.Context, what string, id int64, err err
 
 // dispatch starts one send per idle channel whose first waiting delivery
 // is due and whose slot is open.
-func (s *Sender) dispatch(ctx context.Context) error {
+func (s *Sender) dispatch(ctx context.Context) (time.Time, error) {
 	if !s.lease.canStart() {
-		return nil
+		return time.Time{}, nil
 	}
 	if err := s.loadPace(ctx); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	heads, err := s.outbox.Heads(ctx)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	now := s.cfg.Now()
+	var due time.Time // the soonest a head not started now becomes due
+	later := func(t time.Time) {
+		if due.IsZero() || t.Before(due) {
+			due = t
+		}
+	}
 	for _, d := range heads {
 		if d.NextAttemptAt.After(now) {
+			later(d.NextAttemptAt)
 			continue
 		}
 		s.mu.Lock()
-		idle := !s.busy[d.ChannelKey] && !now.Before(s.nextSlot[d.ChannelKey])
+		busy, slot := s.busy[d.ChannelKey], s.nextSlot[d.ChannelKey]
+		idle := !busy && !now.Before(slot)
 		if idle {
 			s.busy[d.ChannelKey] = true
 		}
 		s.mu.Unlock()
 		if !idle {
+			if !busy { // its pace ends at slot; a busy channel wakes the sender when its call ends
+				later(slot)
+			}
 			continue
 		}
 		s.wg.Add(1)
@@ -436,7 +456,7 @@ func (s *Sender) dispatch(ctx context.Context) error {
 			s.Wake()
 		}(d)
 	}
-	return nil
+	return due, nil
 }
 
 // confirmSkew is how far before a delivery was written its confirmation

@@ -95,7 +95,7 @@ func (h *crashLedger) roundRecord() {
 	var out bytes.Buffer
 	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
 	h.tried[note] = true
-	if killAfter(cmd, time.Duration(h.rng.IntN(300))*time.Millisecond) {
+	if killAfter(cmd, time.Duration(h.rng.IntN(90))*time.Millisecond) {
 		m := positionRe.FindStringSubmatch(out.String())
 		if m == nil {
 			h.t.Fatalf("record answered %q", out.String())
@@ -125,7 +125,7 @@ func (h *crashLedger) roundImport() {
 	}
 	cmd := h.start(io.Discard, io.Discard, "import", "--treaty", "XVIII-16", file)
 	h.importSets = append(h.importSets, notes)
-	if killAfter(cmd, time.Duration(h.rng.IntN(400))*time.Millisecond) {
+	if killAfter(cmd, time.Duration(h.rng.IntN(120))*time.Millisecond) {
 		for _, n := range notes {
 			h.acked[n] = -1 // present, at a position the harness did not read
 		}

@@ -59,7 +59,9 @@ type SubscriberConfig struct {
 	// ClaimTTL is how long a group's claim outlives its holder: a
 	// subscription renews its claim every ClaimTTL/4 and releases it when
 	// it stops, so another subscriber of the group takes over at once
-	// after a clean stop and within ClaimTTL after a crash. Default: 10 s.
+	// after a clean stop; after a crash, at once too when the holder ran
+	// on this machine in the same PID namespace (its process is seen to
+	// have ended), and otherwise within ClaimTTL. Default: 10 s.
 	ClaimTTL time.Duration
 	// CloseGrace is how long a subscription that is stopped (Close, or
 	// the end of Subscribe's context) while a handler holds a message

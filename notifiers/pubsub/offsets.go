@@ -5,8 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/treatywatch/treatywatch/notifiers/internal/process"
 )
 
 // The statements on watermill_offsets (migration 0003_watermill.sql).
@@ -17,7 +22,7 @@ WHERE topic = ? AND consumer_group = ?`
 	sqlCreateOffset = `INSERT INTO watermill_offsets (topic, consumer_group, position) VALUES (?, ?, 0)
 ON CONFLICT (topic, consumer_group) DO NOTHING`
 	sqlTakeClaim = `UPDATE watermill_offsets SET holder = ?1, lease_until = ?2
-WHERE topic = ?3 AND consumer_group = ?4 AND (holder IS NULL OR holder = ?1 OR lease_until < ?5)
+WHERE topic = ?3 AND consumer_group = ?4 AND (holder IS NULL OR holder = ?1 OR lease_until < ?5 OR holder = ?6)
 RETURNING position`
 	sqlRenewClaim = `UPDATE watermill_offsets SET lease_until = ?
 WHERE topic = ? AND consumer_group = ? AND holder = ?`
@@ -39,6 +44,33 @@ type claim struct {
 	ttl          time.Duration
 	now          func() time.Time
 	renewed      atomic.Int64 // Unix ms of the last take, commit or renewal
+
+	// gone is a holder free found whose process has provably ended
+	// (a crash): take replaces it at once rather than after its lease.
+	gone string
+}
+
+// newHolder names a claim's holder: "PID-NONCE@PROCESS-SPACE", so that a
+// successor on the same machine can tell when the holder's process has
+// ended (see process.Gone).
+func newHolder(nonce string) string {
+	return fmt.Sprintf("%d-%s@%s", os.Getpid(), nonce, process.Identity())
+}
+
+// holderGone reports whether the process of holder (as newHolder names
+// it) has provably ended. Holders named otherwise (by earlier versions)
+// are never gone: their claims lapse after their lease.
+func holderGone(holder string) bool {
+	id, space, ok := strings.Cut(holder, "@")
+	if !ok || space == "" {
+		return false
+	}
+	pidText, _, _ := strings.Cut(id, "-")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil {
+		return false
+	}
+	return process.Gone(process.Identity(), space, pid)
 }
 
 func (c *claim) until() int64 { return c.now().Add(c.ttl).UnixMilli() }
@@ -58,7 +90,14 @@ func (c *claim) free(ctx context.Context) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("read the claim of %s/%s: %w", c.topic, c.group, err)
 	}
-	return !holder.Valid || holder.String == c.holder || !until.Valid || until.Int64 < c.now().UnixMilli(), nil
+	if !holder.Valid || holder.String == c.holder || !until.Valid || until.Int64 < c.now().UnixMilli() {
+		return true, nil
+	}
+	if holderGone(holder.String) {
+		c.gone = holder.String
+		return true, nil
+	}
+	return false, nil
 }
 
 // take claims the offset, creating it at 0 if the group has none, and
@@ -69,7 +108,11 @@ func (c *claim) take(ctx context.Context) (pos int64, ok bool, err error) {
 		if _, err := tx.ExecContext(ctx, sqlCreateOffset, c.topic, c.group); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, sqlTakeClaim, c.holder, c.until(), c.topic, c.group, c.now().UnixMilli()).Scan(&pos)
+		var gone any // NULL: no dead holder to replace
+		if c.gone != "" {
+			gone = c.gone
+		}
+		err := tx.QueryRowContext(ctx, sqlTakeClaim, c.holder, c.until(), c.topic, c.group, c.now().UnixMilli(), gone).Scan(&pos)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -149,7 +148,7 @@ func (s *Subscriber) run(ctx context.Context, sub *subscription) {
 			store:  s.store,
 			topic:  sub.topic,
 			group:  s.cfg.ConsumerGroup,
-			holder: fmt.Sprintf("%d-%s", os.Getpid(), watermill.NewShortUUID()),
+			holder: newHolder(watermill.NewShortUUID()),
 			ttl:    s.cfg.ClaimTTL,
 			now:    time.Now,
 		}

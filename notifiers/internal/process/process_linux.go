@@ -1,4 +1,4 @@
-package notifiers
+package process
 
 import (
 	"errors"
@@ -7,10 +7,10 @@ import (
 	"syscall"
 )
 
-// processIdentity names the process space this process runs in: the
+// Identity names the process space this process runs in: the
 // kernel's boot id and the process's PID namespace. Two processes with
 // the same identity see the same process ids. "" when it cannot tell.
-func processIdentity() string {
+func Identity() string {
 	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return ""
@@ -22,12 +22,12 @@ func processIdentity() string {
 	return strings.TrimSpace(string(boot)) + " " + ns
 }
 
-// processGone reports whether the process pid of the process space
+// Gone reports whether the process pid of the process space
 // theirs has provably ended: it is in this process's own space (ours),
 // it is not this process, and the kernel knows no process pid. A process
 // that still exists (or a zombie, or a new process that reuses the id)
 // is not gone.
-func processGone(ours, theirs string, pid int) bool {
+func Gone(ours, theirs string, pid int) bool {
 	if ours == "" || ours != theirs || pid <= 0 || pid == os.Getpid() {
 		return false
 	}
