@@ -4,8 +4,15 @@
 // (see Registry), treaty definitions and their entry-into-force rules, the
 // reference list of participants, the commands treaty officers issue, and
 // the pure decisions that accept a command given a treaty's history or
-// refuse it with a typed error (see Decide). Ledger wires those decisions
-// to a Store.
+// refuse it with a typed error (DecideRecord, DecideCorrection,
+// DecideDefinition, ...). Ledger wires those decisions to a Store.
+//
+// Secrets never enter the log: a token is kept as its hash, and the
+// secrets of a subscription's sink (a webhook URL, an HMAC secret) go to a
+// SecretStore the Ledger is given, while the subscription event keeps the
+// endpoint's scheme and host and a fingerprint. Redact is how every reader
+// that shows payloads sees events written by earlier versions, whose
+// subscription events held such secrets.
 //
 // Every input is checked where it enters, by one set of functions that the
 // command line and the HTTP API both reach through the Ledger: CheckText
@@ -15,6 +22,7 @@
 // Definition.Validate for a definition's numbers and fields.
 //
 // Package events imports only the standard library. It does no I/O of its
-// own except through the Store interface it declares, and it never reads a
-// clock: "today" is always an argument, or comes from an injected Clock.
+// own except through the Store and SecretStore interfaces it declares,
+// and it never reads a clock: "today" is always an argument, or comes from
+// the Now function the Ledger is configured with.
 package events

@@ -9,8 +9,17 @@
 // migrations/*.sql. Append checks each stream's expected version, assigns
 // positions, versions, the recorded time and the hash chain inside one
 // transaction, and translates SQLite's constraint error codes (never their
-// text) into *events.ConflictError. Verify walks the log and reports the
-// first position where the hash chain breaks.
+// text) into *events.ConflictError. Append stores payloads in compact
+// form. VerifyReport walks the log reading every column as stored and
+// reports each position where it is not what Append wrote (a changed,
+// NULLed or retyped value, a missing row, a broken chain, or a tail cut
+// below a head kept from an earlier verification). Backup copies the file
+// with SQLite's online backup API and verifies the copy.
+//
+// The database file and its -wal and -shm are its owner's only (0600).
+// The store implements events.SecretStore: sink secrets are sealed with
+// AES-256-GCM under a key kept beside the database (Config.SecretsKeyFile)
+// or given (Config.SecretsKey), never stored in plain text.
 //
 // Other packages that keep their own tables in the same file (projection
 // checkpoints, notifier deliveries) use WriteTx and ReadDB and add their
