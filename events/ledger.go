@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,22 +169,45 @@ func (l *Ledger) Treaties(ctx context.Context) ([]Definition, error) {
 	return out, err
 }
 
+// treatiesLocked reads the definitions from the store's definition
+// events alone (Store.ReadDefinitions): listing or resolving treaties
+// costs what the definitions cost, never a fold of every treaty's stream.
 func (l *Ledger) treatiesLocked(ctx context.Context) ([]Definition, error) {
-	streams, err := l.store.Streams(ctx, TreatyStream(""))
+	evs, err := l.store.ReadDefinitions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list treaties: %w", err)
 	}
-	var out []Definition
-	for _, s := range streams {
-		id, _ := TreatyOfStream(s)
-		h, err := l.historyLocked(ctx, id)
+	return LatestDefinitions(l.reg, evs)
+}
+
+// LatestDefinitions returns, sorted by id, the latest definition of each
+// treaty that definition events (treaty.registered and
+// treaty.definition-amended, in position order) register.
+func LatestDefinitions(reg *Registry, defs []Envelope) ([]Definition, error) {
+	latest := map[string]Definition{}
+	for _, e := range defs {
+		id, ok := TreatyOfStream(e.Stream)
+		if !ok {
+			continue
+		}
+		p, err := reg.Decode(e)
 		if err != nil {
 			return nil, err
 		}
-		if h.Registered {
-			out = append(out, h.Definition)
+		switch v := p.(type) {
+		case *TreatyRegistered:
+			latest[id] = v.Definition
+		case *TreatyAmended:
+			if _, registered := latest[id]; registered {
+				latest[id] = v.Definition
+			}
 		}
 	}
+	out := make([]Definition, 0, len(latest))
+	for _, d := range latest {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 

@@ -24,4 +24,13 @@ type Store interface {
 	// Streams returns the ids of the streams whose id starts with prefix,
 	// sorted.
 	Streams(ctx context.Context, prefix string) ([]string, error)
+	// Head returns the position of the last event of the log, 0 for an
+	// empty log.
+	Head(ctx context.Context) (int64, error)
+	// ReadDefinitions returns every treaty.registered and
+	// treaty.definition-amended event, in position order. It costs what
+	// the definitions cost, not what the log costs (the events of one
+	// treaty stream otherwise read only with ReadStream): the Ledger
+	// lists and resolves treaties with it.
+	ReadDefinitions(ctx context.Context) ([]Envelope, error)
 }

@@ -110,6 +110,7 @@ type Store struct {
 	readStreamAfter *sql.Stmt
 	streams         *sql.Stmt
 	head            *sql.Stmt
+	readDefinitions *sql.Stmt
 }
 
 // Compile-time check that Store implements events.Store.
@@ -154,6 +155,10 @@ WHERE position > CAST(? AS INTEGER) ORDER BY position LIMIT CAST(? AS INTEGER)`
 	sqlVerify = `SELECT position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash FROM events ORDER BY position`
 	sqlHead = `SELECT ifnull(max(position), 0) FROM events`
+	// The literal types let SQLite use the partial index events_definitions
+	// (a bound parameter would not prove the index's WHERE).
+	sqlReadDefinitions = `SELECT ` + envelopeColumns + ` FROM events
+WHERE type IN ('treaty.registered', 'treaty.definition-amended') ORDER BY position`
 	// Distinct streams from the first one >= ?, one index seek each
 	// rather than one index entry per event.
 	sqlStreams = `WITH RECURSIVE s(stream) AS (
@@ -249,6 +254,7 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		{s.read, &s.readStreamAfter, sqlReadStreamAfter},
 		{s.read, &s.streams, sqlStreams},
 		{s.read, &s.head, sqlHead},
+		{s.read, &s.readDefinitions, sqlReadDefinitions},
 	} {
 		if *p.stmt, err = p.db.PrepareContext(ctx, p.sql); err != nil { //nolint:sqlclosecheck // kept for the store's life; Close closes them
 			return fmt.Errorf("open event store %s: prepare: %w", s.path, err)
@@ -309,7 +315,7 @@ func fileURI(path string) string {
 // call has returned.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.insertOne, s.readAll, s.readStream, s.readStreamAfter, s.streams, s.head} {
+	for _, st := range []*sql.Stmt{s.appendHead, s.version, s.insert, s.insertOne, s.readAll, s.readStream, s.readStreamAfter, s.streams, s.head, s.readDefinitions} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -488,4 +494,18 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("read the head of the log: %w", err)
 	}
 	return head, nil
+}
+
+// ReadDefinitions implements events.Store: the treaty definition events,
+// in position order, read through the partial index events_definitions.
+func (s *Store) ReadDefinitions(ctx context.Context) ([]events.Envelope, error) {
+	rows, err := s.readDefinitions.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read treaty definitions: %w", err)
+	}
+	out, err := scanEnvelopes(rows, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read treaty definitions: %w", err)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) events.Store) {
 		{"StreamsByPrefix", testStreams},
 		{"ConcurrentAppendSameExpectedVersion", testConcurrentSameVersion},
 		{"ConcurrentAppendDistinctStreams", testConcurrentDistinctStreams},
+		{"Head", testHead},
+		{"ReadDefinitions", testReadDefinitions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -538,5 +541,53 @@ func testConcurrentDistinctStreams(t *testing.T, s events.Store) {
 		if err := chain.Verify(e); err != nil {
 			t.Errorf("%v", err)
 		}
+	}
+}
+
+func testHead(t *testing.T, s events.Store) {
+	if h, err := s.Head(t.Context()); err != nil || h != 0 {
+		t.Fatalf("Head of an empty log = %d, %v; want 0", h, err)
+	}
+	mustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: numbered(3)})
+	mustAppend(t, s, events.StreamAppend{Stream: paris, Records: numbered(2)})
+	if h, err := s.Head(t.Context()); err != nil || h != 5 {
+		t.Fatalf("Head = %d, %v; want 5", h, err)
+	}
+}
+
+func testReadDefinitions(t *testing.T, s events.Store) {
+	reg := events.NewRegistry()
+	def := func(id, title string) events.Definition {
+		return events.Definition{ID: id, Title: title}
+	}
+	record := func(p events.Payload) events.Record {
+		r, err := reg.NewRecord(p, events.Date{}, events.Metadata{Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if evs, err := s.ReadDefinitions(t.Context()); err != nil || len(evs) != 0 {
+		t.Fatalf("ReadDefinitions of an empty log = %d events, %v", len(evs), err)
+	}
+	mustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: []events.Record{record(&events.TreatyRegistered{Definition: def("XXI-10", "BBNJ Agreement")})}})
+	mustAppend(t, s, events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: numbered(3)})
+	mustAppend(t, s, events.StreamAppend{Stream: paris, Records: []events.Record{record(&events.TreatyRegistered{Definition: def("XXVII-7-d", "Paris Agreement")})}})
+	mustAppend(t, s, events.StreamAppend{Stream: bbnj, ExpectedVersion: 4, Records: []events.Record{record(&events.TreatyAmended{Definition: def("XXI-10", "BBNJ Agreement (amended)")})}})
+	evs, err := s.ReadDefinitions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%d %s %s", e.Position, e.Stream, e.Type))
+	}
+	want := []string{"1 " + bbnj + " treaty.registered", "5 " + paris + " treaty.registered", "6 " + bbnj + " treaty.definition-amended"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("ReadDefinitions = %v, want %v (only definitions, in position order)", got, want)
+	}
+	defs, err := events.LatestDefinitions(reg, evs)
+	if err != nil || len(defs) != 2 || defs[0].Title != "BBNJ Agreement (amended)" || defs[1].ID != "XXVII-7-d" {
+		t.Fatalf("LatestDefinitions = %+v, %v", defs, err)
 	}
 }
