@@ -263,7 +263,9 @@ func TestConfirmationPagesThroughABusyChannel(t *testing.T) {
 	sub := r.subscribe(t, events.Subscription{ID: "ngo", Sink: events.SinkSlack, Channel: "C0HANOI", Treaties: []string{"XVIII-16"}})
 	r.enqueue(t, sub, deposit(10))
 	r.fake.Fail(slackfake.Fault{Hang: true, PostAnyway: true, Times: 1})
-	// Someone else posts 300 messages while the notifier waits to ask.
+	// Someone else posts 300 messages while the notifier waits to ask (a
+	// backoff long enough that the wait happens however slow the machine).
+	r.cfg.Backoff, r.cfg.MaxBackoff = time.Second, time.Second
 	chatter := notifiers.NewSlack(notifiers.NewSlackClient("xoxb-other", r.fake.APIURL(), time.Second))
 	r.cfg.Sleep = func(ctx context.Context, d time.Duration) error {
 		for r.fake.Calls(slackfake.PostMessage) < 301 {

@@ -14,6 +14,7 @@ import (
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/slackfake"
+	"github.com/treatywatch/treatywatch/projections"
 )
 
 // clock is an injected, settable clock.
@@ -31,6 +32,7 @@ type env struct {
 	store  *sqlite.Store
 	ledger *events.Ledger
 	outbox *notifiers.Outbox
+	runner *projections.Runner // the read side: follows the log when asked
 }
 
 func hanoiDef() events.Definition {
@@ -61,7 +63,11 @@ func mustEnv(tb testing.TB, today string) *env {
 	if _, err := l.AddTreaty(ctx, hanoiDef(), events.Metadata{Actor: "test"}); err != nil {
 		tb.Fatal(err)
 	}
-	return &env{path: path, store: st, ledger: l, outbox: notifiers.NewOutbox(st)}
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &env{path: path, store: st, ledger: l, outbox: notifiers.NewOutbox(st), runner: runner}
 }
 
 func (e *env) subscribe(tb testing.TB, s events.Subscription) events.Subscription {

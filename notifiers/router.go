@@ -19,18 +19,36 @@ import (
 	"github.com/treatywatch/treatywatch/projections"
 )
 
-// DirectorySource gives the participants known now. *events.Ledger
-// satisfies it.
-type DirectorySource interface {
-	Directory(ctx context.Context) (*events.Directory, error)
+// ReadSide is what the notifier needs of the process's read side, the
+// one component that folds the log: each event's transition, the
+// treaties' statuses and definitions. *projections.Runner satisfies it.
+type ReadSide interface {
+	// Transition returns the transition of the event at a position,
+	// waiting for the read side to follow the log that far.
+	Transition(ctx context.Context, position int64) (projections.Transition, error)
+	// TreatyTransitions returns the transitions of a treaty's events that
+	// in accepts, folded once from its stream.
+	TreatyTransitions(ctx context.Context, treaty string, in func(events.Envelope) bool) ([]projections.Transition, error)
+	// Status returns a treaty's status as of a date.
+	Status(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) (projections.Status, error)
+	// Treaties returns the registered treaties' ids; Definition one's
+	// latest definition — both as of the position the read side has
+	// followed.
+	Treaties() []string
+	Definition(treaty string) (events.Definition, bool)
+	// WaitFor returns once the read side has followed the log to a
+	// position.
+	WaitFor(ctx context.Context, position int64) error
 }
 
 // RouterConfig configures a Router.
 type RouterConfig struct {
-	// Log, DB and Directory are the ledger; required.
-	Log       Log
-	DB        DB
-	Directory DirectorySource
+	// Log and DB are the ledger; required.
+	Log Log
+	DB  DB
+	// Read is the process's read side, which folds the log; the router
+	// takes each event's transition from it. Required.
+	Read ReadSide
 	// Subscriber delivers the ledger's events; Topic is the topic that
 	// carries them (pubsub.LogTopic). Required.
 	Subscriber message.Subscriber
@@ -67,8 +85,8 @@ func (c *RouterConfig) setDefaults() {
 
 // Validate reports a configuration that cannot work.
 func (c RouterConfig) Validate() error {
-	if c.Log == nil || c.DB == nil || c.Directory == nil || c.Subscriber == nil || c.Topic == "" || c.Now == nil {
-		return errors.New("notifiers: RouterConfig needs Log, DB, Directory, Subscriber, Topic and Now")
+	if c.Log == nil || c.DB == nil || c.Read == nil || c.Subscriber == nil || c.Topic == "" || c.Now == nil {
+		return errors.New("notifiers: RouterConfig needs Log, DB, Read, Subscriber, Topic and Now")
 	}
 	return nil
 }
@@ -89,12 +107,8 @@ type Router struct {
 	logger *slog.Logger
 	outbox *Outbox
 	subs   *subscriptions
-	reg    *events.Registry
 
-	mu    sync.Mutex // one event at a time; guards the caches
-	hist  map[string]*events.History
-	last  map[string]projections.Status // status after the last event folded into hist
-	dir   *events.Directory
+	mu    sync.Mutex // one event at a time
 	ready chan struct{}
 }
 
@@ -108,8 +122,7 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger) (*Router, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	outbox := NewOutbox(cfg.DB)
-	return &Router{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry(),
-		hist: map[string]*events.History{}, last: map[string]projections.Status{}, ready: make(chan struct{})}, nil
+	return &Router{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), ready: make(chan struct{})}, nil
 }
 
 // Running is closed once the watermill router runs its handler.
@@ -120,7 +133,7 @@ func (r *Router) Running() <-chan struct{} { return r.ready }
 // console subscription at the current head, so that old events are not
 // announced.
 func (r *Router) Run(ctx context.Context) error {
-	head, err := lastPosition(ctx, r.cfg.Log)
+	head, err := r.cfg.Log.Head(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,20 +169,6 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-func lastPosition(ctx context.Context, log Log) (int64, error) {
-	var head int64
-	for {
-		page, err := log.ReadAll(ctx, head, 10000)
-		if err != nil {
-			return 0, err
-		}
-		if len(page) == 0 {
-			return head, nil
-		}
-		head = page[len(page)-1].Position
-	}
-}
-
 // handle is the watermill handler: the message payload is an envelope.
 func (r *Router) handle(msg *message.Message) error {
 	var e events.Envelope
@@ -187,10 +186,6 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 	case e.Type == events.TypeSubscriptionCreated || e.Type == events.TypeSubscriptionRemoved:
 		r.subs.invalidate()
 		r.cfg.OnSubscriptionsChanged()
-		return nil
-	case e.Stream == events.ParticipantsStream:
-		r.dir = nil
-		clear(r.last)
 		return nil
 	}
 	treaty, ok := events.TreatyOfStream(e.Stream)
@@ -225,68 +220,18 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 	return nil
 }
 
-// notices folds the event into the treaty's cached history (reloading it
-// from the log when the cache is not exactly one version behind) and
-// derives the notices from the statuses before and after.
+// notices derives an event's notices from its transition, which the read
+// side computed when it followed the event (the statuses before and after
+// it, parent-aware).
 func (r *Router) notices(ctx context.Context, treaty string, e events.Envelope) ([]Notice, error) {
-	p, err := r.reg.Decode(e)
+	tr, err := r.cfg.Read.Transition(ctx, e.Position)
 	if err != nil {
 		return nil, err
 	}
-	if r.dir == nil {
-		if r.dir, err = r.cfg.Directory.Directory(ctx); err != nil {
-			return nil, err
-		}
-	}
-	h := r.hist[treaty]
-	if h == nil || h.Version != e.Version-1 {
-		if h, err = r.historyBefore(ctx, treaty, e.Position); err != nil {
-			return nil, err
-		}
-	}
-	var parent *projections.Status
-	if pid := h.Definition.Parent; pid != "" {
-		if ps, err := projections.StatusFromLog(ctx, r.cfg.Log, r.reg, r.dir, pid, projections.EndOfTime(), time.Time{}); err == nil {
-			parent = &ps
-		}
-	}
-	before, ok := r.last[treaty]
-	if !ok || r.hist[treaty] != h || parent != nil {
-		before = projections.Compute(h, r.dir, projections.EndOfTime(), parent)
-	}
-	delete(r.last, treaty)
-	if err := h.Apply(e, p); err != nil {
-		delete(r.hist, treaty)
-		return nil, err
-	}
-	r.hist[treaty] = h
-	if !h.Registered {
+	if tr.Treaty != treaty || !tr.Registered {
 		return nil, nil
 	}
-	after := projections.Compute(h, r.dir, projections.EndOfTime(), parent)
-	r.last[treaty] = after
-	return EventNotices(e, p, h.Definition, before, after), nil
-}
-
-func (r *Router) historyBefore(ctx context.Context, treaty string, pos int64) (*events.History, error) {
-	evs, err := r.cfg.Log.ReadStream(ctx, events.TreatyStream(treaty))
-	if err != nil {
-		return nil, err
-	}
-	h := &events.History{}
-	for _, e := range evs {
-		if e.Position >= pos {
-			break
-		}
-		p, err := r.reg.Decode(e)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.Apply(e, p); err != nil {
-			return nil, err
-		}
-	}
-	return h, nil
+	return EventNotices(tr.Event, tr.Payload, tr.Definition, tr.Before, tr.After), nil
 }
 
 // Preview returns the notices the ledger event at a position implies,
@@ -303,12 +248,6 @@ func (r *Router) Preview(ctx context.Context, position int64) ([]Notice, error) 
 	if !ok {
 		return nil, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.hist, treaty)
-	defer delete(r.hist, treaty)
-	delete(r.last, treaty)
-	defer delete(r.last, treaty)
 	return r.notices(ctx, treaty, page[0])
 }
 

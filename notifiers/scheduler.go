@@ -88,10 +88,12 @@ func ValidateSchedule(spec, tz string) error {
 
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
-	// Log, DB and Directory are the ledger; required.
-	Log       Log
-	DB        DB
-	Directory DirectorySource
+	// Log and DB are the ledger; required.
+	Log Log
+	DB  DB
+	// Read is the process's read side: the treaties' statuses and the
+	// transitions a digest reports. Required.
+	Read ReadSide
 	// Now is the clock; required.
 	Now func() time.Time
 	// OnEnqueued is called after new deliveries are written; optional.
@@ -103,8 +105,8 @@ type SchedulerConfig struct {
 
 // Validate reports a configuration that cannot work.
 func (c SchedulerConfig) Validate() error {
-	if c.Log == nil || c.DB == nil || c.Directory == nil || c.Now == nil {
-		return errors.New("notifiers: SchedulerConfig needs Log, DB, Directory and Now")
+	if c.Log == nil || c.DB == nil || c.Read == nil || c.Now == nil {
+		return errors.New("notifiers: SchedulerConfig needs Log, DB, Read and Now")
 	}
 	return nil
 }
@@ -220,6 +222,15 @@ func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (b
 	if next := sc.sched.Next(last); next.After(now) {
 		return false, nil
 	}
+	// The read side first follows everything committed so far, so the run
+	// covers it.
+	head, err := s.cfg.Log.Head(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := s.cfg.Read.WaitFor(ctx, head); err != nil {
+		return false, err
+	}
 	var ds []Delivery
 	if sc.sub != nil {
 		ds, err = s.digest(ctx, *sc.sub, last, now)
@@ -310,23 +321,9 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// treatyStatus folds a treaty's whole stream and returns its status as of
-// a date, and its history.
-func (s *Scheduler) treatyStatus(ctx context.Context, dir *events.Directory, id string, asOf events.Date) (projections.Status, error) {
-	return projections.StatusFromLog(ctx, s.cfg.Log, s.reg, dir, id, asOf, time.Time{})
-}
-
-func (s *Scheduler) treaties(ctx context.Context) ([]string, error) {
-	streams, err := s.cfg.Log.Streams(ctx, events.TreatyStream(""))
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, st := range streams {
-		id, _ := events.TreatyOfStream(st)
-		out = append(out, id)
-	}
-	return out, nil
+// treatyStatus returns a treaty's status as of a date, from the read side.
+func (s *Scheduler) treatyStatus(ctx context.Context, id string, asOf events.Date) (projections.Status, error) {
+	return s.cfg.Read.Status(ctx, id, asOf, time.Time{})
 }
 
 // timed returns the countdown, entry-into-force and signature-window
@@ -338,17 +335,9 @@ func (s *Scheduler) timed(ctx context.Context, since, until time.Time) ([]Delive
 		return nil, nil
 	}
 	in := func(d events.Date) bool { return d.After(from) && !d.After(to) }
-	dir, err := s.cfg.Directory.Directory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := s.treaties(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var notices []Notice
-	for _, id := range ids {
-		st, err := s.treatyStatus(ctx, dir, id, projections.EndOfTime())
+	for _, id := range s.cfg.Read.Treaties() {
+		st, err := s.treatyStatus(ctx, id, projections.EndOfTime())
 		var ut *events.UnknownTreatyError
 		if errors.As(err, &ut) {
 			continue
@@ -356,11 +345,11 @@ func (s *Scheduler) timed(ctx context.Context, since, until time.Time) ([]Delive
 		if err != nil {
 			return nil, err
 		}
-		h, err := s.history(ctx, id)
-		if err != nil {
-			return nil, err
+		def, ok := s.cfg.Read.Definition(id)
+		if !ok {
+			continue
 		}
-		base := Notice{Treaty: id, TreatyName: h.Definition.Name(), Counted: st.Counted, Required: st.Required}
+		base := Notice{Treaty: id, TreatyName: def.Name(), Counted: st.Counted, Required: st.Required}
 		if e := st.EntryIntoForce; e != nil {
 			base.EntryIntoForce = *e
 			for _, days := range []int{30, 7, 1} {
@@ -376,7 +365,7 @@ func (s *Scheduler) timed(ctx context.Context, since, until time.Time) ([]Delive
 				notices = append(notices, n)
 			}
 		}
-		if w := h.Definition.Signature; w != nil && !w.Closes.IsZero() {
+		if w := def.Signature; w != nil && !w.Closes.IsZero() {
 			for _, days := range []int{30, 7} {
 				if d := w.Closes.AddDays(-days); in(d) {
 					n := base
@@ -401,68 +390,41 @@ func (s *Scheduler) timed(ctx context.Context, since, until time.Time) ([]Delive
 	return ds, nil
 }
 
-func (s *Scheduler) history(ctx context.Context, id string) (*events.History, error) {
-	evs, err := s.cfg.Log.ReadStream(ctx, events.TreatyStream(id))
-	if err != nil {
-		return nil, err
-	}
-	return events.Fold(s.reg, evs, time.Time{})
-}
-
 // digest builds a subscription's digest of what was recorded in
-// (since, until], with each followed treaty's progress at until.
+// (since, until], with each followed treaty's progress at until. The
+// transitions come from the read side, parent-aware like the live notices.
 func (s *Scheduler) digest(ctx context.Context, sub events.Subscription, since, until time.Time) ([]Delivery, error) {
-	dir, err := s.cfg.Directory.Directory(ctx)
-	if err != nil {
-		return nil, err
-	}
 	ids := sub.Treaties
 	if len(ids) == 0 {
-		if ids, err = s.treaties(ctx); err != nil {
-			return nil, err
-		}
+		ids = s.cfg.Read.Treaties()
 	}
 	d := &Digest{Since: since.UTC(), Until: until.UTC(), Items: []Notice{}, Progress: []Progress{}}
 	asOf := events.DateOf(until.UTC())
+	inSpan := func(e events.Envelope) bool { return e.RecordedAt.After(since) && !e.RecordedAt.After(until) }
 	for _, id := range ids {
-		evs, err := s.cfg.Log.ReadStream(ctx, events.TreatyStream(id))
+		def, ok := s.cfg.Read.Definition(id)
+		if !ok {
+			continue
+		}
+		trs, err := s.cfg.Read.TreatyTransitions(ctx, id, inSpan)
 		if err != nil {
 			return nil, err
 		}
-		h := &events.History{}
-		for _, e := range evs {
-			p, err := s.reg.Decode(e)
-			if err != nil {
-				return nil, err
-			}
-			if !e.RecordedAt.After(since) || e.RecordedAt.After(until) {
-				if err := h.Apply(e, p); err != nil {
-					return nil, err
-				}
+		for _, tr := range trs {
+			if !tr.Registered {
 				continue
 			}
-			before := projections.Compute(h, dir, projections.EndOfTime(), nil)
-			if err := h.Apply(e, p); err != nil {
-				return nil, err
-			}
-			if !h.Registered {
-				continue
-			}
-			after := projections.Compute(h, dir, projections.EndOfTime(), nil)
-			for _, n := range EventNotices(e, p, h.Definition, before, after) {
+			for _, n := range EventNotices(tr.Event, tr.Payload, tr.Definition, tr.Before, tr.After) {
 				if sub.Participant == "" || n.Participant == sub.Participant {
 					d.Items = append(d.Items, n)
 				}
 			}
 		}
-		if !h.Registered {
-			continue
-		}
-		st, err := s.treatyStatus(ctx, dir, id, asOf)
+		st, err := s.treatyStatus(ctx, id, asOf)
 		if err != nil {
 			return nil, err
 		}
-		pr := Progress{Treaty: id, TreatyName: h.Definition.Name(), Counted: st.Counted, Required: st.Required, InForce: st.InForce}
+		pr := Progress{Treaty: id, TreatyName: def.Name(), Counted: st.Counted, Required: st.Required, InForce: st.InForce}
 		if st.EntryIntoForce != nil {
 			pr.EntryIntoForce = *st.EntryIntoForce
 		}

@@ -15,6 +15,7 @@ type Log interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error)
 	ReadStream(ctx context.Context, stream string) ([]events.Envelope, error)
 	Streams(ctx context.Context, prefix string) ([]string, error)
+	Head(ctx context.Context) (int64, error)
 }
 
 // ConsoleSubscriptionID is the implicit subscription used when no

@@ -1,13 +1,11 @@
 package projections
 
 import (
+	"container/list"
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -15,100 +13,136 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// EndOfTime is the "as of" date of the persisted read models: everything
-// known, whatever today is, so that they never depend on a clock.
+// EndOfTime is the "as of" date of statuses that take everything known
+// into account, whatever today is, so that they never depend on a clock.
 func EndOfTime() events.Date { return events.NewDate(9999, time.December, 31) }
 
-// Log is the event log a Runner folds. *sqlite.Store satisfies it.
+// Log is the event log a Runner reads. *sqlite.Store satisfies it.
 type Log interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error)
 	ReadStream(ctx context.Context, stream string) ([]events.Envelope, error)
-}
-
-// DB is where a Runner persists its read models and checkpoint: the
-// ledger's own SQLite file. *sqlite.Store satisfies it.
-type DB interface {
-	WriteTx(ctx context.Context, fn func(*sql.Tx) error) error
-	ReadDB() *sql.DB
+	ReadDefinitions(ctx context.Context) ([]events.Envelope, error)
+	Head(ctx context.Context) (int64, error)
 }
 
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
-	// Log is the event log to fold; required.
+	// Log is the event log; required.
 	Log Log
-	// DB holds the read models; required.
-	DB DB
-	// PageSize is how many events are read per query; default 5,000.
+	// PageSize is how many events are read per query when following the
+	// log; default 1,000.
 	PageSize int
-	// BatchSize is how many events are folded before the read models and
-	// the checkpoint are written (in one transaction); default 100,000.
-	// A catch-up always ends with a write.
-	BatchSize int
-	// PollInterval is how often Run looks for new events when not woken;
-	// default 500 ms.
+	// PollInterval is how often Run looks for new events when not woken
+	// (appends by other processes); default 500 ms.
 	PollInterval time.Duration
-	// PersistInterval is how often Run writes the read models of what it
-	// folded: events are folded into memory (and so visible to Status) as
-	// soon as Run sees them, and persisted with the checkpoint at most this
-	// often, so a burst of writes costs one write of each model; default 1 s.
-	PersistInterval time.Duration
+	// HistoryEvents bounds the folded treaty histories kept in memory, in
+	// events: the least recently used treaty is dropped (and read from its
+	// stream again when next needed) beyond it; default 50,000.
+	HistoryEvents int
+	// Statuses bounds the statuses kept (per treaty and date); default
+	// 1,024.
+	Statuses int
+	// Transitions is how many of the latest events' transitions are kept
+	// for the consumers that follow the log (older ones are computed again
+	// from the treaty's stream when asked for); default 256.
+	Transitions int
 }
 
 func (c *RunnerConfig) setDefaults() {
 	if c.PageSize == 0 {
-		c.PageSize = 5000
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 100_000
+		c.PageSize = 1000
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 500 * time.Millisecond
 	}
-	if c.PersistInterval == 0 {
-		c.PersistInterval = time.Second
+	if c.HistoryEvents == 0 {
+		c.HistoryEvents = 50_000
+	}
+	if c.Statuses == 0 {
+		c.Statuses = 1024
+	}
+	if c.Transitions == 0 {
+		c.Transitions = 256
 	}
 }
 
 // Validate reports a configuration that cannot work.
 func (c RunnerConfig) Validate() error {
-	if c.Log == nil || c.DB == nil {
-		return errors.New("projections: RunnerConfig needs Log and DB")
+	switch {
+	case c.Log == nil:
+		return errors.New("projections: RunnerConfig needs Log")
+	case c.PageSize < 0, c.HistoryEvents < 0, c.Statuses < 0, c.Transitions < 0, c.PollInterval < 0:
+		return errors.New("projections: RunnerConfig sizes and intervals must not be negative")
 	}
 	return nil
 }
 
-// checkpointName is the runner's row in projection_checkpoints.
-const checkpointName = "treaties"
+// Transition is what one event changed: for an event of a treaty's
+// stream, the treaty's status as of the end of time before and after it
+// (parent-aware: a protocol's status takes its parent's into account), the
+// decoded payload and the treaty's definition after it. For any other
+// event (participants, subscriptions, tokens) only Event is set.
+type Transition struct {
+	Event      events.Envelope
+	Payload    events.Payload
+	Treaty     string
+	Registered bool
+	Definition events.Definition
+	Before     Status
+	After      Status
+}
 
-// Runner keeps the persisted read models current: it tails the global
-// log from its checkpoint, folds each event into the treaty's history,
-// and writes the changed treaties' models and the new checkpoint in one
-// transaction. It also keeps every treaty's history in memory, so Status
-// answers "as of any date" without reading the log.
+// Runner is the read side of one process: the one component that reads
+// and folds the ledger's log. It follows the log (Run), publishes the
+// transition of every new event (Transition, Transitions), and answers
+// statuses and timelines of any treaty as of any date (Status, Timeline)
+// for the notifier, the scheduler, the HTTP layer and its live stream.
 //
-// A Runner is safe for concurrent use: Status may be called while Run or
-// CatchUp folds new events.
+// A treaty's own stream is its read model: a status is computed from the
+// treaty's folded history, which the Runner reads from the stream when it
+// needs it and keeps while there is room (RunnerConfig.HistoryEvents), so
+// that a process starts in the time it takes to read the treaty
+// definitions and its memory is bounded by the number of treaties and
+// participants, never by the length of the log. Statuses are kept per
+// treaty and date until the treaty, its parent or the participants
+// change.
+//
+// A Runner is safe for concurrent use.
 type Runner struct {
 	cfg    RunnerConfig
 	reg    *events.Registry
 	logger *slog.Logger
 
-	fold    sync.Mutex // one folder at a time
-	mu      sync.RWMutex
-	dir     *events.Directory
-	hist    map[string]*events.History
-	applied int64           // last position folded in memory
-	saved   int64           // last position persisted; guarded by fold, not mu
-	dirty   map[string]bool // treaties folded since saved; guarded by fold
-	dirGen  int64           // bumped when a participant is registered; guarded by mu
+	fold sync.Mutex // one follower at a time
+
+	mu       sync.RWMutex
+	started  bool
+	defs     map[string]events.Definition // registered treaties
+	versions map[string]int64             // latest version seen per treaty stream
+	dir      *events.Directory
+	dirVer   int64 // participants stream version folded into dir
+	dirGen   int64 // bumped when a participant is registered
+	applied  int64 // last position followed
+	hist     map[string]*list.Element
+	lru      *list.List // of *histEntry, most recent first
+	histSize int
+	ring     []Transition
+	changed  chan struct{} // closed and replaced when applied moves
 
 	cacheMu sync.Mutex
 	cache   map[statusKey]cachedStatus
-	wake    chan struct{}
+
+	wake chan struct{}
 }
 
-// NewRunner returns a Runner. A nil logger means no logging. Call Start
-// (or Run, which calls it) before Status.
+type histEntry struct {
+	treaty string
+	h      *events.History
+	size   int
+}
+
+// NewRunner returns a Runner. A nil logger means no logging. Start (or
+// Run, which calls it) before anything else.
 func NewRunner(cfg RunnerConfig, logger *slog.Logger) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -117,31 +151,139 @@ func NewRunner(cfg RunnerConfig, logger *slog.Logger) (*Runner, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	return &Runner{cfg: cfg, reg: events.NewRegistry(), logger: logger, hist: map[string]*list.Element{}, lru: list.New(),
+		changed: make(chan struct{}), wake: make(chan struct{}, 1)}, nil
+}
+
+// Start reads what the Runner needs to answer: the treaty definitions and
+// the participants, and the log's head, from which Run follows. It costs
+// what the definitions and the participants cost, not the log. Calling it
+// again does nothing.
+func (r *Runner) Start(ctx context.Context) error {
+	r.fold.Lock()
+	defer r.fold.Unlock()
+	r.mu.RLock()
+	started := r.started
+	r.mu.RUnlock()
+	if started {
+		return nil
+	}
+	head, err := r.cfg.Log.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	defEvents, err := r.cfg.Log.ReadDefinitions(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	defs, err := events.LatestDefinitions(r.reg, defEvents)
+	if err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	dir, ver, err := r.loadDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.defs, r.versions = map[string]events.Definition{}, map[string]int64{}
+	for _, d := range defs {
+		r.defs[d.ID] = d
+	}
+	r.dir, r.dirVer, r.dirGen = dir, ver, r.dirGen+1
+	r.applied = head
+	r.started = true
+	r.broadcastLocked()
+	r.logger.DebugContext(ctx, "projections started", "head", head, "treaties", len(defs))
+	return nil
+}
+
+func (r *Runner) loadDirectory(ctx context.Context) (*events.Directory, int64, error) {
 	dir, err := events.NewDirectory()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &Runner{cfg: cfg, reg: events.NewRegistry(), logger: logger, dir: dir, hist: map[string]*events.History{}, wake: make(chan struct{}, 1)}, nil
-}
-
-// Checkpoint returns the position persisted with the read models.
-func (r *Runner) Checkpoint(ctx context.Context) (int64, error) {
-	var pos int64
-	err := r.cfg.DB.ReadDB().QueryRowContext(ctx, `SELECT position FROM projection_checkpoints WHERE name = ?`, checkpointName).Scan(&pos)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	evs, err := r.cfg.Log.ReadStream(ctx, events.ParticipantsStream)
 	if err != nil {
-		return 0, fmt.Errorf("read checkpoint: %w", err)
+		return nil, 0, fmt.Errorf("projections: read participants: %w", err)
 	}
-	return pos, nil
+	var ver int64
+	for _, e := range evs {
+		if err := addParticipant(r.reg, dir, e); err != nil {
+			return nil, 0, err
+		}
+		ver = e.Version
+	}
+	return dir, ver, nil
 }
 
-// Position returns the last position folded in memory.
+func addParticipant(reg *events.Registry, dir *events.Directory, e events.Envelope) error {
+	p, err := reg.Decode(e)
+	if err != nil {
+		return err
+	}
+	if pr, ok := p.(*events.ParticipantRegistered); ok {
+		if err := dir.Add(pr.Participant); err != nil {
+			return fmt.Errorf("position %d: %w", e.Position, err)
+		}
+	}
+	return nil
+}
+
+// Position returns the last position the Runner has followed.
 func (r *Runner) Position() int64 {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.applied
+}
+
+// Changed returns a channel that is closed when the Runner follows past
+// its current position: the one wake-up of the consumers of the log in
+// this process (the live stream, writers waiting for their event).
+func (r *Runner) Changed() <-chan struct{} {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.changed
+}
+
+func (r *Runner) broadcastLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// WaitFor returns once the Runner has followed the log to position (so
+// that a status asked for then includes it), or with ctx's error. It
+// follows the log itself when it is behind (Run need not be running), so
+// a position the caller knows of — committed — is reached at once.
+func (r *Runner) WaitFor(ctx context.Context, position int64) error {
+	for {
+		r.mu.RLock()
+		applied, ch := r.applied, r.changed
+		r.mu.RUnlock()
+		if applied >= position {
+			return nil
+		}
+		if _, err := r.CatchUp(ctx); err != nil {
+			return err
+		}
+		r.mu.RLock()
+		applied = r.applied
+		r.mu.RUnlock()
+		if applied >= position {
+			return nil
+		}
+		// Not committed yet, as far as this connection sees: wait for
+		// the next move or a short while.
+		t := time.NewTimer(r.cfg.PollInterval / 10)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		}
+		t.Stop()
+	}
 }
 
 // Wake asks Run to look for new events now.
@@ -152,465 +294,418 @@ func (r *Runner) Wake() {
 	}
 }
 
-// Run catches up, then follows the log until ctx ends. It returns nil
-// when ctx is cancelled.
+// Run starts the Runner if needed, then follows the log until ctx ends.
+// It returns nil when ctx is cancelled, or Start's error.
 func (r *Runner) Run(ctx context.Context) error {
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
 	poll := time.NewTicker(r.cfg.PollInterval)
 	defer poll.Stop()
-	save := time.NewTicker(r.cfg.PersistInterval)
-	defer save.Stop()
-	persist := true
 	for {
-		if _, err := r.catchUp(ctx, 0, persist); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			r.logger.ErrorContext(ctx, "projection catch-up failed", "err", err)
+		if _, err := r.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			r.logger.ErrorContext(ctx, "projections: following the log failed", "err", err)
 		}
-		persist = false
 		select {
 		case <-ctx.Done():
+			return nil
 		case <-poll.C:
 		case <-r.wake:
-		case <-save.C:
-			persist = true
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
-	// Write what was folded but not yet persisted before returning.
-	if _, err := r.catchUp(context.WithoutCancel(ctx), 0, true); err != nil {
-		r.logger.Error("projection final persist failed", "err", err)
-	}
-	return nil
 }
 
-// CatchUp folds every event after the last one folded and persists the
-// read models of the treaties that changed, with the checkpoint, at least
-// once per BatchSize events and at the end. On the first call it folds the
-// whole log into memory (the histories are not persisted, only the models),
-// rewriting only the models of treaties changed after the checkpoint. It
-// returns how many events it folded.
+// CatchUp follows every event after the last one followed (starting the
+// Runner first if needed): it folds each into the caches and records its
+// transition. It returns how many events it followed.
 func (r *Runner) CatchUp(ctx context.Context) (int, error) {
-	return r.catchUp(ctx, 0, true)
-}
-
-// catchUp folds what is new; it persists when persist is set, and always
-// every BatchSize events.
-func (r *Runner) catchUp(ctx context.Context, until int64, persist bool) (int, error) {
-	r.fold.Lock()
-	defer r.fold.Unlock()
-	saved, err := r.Checkpoint(ctx)
-	if err != nil {
+	if err := r.Start(ctx); err != nil {
 		return 0, err
 	}
-	r.mu.Lock()
-	r.saved = saved
-	r.mu.Unlock()
-	r.mu.RLock()
-	after := r.applied
-	r.mu.RUnlock()
-	pages, errc := r.prefetch(ctx, after, until)
-	n, inBatch := 0, 0
-	if r.dirty == nil {
-		r.dirty = map[string]bool{}
-	}
-	for page := range pages {
-		if err := r.apply(page, saved, r.dirty); err != nil {
-			drain(pages)
-			return n, err
+	r.fold.Lock()
+	defer r.fold.Unlock()
+	n := 0
+	for {
+		r.mu.RLock()
+		after := r.applied
+		r.mu.RUnlock()
+		page, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.PageSize)
+		if err != nil {
+			return n, fmt.Errorf("projections: read the log after %d: %w", after, err)
 		}
-		n += len(page)
-		inBatch += len(page)
-		if inBatch >= r.cfg.BatchSize {
-			if err := r.persist(ctx, r.dirty); err != nil {
-				drain(pages)
+		for _, e := range page {
+			if err := r.follow(ctx, e); err != nil {
 				return n, err
 			}
-			inBatch, r.dirty = 0, map[string]bool{}
+			n++
 		}
-	}
-	if err := <-errc; err != nil {
-		return n, err
-	}
-	r.mu.RLock()
-	behind := r.applied > r.saved
-	r.mu.RUnlock()
-	if behind && persist {
-		if err := r.persist(ctx, r.dirty); err != nil {
-			return n, err
+		if len(page) < r.cfg.PageSize {
+			return n, nil
 		}
-		r.dirty = map[string]bool{}
-	}
-	return n, nil
-}
-
-// prefetch reads pages of the log after a position (up to until, when
-// positive) in its own goroutine, so that reading the next page overlaps
-// folding this one. The error channel yields one value after the pages
-// channel is closed.
-func (r *Runner) prefetch(ctx context.Context, after, until int64) (<-chan []decoded, <-chan error) {
-	raw := make(chan []events.Envelope, 2)
-	pages := make(chan []decoded, 2)
-	errc := make(chan error, 1)
-	readErr := make(chan error, 1)
-	go func() { // read: SQLite, mostly in C
-		defer close(raw)
-		for {
-			limit := r.cfg.PageSize
-			if until > 0 {
-				if after >= until {
-					readErr <- nil
-					return
-				}
-				limit = int(min(int64(limit), until-after))
-			}
-			page, err := r.cfg.Log.ReadAll(ctx, after, limit)
-			if err != nil || len(page) == 0 {
-				readErr <- err
-				return
-			}
-			after = page[len(page)-1].Position
-			select {
-			case raw <- page:
-			case <-ctx.Done():
-				readErr <- ctx.Err()
-				return
-			}
-			if len(page) < limit {
-				readErr <- nil
-				return
-			}
-		}
-	}()
-	go func() { // decode: JSON, in Go, while the next page is read
-		defer close(pages)
-		for page := range raw {
-			out := make([]decoded, len(page))
-			for i, e := range page {
-				out[i].env = e
-				if _, ok := events.TreatyOfStream(e.Stream); ok || e.Stream == events.ParticipantsStream {
-					p, err := r.reg.Decode(e)
-					if err != nil {
-						for range raw {
-						}
-						<-readErr //nolint:errcheck // the decode error is the one reported
-						errc <- err
-						return
-					}
-					out[i].payload = p
-				}
-			}
-			select {
-			case pages <- out:
-			case <-ctx.Done():
-			}
-		}
-		errc <- <-readErr
-	}()
-	return pages, errc
-}
-
-// decoded is an event with its payload decoded (nil for streams the
-// runner does not fold).
-type decoded struct {
-	env     events.Envelope
-	payload events.Payload
-}
-
-func drain(pages <-chan []decoded) {
-	for range pages {
 	}
 }
 
-// apply folds a page into memory. Treaties changed after the persisted
-// checkpoint are marked dirty.
-func (r *Runner) apply(page []decoded, saved int64, dirty map[string]bool) error {
+// follow folds one new event and records its transition. The caller
+// holds r.fold.
+func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
+	tr := Transition{Event: e}
+	treaty, isTreaty := events.TreatyOfStream(e.Stream)
+	var p events.Payload
+	if isTreaty || e.Stream == events.ParticipantsStream {
+		var err error
+		if p, err = r.reg.Decode(e); err != nil {
+			return fmt.Errorf("projections: %w", err)
+		}
+	}
+	var h *events.History
+	if isTreaty {
+		// The history before the event, kept or read from the stream, and
+		// the parent's, for a protocol's status.
+		if err := r.withParent(ctx, treaty); err != nil {
+			return err
+		}
+		var err error
+		if h, err = r.historyBefore(ctx, treaty, e.Version); err != nil {
+			return err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, d := range page {
-		e, p := d.env, d.payload
-		r.applied = e.Position
-		if e.Stream == events.ParticipantsStream {
+	defer r.broadcastLocked()
+	switch {
+	case e.Stream == events.ParticipantsStream:
+		if e.Version > r.dirVer {
 			if pr, ok := p.(*events.ParticipantRegistered); ok {
 				if err := r.dir.Add(pr.Participant); err != nil {
-					return fmt.Errorf("position %d: %w", e.Position, err)
+					return fmt.Errorf("projections: position %d: %w", e.Position, err)
 				}
 				r.dirGen++
 			}
-			if e.Position > saved {
-				for t := range r.hist { // REIO or names may change how acts count
-					dirty[t] = true
-				}
-			}
-			continue
+			r.dirVer = e.Version
 		}
-		treaty, ok := events.TreatyOfStream(e.Stream)
-		if !ok {
-			continue
+	case isTreaty:
+		tr.Treaty, tr.Payload = treaty, p
+		parent := r.parentLocked(h.Definition.Parent, EndOfTime())
+		tr.Before = Compute(h, r.dir, EndOfTime(), parent)
+		if err := h.Apply(e, p); err != nil {
+			r.dropLocked(treaty)
+			return fmt.Errorf("projections: %w", err)
 		}
-		h := r.hist[treaty]
-		if h == nil {
-			h = &events.History{}
-			r.hist[treaty] = h
+		r.keepLocked(treaty, h)
+		if v := r.versions[treaty]; e.Version > v {
+			r.versions[treaty] = e.Version
+		}
+		if h.Registered {
+			r.defs[treaty] = h.Definition
+			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
+			tr.Registered, tr.Definition = true, h.Definition
+			tr.After = Compute(h, r.dir, EndOfTime(), parent)
+		}
+	}
+	r.applied = e.Position
+	r.ring = append(r.ring, tr)
+	if len(r.ring) > r.cfg.Transitions {
+		r.ring = append(r.ring[:0], r.ring[len(r.ring)-r.cfg.Transitions:]...)
+	}
+	return nil
+}
+
+// historyBefore returns a private copy-free history of treaty at version
+// before: the kept one when it is exactly there (it is then taken out of
+// the cache until follow puts it back), else one folded from the stream.
+func (r *Runner) historyBefore(ctx context.Context, treaty string, version int64) (*events.History, error) {
+	r.mu.Lock()
+	if el, ok := r.hist[treaty]; ok {
+		ent := el.Value.(*histEntry)
+		if ent.h.Version == version-1 {
+			r.removeLocked(el)
+			r.mu.Unlock()
+			return ent.h, nil
+		}
+	}
+	r.mu.Unlock()
+	evs, err := r.cfg.Log.ReadStream(ctx, events.TreatyStream(treaty))
+	if err != nil {
+		return nil, fmt.Errorf("projections: read treaty %s: %w", treaty, err)
+	}
+	h := &events.History{}
+	for _, e := range evs {
+		if e.Version >= version {
+			break
+		}
+		p, err := r.reg.Decode(e)
+		if err != nil {
+			return nil, fmt.Errorf("projections: %w", err)
 		}
 		if err := h.Apply(e, p); err != nil {
-			return err
+			return nil, fmt.Errorf("projections: %w", err)
 		}
-		if e.Position > saved {
-			dirty[treaty] = true
+	}
+	return h, nil
+}
+
+// history returns treaty's current history for reading under r.mu: the
+// kept one, or one read from the stream and kept. The caller must not
+// hold r.mu; the history must be read with r.mu held for reading.
+func (r *Runner) history(ctx context.Context, treaty string) (*events.History, error) {
+	r.mu.Lock()
+	if el, ok := r.hist[treaty]; ok {
+		ent := el.Value.(*histEntry)
+		if ent.h.Version >= r.versions[treaty] {
+			r.lru.MoveToFront(el)
+			r.mu.Unlock()
+			return ent.h, nil
+		}
+	}
+	r.mu.Unlock()
+	evs, err := r.cfg.Log.ReadStream(ctx, events.TreatyStream(treaty))
+	if err != nil {
+		return nil, fmt.Errorf("projections: read treaty %s: %w", treaty, err)
+	}
+	h, err := events.Fold(r.reg, evs, time.Time{})
+	if err != nil {
+		return nil, fmt.Errorf("projections: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.hist[treaty]; ok && el.Value.(*histEntry).h.Version >= h.Version {
+		return el.Value.(*histEntry).h, nil // followed meanwhile
+	}
+	if h.Version > r.versions[treaty] {
+		r.versions[treaty] = h.Version
+	}
+	r.keepLocked(treaty, h)
+	return h, nil
+}
+
+// keepLocked puts h in the cache as treaty's history, dropping the least
+// recently used ones beyond HistoryEvents (never h itself).
+func (r *Runner) keepLocked(treaty string, h *events.History) {
+	r.dropLocked(treaty)
+	ent := &histEntry{treaty: treaty, h: h, size: int(h.Version) + 1}
+	r.hist[treaty] = r.lru.PushFront(ent)
+	r.histSize += ent.size
+	for r.histSize > r.cfg.HistoryEvents && r.lru.Len() > 1 {
+		r.removeLocked(r.lru.Back())
+	}
+}
+
+func (r *Runner) dropLocked(treaty string) {
+	if el, ok := r.hist[treaty]; ok {
+		r.removeLocked(el)
+	}
+}
+
+func (r *Runner) removeLocked(el *list.Element) {
+	ent := el.Value.(*histEntry)
+	r.lru.Remove(el)
+	delete(r.hist, ent.treaty)
+	r.histSize -= ent.size
+}
+
+// keptLocked returns treaty's kept history if it is current, nil if not.
+func (r *Runner) keptLocked(treaty string) *events.History {
+	if el, ok := r.hist[treaty]; ok {
+		if h := el.Value.(*histEntry).h; h.Version >= r.versions[treaty] {
+			return h
 		}
 	}
 	return nil
 }
 
-// persist writes the models of the dirty treaties (and of protocols whose
-// parent is dirty) and the checkpoint in one transaction. Models are
-// computed on every CPU while the transaction writes them, in id order.
-func (r *Runner) persist(ctx context.Context, dirty map[string]bool) error {
-	r.mu.RLock()
-	defer r.mu.RUnlock() // the histories are read until the last model is computed
-	pos := r.applied
-	for id, h := range r.hist { // a parent's change changes its protocols
-		if p := h.Definition.Parent; p != "" && dirty[p] {
-			dirty[id] = true
-		}
-	}
-	ids := make([]string, 0, len(dirty))
-	for id := range dirty {
-		if h := r.hist[id]; h != nil && h.Registered {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	models := r.modelsLocked(ids)
-	fresh := r.saved == 0 // after Replay cleared the tables, or on a new file
-	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
-		stmts, err := prepare(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer stmts.close()
-		for _, m := range models {
-			if err := (<-m).write(ctx, tx, stmts, fresh); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)
-			ON CONFLICT (name) DO UPDATE SET position = excluded.position`, checkpointName, pos)
-		return err
-	})
-	for _, m := range models { // after a failed write, let the workers finish
-		for range m {
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("persist read models at position %d: %w", pos, err)
-	}
-	r.saved = pos
-	r.logger.DebugContext(ctx, "read models persisted", "position", pos, "treaties", len(models))
-	return nil
-}
-
-// Replay rebuilds every read model from position 0, up to and including
-// position until (0: the whole log), and sets the checkpoint there.
-func (r *Runner) Replay(ctx context.Context, until int64) error {
-	r.fold.Lock()
-	err := r.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
-		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones", "projection_checkpoints"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil { //nolint:gosec // G202: t is one of the constant table names above
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		dir, derr := events.NewDirectory()
-		if derr != nil {
-			err = derr
-		}
-		r.mu.Lock()
-		r.dir, r.hist, r.applied, r.saved, r.dirty = dir, map[string]*events.History{}, 0, 0, nil
-		r.dirGen++ // invalidates every cached status
-		r.mu.Unlock()
-	}
-	r.fold.Unlock()
-	if err != nil {
-		return fmt.Errorf("clear read models: %w", err)
-	}
-	_, err = r.catchUp(ctx, until, true)
-	return err
-}
-
-// model is one treaty's persisted read model.
-type model struct {
-	treaty   string
-	version  int64
-	position int64
-	status   Status
-	timeline []Point
-}
-
-// modelsLocked starts computing the models of the given treaties on
-// every CPU and returns, in the order of ids, a channel per model that
-// yields it once computed. The caller holds r.mu for reading until every
-// channel has yielded.
-func (r *Runner) modelsLocked(ids []string) []chan model {
-	out := make([]chan model, len(ids))
-	for i := range out {
-		out[i] = make(chan model, 1)
-	}
-	next := make(chan int, len(ids))
-	for i := range ids {
-		next <- i
-	}
-	close(next)
-	for range runtime.GOMAXPROCS(0) {
-		go func() {
-			for i := range next {
-				out[i] <- r.modelLocked(ids[i], r.hist[ids[i]])
-				close(out[i])
-			}
-		}()
-	}
-	return out
-}
-
-func (r *Runner) modelLocked(id string, h *events.History) model {
-	st, timeline := ComputeWithTimeline(h, r.dir, EndOfTime(), r.parentLocked(h, EndOfTime()))
-	return model{treaty: id, version: h.Version, position: h.LastPosition, status: st, timeline: timeline}
-}
-
-// parentLocked returns the parent's status as of a date, nil if none.
-func (r *Runner) parentLocked(h *events.History, asOf events.Date) *Status {
-	p := h.Definition.Parent
-	if p == "" {
+// parentLocked returns the status of a parent treaty as of a date from
+// its kept history, nil if there is no parent or it is not kept (the
+// callers that need it make sure it is: see withParent).
+func (r *Runner) parentLocked(parent string, asOf events.Date) *Status {
+	if parent == "" {
 		return nil
 	}
-	ph := r.hist[p]
+	ph := r.keptLocked(parent)
 	if ph == nil || !ph.Registered {
 		return nil
 	}
-	st := Compute(ph, r.dir, asOf, r.parentLocked(ph, asOf))
+	st := Compute(ph, r.dir, asOf, r.parentLocked(ph.Definition.Parent, asOf))
 	return &st
 }
 
-// write replaces the treaty's rows. The status row holds the summary
-// (the participants are rows of their own).
-func (m model) write(ctx context.Context, tx *sql.Tx, stmts *statements, fresh bool) error {
-	if !fresh {
-		for _, t := range []string{"projection_treaties", "projection_participants", "projection_timeline", "projection_milestones"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE treaty = ?", m.treaty); err != nil { //nolint:gosec // G202: t is one of the constant table names above
+// withParent makes sure treaty's parent chain is kept, so that
+// parentLocked finds it.
+func (r *Runner) withParent(ctx context.Context, treaty string) error {
+	for depth := 0; depth < 8; depth++ {
+		r.mu.RLock()
+		parent := r.defs[treaty].Parent
+		kept := parent == "" || r.keptLocked(parent) != nil
+		r.mu.RUnlock()
+		if parent == "" {
+			return nil
+		}
+		if !kept {
+			if _, err := r.history(ctx, parent); err != nil {
 				return err
 			}
 		}
-	}
-	summary := m.status
-	summary.Participants = nil
-	b, err := json.Marshal(summary)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO projection_treaties (treaty, version, position, status) VALUES (?, ?, ?, ?)`, m.treaty, m.version, m.position, string(b)); err != nil {
-		return err
-	}
-	ins := stmts.participant
-	for _, p := range m.status.Participants {
-		var kind, cdate any
-		if p.Consent != nil {
-			kind, cdate = string(p.Consent.Kind), p.Consent.Date.String()
-		}
-		if _, err := ins.ExecContext(ctx, m.treaty, p.Participant, nullable(p.ISO3), nullDate(p.Signature), kind, cdate, nullDate(p.EntryIntoForce), nullDate(p.WithdrawalEffective)); err != nil {
-			return err
-		}
-	}
-	for _, pt := range m.timeline {
-		if _, err := stmts.point.ExecContext(ctx, m.treaty, pt.Date.String(), pt.Counted); err != nil {
-			return err
-		}
-	}
-	for _, mk := range m.status.Milestones {
-		if mk.Date == nil {
-			continue
-		}
-		if _, err := stmts.milestone.ExecContext(ctx, m.treaty, mk.Percent, mk.Date.String()); err != nil {
-			return err
-		}
+		treaty = parent
 	}
 	return nil
 }
 
-// statements are the inserts of one persist transaction, prepared once.
-type statements struct {
-	participant, point, milestone *sql.Stmt
-}
-
-func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
-	var st statements
-	var err error
-	if st.participant, err = tx.PrepareContext(ctx, `INSERT INTO projection_participants (treaty, participant, iso3, signature, consent_kind, consent_date, entry_into_force, withdrawal_effective) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-		return nil, err
+// Transition returns the transition of the event at position, once the
+// Runner has followed it: kept for the latest events, computed again from
+// the treaty's stream for older ones (with the parent's status as it is
+// now).
+func (r *Runner) Transition(ctx context.Context, position int64) (Transition, error) {
+	if err := r.WaitFor(ctx, position); err != nil {
+		return Transition{}, err
 	}
-	if st.point, err = tx.PrepareContext(ctx, `INSERT INTO projection_timeline (treaty, date, counted) VALUES (?, ?, ?)`); err != nil {
-		return nil, err
-	}
-	if st.milestone, err = tx.PrepareContext(ctx, `INSERT INTO projection_milestones (treaty, percent, date) VALUES (?, ?, ?)`); err != nil {
-		return nil, err
-	}
-	return &st, nil
-}
-
-func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.participant, st.point, st.milestone} {
-		if s != nil {
-			_ = s.Close()
+	r.mu.RLock()
+	for i := len(r.ring) - 1; i >= 0; i-- {
+		if r.ring[i].Event.Position == position {
+			tr := r.ring[i]
+			r.mu.RUnlock()
+			return tr, nil
+		}
+		if r.ring[i].Event.Position < position {
+			break
 		}
 	}
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
+	r.mu.RUnlock()
+	page, err := r.cfg.Log.ReadAll(ctx, position-1, 1)
+	if err != nil {
+		return Transition{}, fmt.Errorf("projections: %w", err)
 	}
-	return s
-}
-
-func nullDate(d *events.Date) any {
-	if d == nil || d.IsZero() {
-		return nil
+	if len(page) == 0 || page[0].Position != position {
+		return Transition{}, fmt.Errorf("no event at position %d: %w", position, events.ErrNotFound)
 	}
-	return d.String()
+	treaty, ok := events.TreatyOfStream(page[0].Stream)
+	if !ok {
+		return Transition{Event: page[0]}, nil
+	}
+	trs, err := r.TreatyTransitions(ctx, treaty, func(e events.Envelope) bool { return e.Position == position })
+	if err != nil || len(trs) == 0 {
+		return Transition{Event: page[0]}, err
+	}
+	return trs[0], nil
 }
 
-// Status returns a treaty's status as of a date. With a zero knownAt it
-// uses the histories in memory (everything folded so far); with a knownAt
-// it folds the treaty's stream (and its parent's) as the ledger knew it
-// then, ignoring events recorded later.
-//
-// Statuses from memory are cached per treaty and date until the treaty (or
-// its parent, or the participants) change, so the returned Status may be
-// shared with other callers: treat it as read-only.
-func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
-	if knownAt.IsZero() {
-		r.mu.RLock()
-		defer r.mu.RUnlock()
-		h := r.hist[treaty]
-		if h == nil || !h.Registered {
-			return Status{}, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
-		}
-		key, stamp := statusKey{treaty: treaty, asOf: asOf}, r.stampLocked(h)
-		if st, ok := r.cached(key, stamp); ok {
-			return st, nil
-		}
-		st := Compute(h, r.dir, asOf, r.parentLocked(h, asOf))
-		r.remember(key, stamp, st)
-		return st, nil
+// TreatyTransitions folds a treaty's stream once and returns, in order,
+// the transitions of the events in accepts (by their position, their
+// recorded time...): what a digest of a span needs. The parent's status
+// is the parent's as it is now.
+func (r *Runner) TreatyTransitions(ctx context.Context, treaty string, in func(events.Envelope) bool) ([]Transition, error) {
+	stream := events.TreatyStream(treaty)
+	if err := r.withParent(ctx, treaty); err != nil {
+		return nil, err
+	}
+	evs, err := r.cfg.Log.ReadStream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("projections: read treaty %s: %w", treaty, err)
 	}
 	r.mu.RLock()
 	dir := r.dir.Clone()
 	r.mu.RUnlock()
-	return StatusFromLog(ctx, r.cfg.Log, r.reg, dir, treaty, asOf, knownAt)
+	h := &events.History{}
+	var out []Transition
+	for _, ev := range evs {
+		p, err := r.reg.Decode(ev)
+		if err != nil {
+			return nil, fmt.Errorf("projections: %w", err)
+		}
+		if !in(ev) {
+			if err := h.Apply(ev, p); err != nil {
+				return nil, fmt.Errorf("projections: %w", err)
+			}
+			continue
+		}
+		tr := Transition{Event: ev, Payload: p, Treaty: treaty}
+		r.mu.RLock()
+		parent := r.parentLocked(h.Definition.Parent, EndOfTime())
+		r.mu.RUnlock()
+		tr.Before = Compute(h, dir, EndOfTime(), parent)
+		if err := h.Apply(ev, p); err != nil {
+			return nil, fmt.Errorf("projections: %w", err)
+		}
+		if h.Registered {
+			r.mu.RLock()
+			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
+			r.mu.RUnlock()
+			tr.Registered, tr.Definition = true, h.Definition
+			tr.After = Compute(h, dir, EndOfTime(), parent)
+		}
+		out = append(out, tr)
+	}
+	return out, nil
+}
+
+// Transitions returns the kept transitions of the events after position
+// after, in order, at most limit of them, and whether older ones than the
+// first returned are no longer kept (the caller then reads the log
+// itself).
+func (r *Runner) Transitions(after int64, limit int) ([]Transition, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	i := sort.Search(len(r.ring), func(i int) bool { return r.ring[i].Event.Position > after })
+	missed := after < r.applied && (len(r.ring) == 0 || r.ring[0].Event.Position > after+1)
+	end := min(len(r.ring), i+max(limit, 0))
+	return append([]Transition(nil), r.ring[i:end]...), missed
+}
+
+// Status returns a treaty's status as of a date. With a zero knownAt it
+// is computed from the treaty's current history (everything the ledger
+// holds now); with a knownAt, from the treaty's stream (and its parent's)
+// as the ledger knew it then, ignoring events recorded later.
+//
+// Statuses of the current history are kept per treaty and date until the
+// treaty (or its parent, or the participants) change, so the returned
+// Status may be shared with other callers: treat it as read-only.
+func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
+	if !knownAt.IsZero() {
+		if err := r.Start(ctx); err != nil {
+			return Status{}, err
+		}
+		r.mu.RLock()
+		dir := r.dir.Clone()
+		r.mu.RUnlock()
+		return StatusFromLog(ctx, r.cfg.Log, r.reg, dir, treaty, asOf, knownAt)
+	}
+	if err := r.Start(ctx); err != nil {
+		return Status{}, err
+	}
+	if err := r.known(treaty); err != nil {
+		return Status{}, err
+	}
+	key := statusKey{treaty: treaty, asOf: asOf}
+	r.mu.RLock()
+	stamp := r.stampLocked(treaty)
+	r.mu.RUnlock()
+	if st, ok := r.cached(key, stamp); ok {
+		return st, nil
+	}
+	h, err := r.history(ctx, treaty)
+	if err != nil {
+		return Status{}, err
+	}
+	if err := r.withParent(ctx, treaty); err != nil {
+		return Status{}, err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if !h.Registered {
+		return Status{}, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
+	}
+	st := Compute(h, r.dir, asOf, r.parentLocked(h.Definition.Parent, asOf))
+	r.remember(key, r.stampLocked(treaty), st)
+	return st, nil
+}
+
+// known returns an *events.UnknownTreatyError for a treaty that is not
+// registered.
+func (r *Runner) known(treaty string) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if _, ok := r.defs[treaty]; !ok {
+		return &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
+	}
+	return nil
 }
 
 // statusKey and cachedStatus make the Status cache: a status is valid while
@@ -628,13 +723,10 @@ type cachedStatus struct {
 	status Status
 }
 
-// maxCachedStatuses bounds the cache; when full, an arbitrary entry goes.
-const maxCachedStatuses = 4096
-
-func (r *Runner) stampLocked(h *events.History) stamp {
-	st := stamp{version: h.Version, dirGen: r.dirGen}
-	if p := r.hist[h.Definition.Parent]; h.Definition.Parent != "" && p != nil {
-		st.parentVersion = p.Version
+func (r *Runner) stampLocked(treaty string) stamp {
+	st := stamp{version: r.versions[treaty], dirGen: r.dirGen}
+	if p := r.defs[treaty].Parent; p != "" {
+		st.parentVersion = r.versions[p]
 	}
 	return st
 }
@@ -652,7 +744,7 @@ func (r *Runner) remember(k statusKey, s stamp, st Status) {
 	if r.cache == nil {
 		r.cache = map[statusKey]cachedStatus{}
 	}
-	if len(r.cache) >= maxCachedStatuses {
+	if len(r.cache) >= r.cfg.Statuses {
 		for old := range r.cache {
 			delete(r.cache, old)
 			break
@@ -662,43 +754,53 @@ func (r *Runner) remember(k statusKey, s stamp, st Status) {
 }
 
 // Timeline returns a treaty's counted instruments over time up to asOf,
-// from the histories in memory, or folded from the log as known at
-// knownAt when it is not zero.
+// from its current history, or folded from the log as known at knownAt
+// when it is not zero.
 func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, knownAt time.Time) ([]Point, error) {
-	if knownAt.IsZero() {
-		r.mu.RLock()
-		defer r.mu.RUnlock()
-		h := r.hist[treaty]
-		if h == nil || !h.Registered {
-			return nil, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
-		}
-		return Timeline(h, r.dir, asOf), nil
+	if err := r.Start(ctx); err != nil {
+		return nil, err
 	}
-	h, err := foldStream(ctx, r.cfg.Log, r.reg, treaty, knownAt)
+	if err := r.known(treaty); err != nil {
+		return nil, err
+	}
+	if !knownAt.IsZero() {
+		h, err := foldStream(ctx, r.cfg.Log, r.reg, treaty, knownAt)
+		if err != nil {
+			return nil, err
+		}
+		if !h.Registered {
+			return nil, &events.UnknownTreatyError{Treaty: treaty}
+		}
+		r.mu.RLock()
+		dir := r.dir.Clone()
+		r.mu.RUnlock()
+		return Timeline(h, dir, asOf), nil
+	}
+	h, err := r.history(ctx, treaty)
 	if err != nil {
 		return nil, err
 	}
-	if !h.Registered {
-		return nil, &events.UnknownTreatyError{Treaty: treaty}
-	}
 	r.mu.RLock()
-	dir := r.dir.Clone()
-	r.mu.RUnlock()
-	return Timeline(h, dir, asOf), nil
+	defer r.mu.RUnlock()
+	return Timeline(h, r.dir, asOf), nil
 }
 
-// Definition returns the latest definition of a treaty folded so far.
+// Definition returns the latest definition of a registered treaty.
 func (r *Runner) Definition(treaty string) (events.Definition, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	h := r.hist[treaty]
-	if h == nil || !h.Registered {
-		return events.Definition{}, false
-	}
-	return h.Definition, true
+	d, ok := r.defs[treaty]
+	return d, ok
 }
 
-// Treaties returns the ids of the registered treaties folded so far, sorted.
+// Directory returns a copy of the participants known to the Runner.
+func (r *Runner) Directory() *events.Directory {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir.Clone()
+}
+
+// Treaties returns the ids of the registered treaties, sorted.
 func (r *Runner) Treaties() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -706,11 +808,9 @@ func (r *Runner) Treaties() []string {
 }
 
 func (r *Runner) treatiesLocked() []string {
-	var out []string
-	for id, h := range r.hist {
-		if h.Registered {
-			out = append(out, id)
-		}
+	out := make([]string, 0, len(r.defs))
+	for id := range r.defs {
+		out = append(out, id)
 	}
 	sort.Strings(out)
 	return out
@@ -718,8 +818,9 @@ func (r *Runner) treatiesLocked() []string {
 
 // StatusFromLog folds a treaty's stream (and its parent's) as known at
 // knownAt (zero: everything) and computes its status as of asOf. It is
-// what the command line uses without a running Runner.
-func StatusFromLog(ctx context.Context, log Log, reg *events.Registry, dir *events.Directory, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
+// what the command line uses without a running Runner: it costs what the
+// treaty's stream costs.
+func StatusFromLog(ctx context.Context, log StreamReader, reg *events.Registry, dir *events.Directory, treaty string, asOf events.Date, knownAt time.Time) (Status, error) {
 	h, err := foldStream(ctx, log, reg, treaty, knownAt)
 	if err != nil {
 		return Status{}, err
@@ -746,10 +847,100 @@ func StatusFromLog(ctx context.Context, log Log, reg *events.Registry, dir *even
 	return st, nil
 }
 
-func foldStream(ctx context.Context, log Log, reg *events.Registry, treaty string, knownAt time.Time) (*events.History, error) {
+// StreamReader is the part of the log StatusFromLog reads.
+type StreamReader interface {
+	ReadStream(ctx context.Context, stream string) ([]events.Envelope, error)
+}
+
+func foldStream(ctx context.Context, log StreamReader, reg *events.Registry, treaty string, knownAt time.Time) (*events.History, error) {
 	evs, err := log.ReadStream(ctx, events.TreatyStream(treaty))
 	if err != nil {
 		return nil, fmt.Errorf("read treaty %s: %w", treaty, err)
 	}
 	return events.Fold(reg, evs, knownAt)
+}
+
+// Summary is one treaty's standing as of the end of time, as Rebuild
+// computes it.
+type Summary struct {
+	Treaty      string
+	Signatories int
+	Counted     int
+	Required    int
+}
+
+// Rebuild folds every treaty of the log from position 0 up to until (0:
+// the whole log), one treaty stream at a time (so its memory is one
+// treaty's), and computes each one's status as of the end of time: the
+// check that the whole log decodes and folds, and what a rebuild of all
+// state costs. It returns one Summary per registered treaty, by id, and
+// the number of events folded.
+func Rebuild(ctx context.Context, log interface {
+	Log
+	Streams(ctx context.Context, prefix string) ([]string, error)
+}, until int64) ([]Summary, int, error) {
+	reg := events.NewRegistry()
+	dir, err := events.NewDirectory()
+	if err != nil {
+		return nil, 0, err
+	}
+	pevs, err := log.ReadStream(ctx, events.ParticipantsStream)
+	if err != nil {
+		return nil, 0, err
+	}
+	n := 0
+	for _, e := range pevs {
+		if until > 0 && e.Position > until {
+			break
+		}
+		if err := addParticipant(reg, dir, e); err != nil {
+			return nil, n, err
+		}
+		n++
+	}
+	streams, err := log.Streams(ctx, events.TreatyStream(""))
+	if err != nil {
+		return nil, n, err
+	}
+	statuses := map[string]Status{}           // every treaty's, as of the end of time
+	protocols := map[string]*events.History{} // computed again with their parent's
+	for _, s := range streams {
+		treaty, _ := events.TreatyOfStream(s)
+		evs, err := log.ReadStream(ctx, s)
+		if err != nil {
+			return nil, n, err
+		}
+		h := &events.History{}
+		for _, e := range evs {
+			if until > 0 && e.Position > until {
+				break
+			}
+			p, err := reg.Decode(e)
+			if err != nil {
+				return nil, n, err
+			}
+			if err := h.Apply(e, p); err != nil {
+				return nil, n, err
+			}
+			n++
+		}
+		if !h.Registered {
+			continue
+		}
+		statuses[treaty] = Compute(h, dir, EndOfTime(), nil)
+		if h.Definition.Parent != "" {
+			protocols[treaty] = h
+		}
+	}
+	for treaty, h := range protocols {
+		if ps, ok := statuses[h.Definition.Parent]; ok {
+			statuses[treaty] = Compute(h, dir, EndOfTime(), &ps)
+		}
+	}
+	out := make([]Summary, 0, len(statuses))
+	for treaty, st := range statuses {
+		out = append(out, Summary{Treaty: treaty, Signatories: st.Signatories, Counted: st.Counted, Required: st.Required})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Treaty < out[j].Treaty })
+	return out, n, nil
 }

@@ -25,7 +25,7 @@ func TestDriveAgainstARealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st, DB: st, PollInterval: 20 * time.Millisecond}, nil)
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st, PollInterval: 20 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

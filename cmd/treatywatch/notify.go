@@ -17,6 +17,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+	"github.com/treatywatch/treatywatch/projections"
 )
 
 // notifierConsumerGroup is the watermill consumer group whose offset the
@@ -46,12 +47,28 @@ type notifier struct {
 	sender *notifiers.Sender
 	sched  *notifiers.Scheduler
 	sub    *pubsub.Subscriber
+	// runner is the read side the router and the scheduler take
+	// transitions and statuses from; own when the notifier made it (and
+	// so runs it).
+	runner *projections.Runner
+	own    bool
 }
 
-func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(string)) (*notifier, error) {
+// newNotifier wires the notifier on the ledger, with the process's read
+// side; with a nil runner it makes its own (notify run, preview).
+func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(string), runner *projections.Runner) (*notifier, error) {
 	l, err := m.open(ctx)
 	if err != nil {
 		return nil, err
+	}
+	own := runner == nil
+	if own {
+		if runner, err = projections.NewRunner(projections.RunnerConfig{Log: m.store, PollInterval: 250 * time.Millisecond}, m.logger); err != nil {
+			return nil, err
+		}
+		if err := runner.Start(ctx); err != nil {
+			return nil, err
+		}
 	}
 	legacy, err := l.AdoptLegacySinkSecrets(ctx)
 	if err != nil {
@@ -70,7 +87,7 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 	if err != nil {
 		return nil, err
 	}
-	n := &notifier{sub: sub}
+	n := &notifier{sub: sub, runner: runner, own: own}
 	// TREATYWATCH_CHANNEL_INTERVAL overrides the pacing of one message per
 	// second per channel (for tests against a local fake Slack).
 	var perChannel time.Duration
@@ -84,11 +101,11 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 	if err != nil {
 		return nil, err
 	}
-	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, DB: m.store, Directory: l, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
+	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, DB: m.store, Read: runner, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
 	if err != nil {
 		return nil, err
 	}
-	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, DB: m.store, Directory: l, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
+	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, DB: m.store, Read: runner, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
 		OnEnqueued: n.sender.Wake, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
 	if err != nil {
 		return nil, err
@@ -100,8 +117,12 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 // stops them in reverse order and closes the subscriber.
 func (n *notifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for _, run := range []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run} {
+	errs := make(chan error, 4)
+	runs := []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run}
+	if n.own {
+		runs = append(runs, n.runner.Run)
+	}
+	for _, run := range runs {
 		wg.Go(func() {
 			if err := run(ctx); err != nil {
 				errs <- err
@@ -144,7 +165,7 @@ func runNotifyRun(ctx context.Context, m *Main, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	n, err := m.newNotifier(ctx, pubsub.NewBell(), nil)
+	n, err := m.newNotifier(ctx, pubsub.NewBell(), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -195,7 +216,7 @@ func runRedrive(ctx context.Context, m *Main, args []string) error {
 	if !*all && len(pos) != 1 {
 		return usagef("notify redrive: want one dead-letter ID (D<n> or E<n>) or --all")
 	}
-	n, err := m.newNotifier(ctx, nil, nil)
+	n, err := m.newNotifier(ctx, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -236,7 +257,7 @@ func runPreview(ctx context.Context, m *Main, args []string) error {
 	if err := need(fs, "treaty"); err != nil {
 		return err
 	}
-	n, err := m.newNotifier(ctx, nil, nil)
+	n, err := m.newNotifier(ctx, nil, nil, nil)
 	if err != nil {
 		return err
 	}

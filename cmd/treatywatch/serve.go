@@ -113,7 +113,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	// Appends made by this process wake the notifier at once; appends by
 	// other processes (the CLI) are found within the poll interval.
 	bell := pubsub.NewBell()
-	runner, err := projections.NewRunner(projections.RunnerConfig{Log: m.store, DB: m.store, PollInterval: 250 * time.Millisecond}, m.logger)
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: m.store, PollInterval: 250 * time.Millisecond}, m.logger)
 	if err != nil {
 		return err
 	}
@@ -121,8 +121,11 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if m.ledger, err = events.NewLedger(m.store, m.ledgerConfig(wake)); err != nil {
 		return err
 	}
-	if _, err := runner.CatchUp(ctx); err != nil {
-		return fmt.Errorf("projections: %w", err)
+	// The read side starts from the treaty definitions and the
+	// participants: its cost grows with the number of treaties, not with
+	// the length of the log.
+	if err := runner.Start(ctx); err != nil {
+		return err
 	}
 	var srv *web.Server
 	observe := func(outcome string) {
@@ -130,7 +133,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 			srv.Observe(outcome)
 		}
 	}
-	n, err := m.newNotifier(ctx, bell, observe)
+	n, err := m.newNotifier(ctx, bell, observe, runner)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func runTimeline(ctx context.Context, m *Main, args []string) error {
 
 func runReplay(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	until := fs.Int64("until", 0, "rebuild up to and including this position (default: the whole log)")
+	until := fs.Int64("until", 0, "fold up to and including this position (default: the whole log)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -140,14 +140,19 @@ func runReplay(ctx context.Context, m *Main, args []string) error {
 	if _, err := m.open(ctx); err != nil {
 		return err
 	}
-	r, err := projections.NewRunner(projections.RunnerConfig{Log: m.store, DB: m.store}, m.logger)
+	start := time.Now()
+	sums, n, err := projections.Rebuild(ctx, m.store, *until)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	if err := r.Replay(ctx, *until); err != nil {
+	tw := tabwriter.NewWriter(m.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TREATY\tCOUNTED")
+	for _, s := range sums {
+		fmt.Fprintf(tw, "%s\t%d/%d\n", s.Treaty, s.Counted, s.Required)
+	}
+	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.stdout, "rebuilt read models of %d treaties from position 0 to %d in %s\n", len(r.Treaties()), r.Position(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(m.stdout, "folded %d events of %d treaties from position 0 in %s\n", n, len(sums), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -152,7 +152,7 @@ func TestEntryIntoForceFromRecordedDeposits(t *testing.T) {
 	if !strings.HasPrefix(csvOut, "participant,iso3,signature,consent_kind,consent_date,entry_into_force,") || !strings.Contains(csvOut, "Japan,JPN,,accession,2026-03-03,2026-06-01,") {
 		t.Fatalf("status --csv:\n%s", csvOut)
 	}
-	if out := c.ok("replay"); !strings.Contains(out, "rebuilt read models") {
+	if out := c.ok("replay"); !strings.Contains(out, "XVIII-16   41/40") || !strings.Contains(out, "folded 117 events of 6 treaties") {
 		t.Fatalf("replay: %q", out)
 	}
 	if out := c.ok("timeline", "XVIII-16"); !strings.Contains(out, "2026-03-03  40") {

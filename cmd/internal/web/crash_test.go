@@ -82,7 +82,7 @@ func TestCrashServerProcess(t *testing.T) {
 		b, _ := json.Marshal(toks)
 		mustWriteFile(t, tokFile, b)
 	}
-	if runner, err = projections.NewRunner(projections.RunnerConfig{Log: st, DB: st, PollInterval: 50 * time.Millisecond}, nil); err != nil {
+	if runner, err = projections.NewRunner(projections.RunnerConfig{Log: st, PollInterval: 50 * time.Millisecond}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runner.CatchUp(ctx); err != nil {

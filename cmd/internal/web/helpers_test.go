@@ -77,7 +77,7 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 	if statErr != nil {
 		mustSeed(tb, l)
 	}
-	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st, DB: st}, nil)
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

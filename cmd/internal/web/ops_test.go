@@ -33,7 +33,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 
 	// A runner that has folded nothing of a long log is not ready.
-	cold, err := projections.NewRunner(projections.RunnerConfig{Log: e.Store, DB: e.Store}, nil)
+	cold, err := projections.NewRunner(projections.RunnerConfig{Log: e.Store}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,6 @@ type Server struct {
 	locks    *keyedMutex
 	metrics  *metrics
 	pages    map[string]*template.Template
-	appended *broadcast
 
 	closing   chan struct{} // closed when shutdown starts: ends live streams
 	closeOnce sync.Once
@@ -164,12 +163,11 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:      cfg,
-		logger:   logger,
-		clock:    time.Now,
-		locks:    newKeyedMutex(),
-		appended: newBroadcast(),
-		closing:  make(chan struct{}),
+		cfg:     cfg,
+		logger:  logger,
+		clock:   time.Now,
+		locks:   newKeyedMutex(),
+		closing: make(chan struct{}),
 	}
 	s.tokens = newTokenCache(cfg.Ledger, 2*time.Second, s.clock)
 	s.sessions = newSessionStore(10_000, 12*time.Hour, 2*time.Hour, s.clock)
@@ -264,46 +262,13 @@ func (s *Server) afterWrite(ctx context.Context, kind string, n int, last int64)
 	if s.cfg.OnAppend != nil {
 		s.cfg.OnAppend()
 	}
-	s.appended.signal()
 	s.awaitProjection(ctx, last)
 }
 
-// awaitProjection waits up to two seconds for the runner to reach pos, so
-// that a read right after a write sees it.
+// awaitProjection waits up to two seconds for the runner to follow the
+// log to pos, so that a read right after a write sees it.
 func (s *Server) awaitProjection(ctx context.Context, pos int64) {
-	if s.cfg.Runner.Position() >= pos {
-		return
-	}
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	deadline := s.clock().Add(2 * time.Second)
-	for s.cfg.Runner.Position() < pos && s.clock().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// broadcast wakes every waiter at once: wait returns a channel that is
-// closed at the next signal.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
-
-func (b *broadcast) wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
-
-func (b *broadcast) signal() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	close(b.ch)
-	b.ch = make(chan struct{})
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = s.cfg.Runner.WaitFor(ctx, pos)
 }

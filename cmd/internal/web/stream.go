@@ -1,17 +1,19 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/treatywatch/treatywatch/events"
 )
 
 // Live stream timing.
 const (
-	streamPoll      = time.Second      // looks for events written by other processes
 	streamHeartbeat = 15 * time.Second // a comment line keeps proxies from closing the connection
 	streamBatch     = 500
 )
@@ -58,13 +60,14 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ctx := r.Context()
-	poll := time.NewTicker(streamPoll)
-	defer poll.Stop()
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
 	for {
-		wake := s.appended.wait()
-		evs, err := s.cfg.Log.ReadAll(ctx, after, streamBatch)
+		// The runner follows the log for the whole process: the stream
+		// takes its events from it and wakes when it moves. Only a client
+		// resuming from further back than the runner keeps reads the log.
+		wake := s.cfg.Runner.Changed()
+		evs, err := s.streamPage(ctx, after)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "event stream: read log", "request_id", requestIDOf(ctx), "after", after, "err", err)
@@ -98,7 +101,6 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		case <-s.closing:
 			return nil
 		case <-wake:
-		case <-poll.C:
 		case <-beat.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil
@@ -108,4 +110,18 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+}
+
+// streamPage returns up to streamBatch events after position after: the
+// runner's, or the log's when the runner no longer keeps them.
+func (s *Server) streamPage(ctx context.Context, after int64) ([]events.Envelope, error) {
+	trs, missed := s.cfg.Runner.Transitions(after, streamBatch)
+	if missed {
+		return s.cfg.Log.ReadAll(ctx, after, streamBatch)
+	}
+	evs := make([]events.Envelope, len(trs))
+	for i, tr := range trs {
+		evs[i] = tr.Event
+	}
+	return evs, nil
 }
