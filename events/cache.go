@@ -1,6 +1,7 @@
 package events
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"sync"
@@ -20,9 +21,52 @@ type streamTailer interface {
 // other; other processes are caught by the stream's expected version.
 type historyCache struct {
 	mu         sync.Mutex
-	treaties   map[string]*History
+	treaties   map[string]*list.Element // of *cachedHistory, in lru
+	lru        list.List                // most recently used first
+	events     int                      // the kept histories' versions, summed
 	dir        *Directory
 	dirVersion int64
+}
+
+type cachedHistory struct {
+	treaty string
+	h      *History
+}
+
+// maxCachedEvents bounds the histories a Ledger keeps between commands,
+// in events: beyond it the least recently used treaty is dropped (and
+// read from its stream again when next needed), so a long-running
+// process's memory does not grow with the log.
+const maxCachedEvents = 50_000
+
+// keep puts treaty's history first in the cache and drops the least
+// recently used ones beyond maxCachedEvents (never the one just kept).
+func (c *historyCache) keep(treaty string, h *History) {
+	if c.treaties == nil {
+		c.treaties = map[string]*list.Element{}
+	}
+	c.drop(treaty)
+	c.treaties[treaty] = c.lru.PushFront(&cachedHistory{treaty: treaty, h: h})
+	c.events += int(h.Version)
+	for c.events > maxCachedEvents && c.lru.Len() > 1 {
+		c.drop(c.lru.Back().Value.(*cachedHistory).treaty)
+	}
+}
+
+func (c *historyCache) drop(treaty string) {
+	if el, ok := c.treaties[treaty]; ok {
+		c.events -= int(el.Value.(*cachedHistory).h.Version)
+		c.lru.Remove(el)
+		delete(c.treaties, treaty)
+	}
+}
+
+func (c *historyCache) get(treaty string) *History {
+	if el, ok := c.treaties[treaty]; ok {
+		c.lru.MoveToFront(el)
+		return el.Value.(*cachedHistory).h
+	}
+	return nil
 }
 
 // locked runs fn with the cache held.
@@ -40,9 +84,11 @@ func (l *Ledger) historyLocked(ctx context.Context, treaty string) (*History, er
 	if !ok {
 		return l.History(ctx, treaty, time.Time{})
 	}
-	h := l.cache.treaties[treaty]
+	h := l.cache.get(treaty)
 	if h == nil {
 		h = &History{}
+	} else {
+		l.cache.drop(treaty) // kept again below, at its new size
 	}
 	evs, err := tail.ReadStreamAfter(ctx, TreatyStream(treaty), h.Version)
 	if err != nil {
@@ -54,14 +100,10 @@ func (l *Ledger) historyLocked(ctx context.Context, treaty string) (*History, er
 			return nil, err
 		}
 		if err := h.Apply(e, p); err != nil {
-			delete(l.cache.treaties, treaty)
 			return nil, err
 		}
 	}
-	if l.cache.treaties == nil {
-		l.cache.treaties = map[string]*History{}
-	}
-	l.cache.treaties[treaty] = h
+	l.cache.keep(treaty, h)
 	return h, nil
 }
 
