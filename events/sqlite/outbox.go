@@ -32,9 +32,9 @@ ORDER BY id`
 	sqlDeliveriesWithStatus = `SELECT ` + deliveryColumns + ` FROM notify_deliveries WHERE status = CAST(? AS TEXT) ORDER BY id DESC LIMIT CAST(? AS INTEGER)`
 	sqlDeliveryCounts       = `SELECT status, count(*) FROM notify_deliveries GROUP BY status`
 
-	sqlMarkSending   = `UPDATE notify_deliveries SET status = 'sending', last_error = ? WHERE id = CAST(? AS INTEGER)`
-	sqlMarkSent      = `UPDATE notify_deliveries SET status = 'sent', sent_at = ?, ts = ?, last_error = NULL WHERE id = CAST(? AS INTEGER)`
-	sqlMarkThread    = `INSERT INTO notify_threads (channel_key, thread_key, ts)
+	sqlMarkSending = `UPDATE notify_deliveries SET status = 'sending', last_error = ? WHERE id = CAST(? AS INTEGER)`
+	sqlMarkSent    = `UPDATE notify_deliveries SET status = 'sent', sent_at = ?, ts = ?, last_error = NULL WHERE id = CAST(? AS INTEGER)`
+	sqlMarkThread  = `INSERT INTO notify_threads (channel_key, thread_key, ts)
 SELECT channel_key, thread_key, ? FROM notify_deliveries WHERE id = CAST(? AS INTEGER) AND coalesce(thread_key, '') != ''
 ON CONFLICT (channel_key, thread_key) DO NOTHING`
 	sqlMarkRetry     = `UPDATE notify_deliveries SET status = 'pending', attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = CAST(? AS INTEGER)`
