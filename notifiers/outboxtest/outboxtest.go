@@ -390,8 +390,12 @@ func testOutcomeWrites(t *testing.T, s notifiers.Store) {
 		write func() error
 		apply func(*events.Delivery)
 	}{
-		{"sending", func() error { return s.MarkSending(ctx, events.Fence{}, id, "the notifier stopped during the call", "", at(1000)) },
-			func(d *events.Delivery) { d.Status, d.LastError = events.DeliverySending, "the notifier stopped during the call" }},
+		{"sending", func() error {
+			return s.MarkSending(ctx, events.Fence{}, id, "the notifier stopped during the call", "", at(1000))
+		},
+			func(d *events.Delivery) {
+				d.Status, d.LastError = events.DeliverySending, "the notifier stopped during the call"
+			}},
 		{"retry", func() error { return s.MarkRetry(ctx, events.Fence{}, id, 1, "connection refused", at(2000)) },
 			func(d *events.Delivery) {
 				d.Status, d.Attempts, d.LastError, d.NextAttemptAt = events.DeliveryPending, 1, "connection refused", at(2000)
