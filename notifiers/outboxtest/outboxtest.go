@@ -380,6 +380,7 @@ func testDeliveriesNewestFirst(t *testing.T, s notifiers.Store) {
 }
 
 func testOutcomeWrites(t *testing.T, s notifiers.Store) {
+	const interrupted = "the notifier stopped during the call"
 	ctx := t.Context()
 	d := delivery(subWebhook, chanWebhook, 76, hanoi)
 	mustEnqueue(t, s, d)
@@ -390,12 +391,8 @@ func testOutcomeWrites(t *testing.T, s notifiers.Store) {
 		write func() error
 		apply func(*events.Delivery)
 	}{
-		{"sending", func() error {
-			return s.MarkSending(ctx, events.Fence{}, id, "the notifier stopped during the call", "", at(1000))
-		},
-			func(d *events.Delivery) {
-				d.Status, d.LastError = events.DeliverySending, "the notifier stopped during the call"
-			}},
+		{"sending", func() error { return s.MarkSending(ctx, events.Fence{}, id, interrupted, "", at(1000)) },
+			func(d *events.Delivery) { d.Status, d.LastError = events.DeliverySending, interrupted }},
 		{"retry", func() error { return s.MarkRetry(ctx, events.Fence{}, id, 1, "connection refused", at(2000)) },
 			func(d *events.Delivery) {
 				d.Status, d.Attempts, d.LastError, d.NextAttemptAt = events.DeliveryPending, 1, "connection refused", at(2000)
