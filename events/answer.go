@@ -1,6 +1,9 @@
 package events
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Answer is a write's answer as its caller gives it back to a client (the
 // HTTP API: a status, a content type and a body), kept under the caller's
@@ -54,14 +57,27 @@ func answerOf(ctx context.Context) AnswerFunc {
 	return f
 }
 
-// AnswerStore is a Store that can keep an Answer with an append.
-// events/sqlite's Store implements it.
+// AnswerStore is a Store that keeps Answers: with an append (for the
+// Ledger, under WithAnswer) and alone (for the HTTP API's answers that go
+// with no append), and gives them back. events/sqlite's Store implements
+// it; events/answertest is its contract suite. Its methods must be safe
+// for concurrent use.
 type AnswerStore interface {
 	// AppendAnswer is Store.Append that also keeps, in the same
 	// transaction, the Answer that answer builds from the stored
-	// envelopes, replacing any kept under its key. If answer fails, it
-	// returns the error and writes nothing.
+	// envelopes, dated by the events' recorded time, replacing any kept
+	// under its key: the answer is kept if and only if the events are.
+	// If answer fails, or builds an answer without a Key (an error
+	// wrapping ErrInvalid), it returns the error and writes nothing.
 	AppendAnswer(ctx context.Context, answer func(stored []Envelope) (Answer, error), appends ...StreamAppend) ([]Envelope, error)
+	// PutAnswer keeps an answer that goes with no append (a refusal, a
+	// dry run), dated at, replacing any kept under its key, and deletes
+	// the answers kept before purgeBefore, in one transaction.
+	PutAnswer(ctx context.Context, a Answer, at, purgeBefore time.Time) error
+	// Answer returns the answer kept under key and when it was kept, or
+	// false when there is none. A Body kept empty comes back empty (nil
+	// or not).
+	Answer(ctx context.Context, key string) (Answer, time.Time, bool, error)
 }
 
 // appendResult appends for a write whose result, given the stored

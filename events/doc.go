@@ -25,4 +25,13 @@
 // own except through the Store and SecretStore interfaces it declares,
 // and it never reads a clock: "today" is always an argument, or comes from
 // the Now function the Ledger is configured with.
+//
+// It is also the vocabulary the storage ports speak: AnswerStore and
+// SeenRequestStore (declared here because their consumer, the HTTP layer,
+// is internal to cmd and their contract suites, events/answertest and
+// events/replaytest, must be importable by every backend), and the plain
+// records (storage.go: Delivery, Pace, DeadMessage, Lease, Fence, Claim)
+// in which notifiers and notifiers/pubsub declare theirs. Those records
+// are data only; what they mean is their consumer's, how they are kept is
+// the adapter's (events/sqlite).
 package events

@@ -40,7 +40,7 @@ func BenchmarkAppendToSlack(b *testing.B) {
 			b.Fatal(err)
 		}
 		sender := e.sender(b, fake, func(c *notifiers.SenderConfig) { c.PerChannel = time.Millisecond })
-		router, err := notifiers.NewRouter(notifiers.RouterConfig{Log: e.store, DB: e.store, Read: e.runner, Subscriber: sub, Topic: pubsub.LogTopic,
+		router, err := notifiers.NewRouter(notifiers.RouterConfig{Log: e.store, Store: e.store, Read: e.runner, Subscriber: sub, Topic: pubsub.LogTopic,
 			Now: time.Now, OnEnqueued: sender.Wake}, nil)
 		if err != nil {
 			b.Fatal(err)

@@ -6,4 +6,10 @@
 //
 // It owns side effects only: it never decides whether an act is valid
 // (package events) nor computes a treaty's status (package projections).
+// Its durable state (the outbox, dead letters, schedules' last runs,
+// settings, the sender lease) sits behind the ports it declares in
+// store.go (Store), in the plain records of package events; the storage
+// adapter (events/sqlite) implements them and notifiers/outboxtest is
+// their contract suite. It writes no SQL and does not import
+// database/sql.
 package notifiers

@@ -43,7 +43,7 @@ func newRig(tb testing.TB) *rig {
 	tb.Helper()
 	r := &rig{env: mustEnv(tb, "2026-11-27"), fake: slackfake.New(), outcomes: map[string]int{}}
 	tb.Cleanup(r.fake.Close)
-	r.cfg = notifiers.SenderConfig{DB: r.store, Log: r.store, Now: time.Now,
+	r.cfg = notifiers.SenderConfig{Store: r.store, Log: r.store, Now: time.Now,
 		PerChannel: 20 * time.Millisecond, Backoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		Sinks: map[string]notifiers.Sink{
 			events.SinkSlack:        notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", r.fake.APIURL(), clientTimeout)),

@@ -3,7 +3,6 @@ package notifiers
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,11 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers/internal/process"
 )
 
-// senderLeaseName is the row of notify_sender_lease (migration
-// 0010_notify_sender_lease.sql) that the senders of one ledger share.
+// senderLeaseName is the lease (LeaseStore) that the senders of one
+// ledger share.
 const senderLeaseName = "sender"
 
 // errNotHolder is what a write of a sender gets when the sender does not
@@ -30,15 +30,6 @@ var errLeaseLapsed = errors.New("the sender lease lapsed: it could not be renewe
 // errLeaseShort is what a sender gets when it would start a call to a
 // sink with too little of its lease left (its renewals are failing).
 var errLeaseShort = errors.New("too little of the sender lease is left to start a call to a sink")
-
-// leaseRow is the lease as stored.
-type leaseRow struct {
-	Holder, Host, Process string
-	PID                   int
-	Version               int64
-	TTL                   time.Duration
-	ExpiresAt             time.Time
-}
 
 // lease is a sender's hold on its ledger's sender lease: at most one
 // sender of a ledger holds it at any moment, and only the holder sends.
@@ -58,21 +49,21 @@ type leaseRow struct {
 // so that a step of the wall clock changes nothing (expires_at, by the
 // wall clock, is for people and logs).
 type lease struct {
-	db     DB
+	store  LeaseStore
 	now    func() time.Time
 	logger *slog.Logger
 	ttl    time.Duration // how long a hold lasts after the start of its take or renewal
 	renew  time.Duration // how often the holder renews
 	poll   time.Duration // how often a waiting sender looks at the lease
 	guard  time.Duration // the margin kept between a call's deadline and the end of the hold
-	self   leaseRow      // Holder, Host, PID and Process of this sender
+	self   events.Lease  // Holder, Host, PID and Process of this sender
 
 	mu      sync.Mutex
 	until   time.Time // the end of the hold; zero when not held
 	failing bool      // the last renewal failed: no call starts until one succeeds
 }
 
-func newLease(db DB, now func() time.Time, logger *slog.Logger, ttl, renew, poll time.Duration) *lease {
+func newLease(store LeaseStore, now func() time.Time, logger *slog.Logger, ttl, renew, poll time.Duration) *lease {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown-host"
@@ -80,8 +71,8 @@ func newLease(db DB, now func() time.Time, logger *slog.Logger, ttl, renew, poll
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	pid := os.Getpid()
-	return &lease{db: db, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
-		self: leaseRow{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: process.Identity()}}
+	return &lease{store: store, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
+		self: events.Lease{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: process.Identity()}}
 }
 
 // budget is how long a call to a sink may last if it starts now: until
@@ -115,40 +106,27 @@ func (l *lease) held() bool {
 	return !l.until.IsZero() && l.now().Before(l.until)
 }
 
-// fence runs first in each write transaction of the sender's outbox: it
-// fails with errNotHolder unless this sender holds the lease, and, when
-// the transaction lets a call to a sink start, with errLeaseShort unless
-// enough of the hold is left for it.
-func (l *lease) fence(ctx context.Context, tx *sql.Tx, starting bool) error {
-	var holder sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT holder FROM notify_sender_lease WHERE name = ?`, senderLeaseName).Scan(&holder); err != nil {
-		return fmt.Errorf("read the sender lease: %w", err)
-	}
-	if holder.String != l.self.Holder {
-		return errNotHolder
-	}
-	if starting && !l.canStart() {
-		return errLeaseShort
-	}
-	return nil
+// fence guards each write of the sender's outbox: the store reads the
+// lease in the write's transaction, and the write fails with errNotHolder
+// unless this sender holds it, and, when the write lets a call to a sink
+// start, with errLeaseShort unless enough of the hold is left for it.
+func (l *lease) fence(starting bool) events.Fence {
+	return events.Fence{Lease: senderLeaseName, Check: func(holder string) error {
+		if holder != l.self.Holder {
+			return errNotHolder
+		}
+		if starting && !l.canStart() {
+			return errLeaseShort
+		}
+		return nil
+	}}
 }
 
 // read returns the lease as stored.
-func (l *lease) read(ctx context.Context) (leaseRow, error) {
-	var (
-		r                  leaseRow
-		holder, host, proc sql.NullString
-		pid, expires       sql.NullInt64
-		ttlMS              int64
-	)
-	err := l.db.ReadDB().QueryRowContext(ctx, `SELECT holder, host, pid, process, version, ttl_ms, expires_at FROM notify_sender_lease WHERE name = ?`, senderLeaseName).
-		Scan(&holder, &host, &pid, &proc, &r.Version, &ttlMS, &expires)
+func (l *lease) read(ctx context.Context) (events.Lease, error) {
+	r, err := l.store.Lease(ctx, senderLeaseName)
 	if err != nil {
 		return r, fmt.Errorf("read the sender lease: %w", err)
-	}
-	r.Holder, r.Host, r.Process, r.PID, r.TTL = holder.String, host.String, proc.String, int(pid.Int64), time.Duration(ttlMS)*time.Millisecond
-	if expires.Valid {
-		r.ExpiresAt = time.Unix(0, expires.Int64).UTC()
 	}
 	return r, nil
 }
@@ -157,18 +135,9 @@ func (l *lease) read(ctx context.Context) (leaseRow, error) {
 // did.
 func (l *lease) take(ctx context.Context, version int64) (bool, error) {
 	start := l.now()
-	var ok bool
-	err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET holder = ?, host = ?, pid = ?, process = ?, version = version + 1, ttl_ms = ?, expires_at = ?
-			WHERE name = ? AND version = ?`,
-			l.self.Holder, l.self.Host, l.self.PID, l.self.Process, l.ttl.Milliseconds(), start.Add(l.ttl).UnixNano(), senderLeaseName, version)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		ok = n == 1
-		return err
-	})
+	take := l.self
+	take.TTL, take.ExpiresAt = l.ttl, start.Add(l.ttl)
+	ok, err := l.store.TakeLease(ctx, senderLeaseName, version, take)
 	if err != nil {
 		return false, fmt.Errorf("take the sender lease: %w", err)
 	}
@@ -260,17 +229,10 @@ func (l *lease) keep(ctx context.Context) error {
 			return nil
 		}
 		start := l.now()
-		err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET version = version + 1, ttl_ms = ?, expires_at = ? WHERE name = ? AND holder = ?`,
-				l.ttl.Milliseconds(), start.Add(l.ttl).UnixNano(), senderLeaseName, l.self.Holder)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return errors.Join(err, errNotHolder)
-			}
-			return nil
-		})
+		renewed, err := l.store.RenewLease(ctx, senderLeaseName, l.self.Holder, l.ttl, start.Add(l.ttl))
+		if err == nil && !renewed {
+			err = errNotHolder
+		}
 		l.mu.Lock()
 		wasFailing, lapsed := l.failing, false
 		switch {
@@ -316,11 +278,7 @@ func (l *lease) release(ctx context.Context) {
 	l.mu.Lock()
 	l.until, l.failing = time.Time{}, false
 	l.mu.Unlock()
-	err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE notify_sender_lease SET holder = NULL, host = NULL, pid = NULL, process = NULL, version = version + 1, expires_at = NULL
-			WHERE name = ? AND holder = ?`, senderLeaseName, l.self.Holder)
-		return err
-	})
+	_, err := l.store.ReleaseLease(ctx, senderLeaseName, l.self.Holder)
 	if err != nil {
 		l.logger.ErrorContext(ctx, "cannot release the sender lease; another sender takes over when it expires", "holder", l.self.Holder, "err", err)
 		return

@@ -72,7 +72,7 @@ func runSenderHelper(mode string) int {
 	}
 	var first sync.Once
 	stdin := bufio.NewReader(os.Stdin)
-	s, err := notifiers.NewSender(notifiers.SenderConfig{DB: st, Log: st, Now: time.Now, PerChannel: 5 * time.Millisecond, Backoff: 5 * time.Millisecond, Poll: 5 * time.Millisecond,
+	s, err := notifiers.NewSender(notifiers.SenderConfig{Store: st, Log: st, Now: time.Now, PerChannel: 5 * time.Millisecond, Backoff: 5 * time.Millisecond, Poll: 5 * time.Millisecond,
 		LeaseTTL: ttl, LeaseRenew: ttl / 5, LeasePoll: 10 * time.Millisecond,
 		Sinks: map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", os.Getenv(helperSlack), 2*time.Second))},
 		AfterSend: func(d notifiers.Delivery) {
@@ -230,7 +230,7 @@ func openStore(t *testing.T, e *env) *sqlite.Store {
 // leaseSender is a sender on st posting to fake, with a short lease.
 func leaseSender(t *testing.T, st *sqlite.Store, fake *slackfake.Server, logger *slog.Logger, tune func(*notifiers.SenderConfig)) *notifiers.Sender {
 	t.Helper()
-	cfg := notifiers.SenderConfig{DB: st, Log: st, Now: time.Now, PerChannel: 2 * time.Millisecond, Backoff: 5 * time.Millisecond, Poll: 5 * time.Millisecond,
+	cfg := notifiers.SenderConfig{Store: st, Log: st, Now: time.Now, PerChannel: 2 * time.Millisecond, Backoff: 5 * time.Millisecond, Poll: 5 * time.Millisecond,
 		LeaseTTL: time.Second, LeaseRenew: 200 * time.Millisecond, LeasePoll: 10 * time.Millisecond,
 		Sinks: map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", fake.APIURL(), 2*time.Second))}}
 	if tune != nil {
@@ -453,11 +453,11 @@ func TestAHolderWhoseRenewalsFailIsTakenOverAfterExpiry(t *testing.T) {
 	a := run(t, leaseSender(t, stA, fake, nil, func(c *notifiers.SenderConfig) {
 		c.AfterSend = func(d notifiers.Delivery) {
 			once.Do(func() {
-				var ns int64
-				if err := e.store.ReadDB().QueryRow(`SELECT expires_at FROM notify_sender_lease`).Scan(&ns); err != nil {
+				l, err := e.store.Lease(context.Background(), "sender")
+				if err != nil {
 					t.Error(err)
 				}
-				expiresAt, inFlight = time.Unix(0, ns), d.ID
+				expiresAt, inFlight = l.ExpiresAt, d.ID
 				stA.Close()
 				closedAt = time.Now()
 			})

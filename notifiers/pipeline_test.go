@@ -103,14 +103,14 @@ func (e *env) enqueue(tb testing.TB, sub events.Subscription, notices ...notifie
 		ds = append(ds, notifiers.Delivery{Subscription: sub.ID, DedupKey: notifiers.DedupKey(n), Position: n.Position, ChannelKey: notifiers.ChannelKey(sub),
 			ThreadKey: n.Treaty, Notice: n, CreatedAt: time.Now()})
 	}
-	if _, err := e.outbox.EnqueueNow(context.Background(), ds); err != nil {
+	if _, err := e.outbox.Enqueue(context.Background(), ds); err != nil {
 		tb.Fatal(err)
 	}
 }
 
 func (e *env) sender(tb testing.TB, fake *slackfake.Server, tune func(*notifiers.SenderConfig)) *notifiers.Sender {
 	tb.Helper()
-	cfg := notifiers.SenderConfig{DB: e.store, Log: e.store, Now: time.Now, PerChannel: 20 * time.Millisecond, Backoff: 5 * time.Millisecond,
+	cfg := notifiers.SenderConfig{Store: e.store, Log: e.store, Now: time.Now, PerChannel: 20 * time.Millisecond, Backoff: 5 * time.Millisecond,
 		Sinks: map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", fake.APIURL(), 2*time.Second))}}
 	if tune != nil {
 		tune(&cfg)

@@ -2,7 +2,6 @@ package notifiers
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,9 +42,9 @@ type ReadSide interface {
 
 // RouterConfig configures a Router.
 type RouterConfig struct {
-	// Log and DB are the ledger; required.
-	Log Log
-	DB  DB
+	// Log is the ledger, Store the notifier's state; required.
+	Log   Log
+	Store Store
 	// Read is the process's read side, which folds the log; the router
 	// takes each event's transition from it. Required.
 	Read ReadSide
@@ -85,8 +84,8 @@ func (c *RouterConfig) setDefaults() {
 
 // Validate reports a configuration that cannot work.
 func (c RouterConfig) Validate() error {
-	if c.Log == nil || c.DB == nil || c.Read == nil || c.Subscriber == nil || c.Topic == "" || c.Now == nil {
-		return errors.New("notifiers: RouterConfig needs Log, DB, Read, Subscriber, Topic and Now")
+	if c.Log == nil || c.Store == nil || c.Read == nil || c.Subscriber == nil || c.Topic == "" || c.Now == nil {
+		return errors.New("notifiers: RouterConfig needs Log, Store, Read, Subscriber, Topic and Now")
 	}
 	return nil
 }
@@ -121,7 +120,7 @@ func NewRouter(cfg RouterConfig, logger *slog.Logger) (*Router, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	outbox := NewOutbox(cfg.DB)
+	outbox := NewOutbox(cfg.Store)
 	return &Router{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), ready: make(chan struct{})}, nil
 }
 
@@ -145,7 +144,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	poison, err := middleware.PoisonQueue(&deadLetters{db: r.cfg.DB, now: r.cfg.Now}, PoisonTopic)
+	poison, err := middleware.PoisonQueue(&deadLetters{store: r.cfg.Store, now: r.cfg.Now}, PoisonTopic)
 	if err != nil {
 		return err
 	}
@@ -209,7 +208,7 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 			}
 		}
 	}
-	added, err := r.outbox.EnqueueNow(ctx, ds)
+	added, err := r.outbox.Enqueue(ctx, ds)
 	if err != nil {
 		return err
 	}
@@ -264,10 +263,10 @@ func (r *Router) Redrive(ctx context.Context, position int64) error {
 }
 
 // deadLetters is the PoisonQueue's publisher: it keeps poisoned messages
-// in the notify_dead_letters table.
+// in the DeadLetterStore.
 type deadLetters struct {
-	db  DB
-	now func() time.Time
+	store DeadLetterStore
+	now   func() time.Time
 }
 
 func (d *deadLetters) Publish(topic string, msgs ...*message.Message) error {
@@ -275,20 +274,14 @@ func (d *deadLetters) Publish(topic string, msgs ...*message.Message) error {
 	if len(msgs) > 0 {
 		ctx = msgs[0].Context()
 	}
-	return d.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		for _, m := range msgs {
-			meta, _ := json.Marshal(m.Metadata)
-			var pos any
-			if p, err := strconv.ParseInt(m.Metadata.Get("position"), 10, 64); err == nil {
-				pos = p
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notify_dead_letters (uuid, topic, position, payload, metadata, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				m.UUID, topic, pos, []byte(m.Payload), string(meta), m.Metadata.Get(middleware.ReasonForPoisonedKey), d.now().UnixNano()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	at := d.now()
+	ms := make([]events.DeadMessage, 0, len(msgs))
+	for _, m := range msgs {
+		pos, _ := strconv.ParseInt(m.Metadata.Get("position"), 10, 64) // 0: none
+		ms = append(ms, events.DeadMessage{UUID: m.UUID, Topic: topic, Position: pos, Payload: m.Payload, Metadata: m.Metadata,
+			Reason: m.Metadata.Get(middleware.ReasonForPoisonedKey), At: at})
+	}
+	return d.store.AddDeadMessages(ctx, ms)
 }
 
 func (d *deadLetters) Close() error { return nil }

@@ -18,7 +18,7 @@ func (e *env) runRouter(t *testing.T) *notifiers.Router {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := notifiers.NewRouter(notifiers.RouterConfig{Log: e.store, DB: e.store, Read: e.runner, Subscriber: sub, Topic: pubsub.LogTopic,
+	r, err := notifiers.NewRouter(notifiers.RouterConfig{Log: e.store, Store: e.store, Read: e.runner, Subscriber: sub, Topic: pubsub.LogTopic,
 		Now: time.Now, MaxRetries: 2, InitialInterval: time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package notifiers
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,9 +87,9 @@ func ValidateSchedule(spec, tz string) error {
 
 // SchedulerConfig configures a Scheduler.
 type SchedulerConfig struct {
-	// Log and DB are the ledger; required.
-	Log Log
-	DB  DB
+	// Log is the ledger, Store the notifier's state; required.
+	Log   Log
+	Store Store
 	// Read is the process's read side: the treaties' statuses and the
 	// transitions a digest reports. Required.
 	Read ReadSide
@@ -105,8 +104,8 @@ type SchedulerConfig struct {
 
 // Validate reports a configuration that cannot work.
 func (c SchedulerConfig) Validate() error {
-	if c.Log == nil || c.DB == nil || c.Read == nil || c.Now == nil {
-		return errors.New("notifiers: SchedulerConfig needs Log, DB, Read and Now")
+	if c.Log == nil || c.Store == nil || c.Read == nil || c.Now == nil {
+		return errors.New("notifiers: SchedulerConfig needs Log, Store, Read and Now")
 	}
 	return nil
 }
@@ -143,7 +142,7 @@ func NewScheduler(cfg SchedulerConfig, logger *slog.Logger) (*Scheduler, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	outbox := NewOutbox(cfg.DB)
+	outbox := NewOutbox(cfg.Store)
 	return &Scheduler{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry()}, nil
 }
 
@@ -217,7 +216,8 @@ func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (b
 		return false, err
 	}
 	if last.IsZero() {
-		return false, s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error { return s.outbox.SetLastRun(ctx, tx, sc.name, now) })
+		_, err := s.outbox.RecordRun(ctx, sc.name, now, nil)
+		return false, err
 	}
 	if next := sc.sched.Next(last); next.After(now) {
 		return false, nil
@@ -240,14 +240,7 @@ func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (b
 	if err != nil {
 		return false, err
 	}
-	added := 0
-	err = s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if added, err = s.outbox.Enqueue(ctx, tx, ds); err != nil {
-			return err
-		}
-		return s.outbox.SetLastRun(ctx, tx, sc.name, now)
-	})
+	added, err := s.outbox.RecordRun(ctx, sc.name, now, ds)
 	if err != nil {
 		return false, err
 	}

@@ -14,7 +14,7 @@ import (
 
 func (e *env) scheduler(t *testing.T, c *clock) *notifiers.Scheduler {
 	t.Helper()
-	s, err := notifiers.NewScheduler(notifiers.SchedulerConfig{Log: e.store, DB: e.store, Read: e.runner, Now: c.Now}, nil)
+	s, err := notifiers.NewScheduler(notifiers.SchedulerConfig{Log: e.store, Store: e.store, Read: e.runner, Now: c.Now}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,10 @@ type Confirmer interface {
 
 // SenderConfig configures a Sender.
 type SenderConfig struct {
-	// DB holds the outbox; Log the subscriptions. Required.
-	DB  DB
-	Log Log
+	// Store holds the outbox and the sender lease; Log the
+	// subscriptions. Required.
+	Store Store
+	Log   Log
 	// Sinks maps a sink name (events.SinkSlack, ...) to its Sink. A
 	// subscription whose sink is missing gets its deliveries dead-lettered
 	// with the reason.
@@ -138,8 +139,8 @@ func (c *SenderConfig) setDefaults() {
 
 // Validate reports a configuration that cannot work.
 func (c SenderConfig) Validate() error {
-	if c.DB == nil || c.Log == nil || c.Now == nil {
-		return errors.New("notifiers: SenderConfig needs DB, Log and Now")
+	if c.Store == nil || c.Log == nil || c.Now == nil {
+		return errors.New("notifiers: SenderConfig needs Store, Log and Now")
 	}
 	if c.LeaseTTL < 0 || c.LeaseRenew < 0 || c.LeasePoll < 0 {
 		return fmt.Errorf("notifiers: SenderConfig: LeaseTTL (%s), LeaseRenew (%s) and LeasePoll (%s) must not be negative", c.LeaseTTL, c.LeaseRenew, c.LeasePoll)
@@ -209,10 +210,10 @@ func NewSender(cfg SenderConfig, logger *slog.Logger) (*Sender, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := newLease(cfg.DB, cfg.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
+	l := newLease(cfg.Store, cfg.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
 	// Every write of the sender to the outbox checks that it holds the
 	// lease, in the same transaction.
-	outbox := &Outbox{db: cfg.DB, fence: l.fence}
+	outbox := &Outbox{store: cfg.Store, fence: l.fence}
 	return &Sender{cfg: cfg, logger: logger, outbox: outbox, lease: l, subs: newSubscriptions(cfg.Log, outbox), wake: make(chan struct{}, 1),
 		busy: map[string]bool{}, nextSlot: map[string]time.Time{}, reported: map[string]bool{}}, nil
 }

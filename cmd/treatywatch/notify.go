@@ -96,16 +96,16 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 			return nil, usagef("TREATYWATCH_CHANNEL_INTERVAL=%q: %v", v, err)
 		}
 	}
-	n.sender, err = notifiers.NewSender(notifiers.SenderConfig{DB: m.store, Log: m.store, Sinks: m.sinks(), Now: time.Now, Observe: observe,
+	n.sender, err = notifiers.NewSender(notifiers.SenderConfig{Store: m.store, Log: m.store, Sinks: m.sinks(), Now: time.Now, Observe: observe,
 		PerChannel: perChannel, AfterSend: m.afterSend}, m.logger)
 	if err != nil {
 		return nil, err
 	}
-	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, DB: m.store, Read: runner, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
+	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, Store: m.store, Read: runner, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
 	if err != nil {
 		return nil, err
 	}
-	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, DB: m.store, Read: runner, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
+	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, Store: m.store, Read: runner, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
 		OnEnqueued: n.sender.Wake, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
 	if err != nil {
 		return nil, err

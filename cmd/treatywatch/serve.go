@@ -139,7 +139,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	}
 	srv, err = web.New(web.Config{Addr: *addr, Listener: ln, Ledger: m.ledger, Log: m.store, Runner: runner, Outbox: notifiers.NewOutbox(m.store), Private: *private,
 		SlackSigningSecret: m.getenv("SLACK_SIGNING_SECRET"), Now: m.now, OnAppend: wake,
-		Idempotency: web.NewSQLIdempotency(m.store, 24*time.Hour, time.Now)}, m.logger)
+		Idempotency: web.NewDurableIdempotency(m.store, 24*time.Hour, time.Now)}, m.logger)
 	if err != nil {
 		return err
 	}

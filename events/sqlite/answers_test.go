@@ -1,10 +1,8 @@
 package sqlite_test
 
 import (
-	"errors"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 )
@@ -51,57 +49,4 @@ func TestAppendAnswer_KeepsTheAnswerWithTheEvents(t *testing.T) {
 	}
 	// The fast path still works after the transaction path moved the head.
 	MustAppend(t, s, events.StreamAppend{Stream: bbnj, ExpectedVersion: 5, Records: Acts(t, 1)})
-}
-
-func TestAppendAnswer_WritesNeitherWithoutTheOther(t *testing.T) {
-	s := MustOpen(t, TempPath(t))
-	ctx := t.Context()
-	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: Acts(t, 1)})
-
-	boom := errors.New("cannot build the answer")
-	_, err := s.AppendAnswer(ctx, func([]events.Envelope) (events.Answer, error) { return events.Answer{}, boom },
-		events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: Acts(t, 1)})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want the answer's error", err)
-	}
-	if h, _ := s.Head(ctx); h != 1 {
-		t.Errorf("head %d after a failed answer; the append was not rolled back", h)
-	}
-
-	_, err = s.AppendAnswer(ctx, answerOfStored("tok:late"), events.StreamAppend{Stream: bbnj, ExpectedVersion: 0, Records: Acts(t, 1)})
-	var ce *events.ConflictError
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want a conflict", err)
-	}
-	if _, _, ok, _ := s.Answer(ctx, "tok:late"); ok {
-		t.Error("a conflicting append kept its answer")
-	}
-
-	_, err = s.AppendAnswer(ctx, func([]events.Envelope) (events.Answer, error) { return events.Answer{}, nil },
-		events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: Acts(t, 1)})
-	if !errors.Is(err, events.ErrInvalid) {
-		t.Errorf("an answer without a key: %v, want ErrInvalid", err)
-	}
-	if h, _ := s.Head(ctx); h != 1 {
-		t.Errorf("head %d; want 1", h)
-	}
-}
-
-func TestPutAnswer_ReplacesAndPurges(t *testing.T) {
-	s := MustOpen(t, TempPath(t))
-	ctx := t.Context()
-	t0 := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
-	if err := s.PutAnswer(ctx, events.Answer{Key: "old", Status: 404, Body: []byte("x")}, t0, t0.Add(-time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutAnswer(ctx, events.Answer{Key: "new", Status: 422}, t0.Add(25*time.Hour), t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, ok, _ := s.Answer(ctx, "old"); ok {
-		t.Error("an expired answer was not purged")
-	}
-	a, at, ok, err := s.Answer(ctx, "new")
-	if err != nil || !ok || a.Status != 422 || len(a.Body) != 0 || !at.Equal(t0.Add(25*time.Hour)) {
-		t.Errorf("new: %+v %v %v %v", a, at, ok, err)
-	}
 }

@@ -21,17 +21,28 @@
 // AES-256-GCM under a key kept beside the database (Config.SecretsKeyFile)
 // or given (Config.SecretsKey), never stored in plain text.
 //
-// Other packages that keep their own tables in the same file (projection
-// checkpoints, notifier deliveries) use WriteTx and ReadDB and add their
-// migrations to migrations/; they never import the driver.
-//
-// The store also keeps the answers of the HTTP API's keyed writes
-// (events.Answer, table http_idempotency): AppendAnswer writes a write's
-// answer in the transaction that appends its events, so that the answer
-// exists exactly when the events do.
+// The Store is also the storage adapter of every other package: it
+// implements, next to their migrations, the ports those packages declare
+// in terms of events' plain records (events/storage.go) — the notifier's
+// notifiers.Store (outbox.go, lease.go: deliveries, threads, pacing,
+// schedules, settings, dead letters and the sender lease, each outcome
+// write fenced by the lease in its own transaction), notifiers/pubsub's
+// OffsetStore (offsets.go), events.AnswerStore (answers.go: a keyed
+// write's answer in the transaction that appends its events) and
+// events.SeenRequestStore (replays.go). Each port is one method per unit
+// of work; none hands out a transaction. Their contract suites
+// (events/storetest, events/answertest, events/replaytest,
+// notifiers/outboxtest, notifiers/pubsub/offsettest) run against a real
+// file in this package's tests, and a second backend runs them unchanged.
+// No other package writes SQL or imports database/sql; WriteTx and ReadDB
+// remain for the projections runner's tables until its port lands, and
+// for tests.
 //
 // Package sqlite must not decide anything about treaties, decode payloads
-// or know the payload types: it stores and returns envelopes as given.
+// or know the payload types: it stores and returns envelopes as given. It
+// keeps the other packages' records as given too (a notice as its
+// encoded bytes), and must not import the packages whose ports it
+// implements: it satisfies them through events' types alone.
 //
 // # Migrations
 //

@@ -338,9 +338,9 @@ func (s *Store) Path() string { return s.path }
 // WriteTx runs fn in an immediate transaction on the store's write
 // connection and commits it if fn returns nil; it rolls it back if fn
 // returns an error (which WriteTx returns as is) or panics. It is for the
-// packages that keep their own tables in the same file (projection
-// checkpoints, notifier deliveries), so that their writes are serialised
-// with Append.
+// projections runner's tables (until its port lands) and for tests; the
+// other packages keep their tables through the ports this Store
+// implements.
 //
 // fn must not call Append or WriteTx (the write connection is the one fn
 // holds: that would deadlock), and must not INSERT into the events table
@@ -350,9 +350,9 @@ func (s *Store) WriteTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.inTx(ctx, fn)
 }
 
-// ReadDB returns the store's pool of read-only connections, for queries of
-// other packages' tables in the same file. It is safe for concurrent use;
-// do not close it: Close does.
+// ReadDB returns the store's pool of read-only connections, for the
+// projections runner's queries (until its port lands) and for tests. It is
+// safe for concurrent use; do not close it: Close does.
 func (s *Store) ReadDB() *sql.DB { return s.read }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -1,23 +1,19 @@
 package pubsub
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// Store is what the Publisher and the Subscriber need of the event store;
-// *sqlite.Store implements it. Its events.Store methods must be safe for
-// concurrent use.
+// Store is what the Publisher and the Subscriber need of the event store:
+// the log, and the consumer groups' offsets kept beside it.
+// *sqlite.Store implements it. Its methods must be safe for concurrent
+// use.
 type Store interface {
 	events.Store
-	// WriteTx runs fn in a write transaction serialised with Append.
-	WriteTx(ctx context.Context, fn func(*sql.Tx) error) error
-	// ReadDB returns a pool of read-only connections to the same file.
-	ReadDB() *sql.DB
+	OffsetStore
 }
 
 // PublisherConfig holds the options of a Publisher. The zero value is

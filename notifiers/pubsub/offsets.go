@@ -2,8 +2,6 @@ package pubsub
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,34 +9,50 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers/internal/process"
 )
 
-// The statements on watermill_offsets (migration 0003_watermill.sql).
-// lease_until is in Unix milliseconds.
-const (
-	sqlPeekClaim = `SELECT holder, lease_until FROM watermill_offsets
-WHERE topic = ? AND consumer_group = ?`
-	sqlCreateOffset = `INSERT INTO watermill_offsets (topic, consumer_group, position) VALUES (?, ?, 0)
-ON CONFLICT (topic, consumer_group) DO NOTHING`
-	sqlTakeClaim = `UPDATE watermill_offsets SET holder = ?1, lease_until = ?2
-WHERE topic = ?3 AND consumer_group = ?4 AND (holder IS NULL OR holder = ?1 OR lease_until < ?5 OR holder = ?6)
-RETURNING position`
-	sqlRenewClaim = `UPDATE watermill_offsets SET lease_until = ?
-WHERE topic = ? AND consumer_group = ? AND holder = ?`
-	sqlCommitOffset = `UPDATE watermill_offsets SET position = ?, lease_until = ?
-WHERE topic = ? AND consumer_group = ? AND holder = ?`
-	sqlReleaseClaim = `UPDATE watermill_offsets SET holder = NULL, lease_until = NULL
-WHERE topic = ? AND consumer_group = ? AND holder = ?`
-	sqlReadOffset = `SELECT position FROM watermill_offsets WHERE topic = ? AND consumer_group = ?`
-)
+// OffsetStore keeps, per (topic, consumer group), the group's offset and
+// the claim that lets one subscription of the group deliver and move it
+// at a time. events/sqlite's Store implements it (table
+// watermill_offsets); notifiers/pubsub/offsettest is its contract suite.
+// Each method is one transaction; implementations must be safe for
+// concurrent use, and by several processes on one store. Claim times are
+// kept to the millisecond.
+type OffsetStore interface {
+	// PeekClaim returns the claim of (topic, group) as kept, without
+	// taking the write lock: Holder is "" when nobody holds it or the
+	// group has no offset yet.
+	PeekClaim(ctx context.Context, topic, group string) (events.Claim, error)
+	// TakeClaim creates the group's offset at 0 if it has none, then gives
+	// c.Holder the claim until c.Until if nobody holds it, c.Holder
+	// already does, the holder's claim lapsed before now, or the holder is
+	// replacing (not ""): one whose process is known to have ended. It
+	// returns the group's offset and true when it took the claim, false
+	// otherwise.
+	TakeClaim(ctx context.Context, c events.Claim, now time.Time, replacing string) (position int64, ok bool, err error)
+	// RenewClaim extends the claim to c.Until if c.Holder holds it, and
+	// reports whether it does.
+	RenewClaim(ctx context.Context, c events.Claim) (bool, error)
+	// CommitOffset moves the group's offset to position and extends the
+	// claim to c.Until, in one transaction, if c.Holder holds the claim;
+	// it reports whether it does (false: nothing moved).
+	CommitOffset(ctx context.Context, c events.Claim, position int64) (bool, error)
+	// ReleaseClaim frees the claim if c.Holder holds it, keeping the
+	// offset, and reports whether it did.
+	ReleaseClaim(ctx context.Context, c events.Claim) (bool, error)
+	// GroupOffset returns the group's offset: the position of the last
+	// message it acknowledged on topic, 0 if none.
+	GroupOffset(ctx context.Context, topic, group string) (int64, error)
+}
 
 // claim is one subscription's hold on the offset of (topic, group): only
 // its holder delivers the group's messages of the topic and moves its
-// offset. It lapses lease_until after its last renewal, so that a crashed
-// holder does not block the group for ever.
+// offset. It lapses ttl after its last renewal, so that a crashed holder
+// does not block the group for ever.
 type claim struct {
-	store        Store
+	store        OffsetStore
 	topic, group string
 	holder       string
 	ttl          time.Duration
@@ -73,28 +87,25 @@ func holderGone(holder string) bool {
 	return process.Gone(process.Identity(), space, pid)
 }
 
-func (c *claim) until() int64 { return c.now().Add(c.ttl).UnixMilli() }
+// mine is the claim as this subscription takes, renews or commits it: to
+// last until ttl from now.
+func (c *claim) mine() events.Claim {
+	return events.Claim{Topic: c.topic, Group: c.group, Holder: c.holder, Until: c.now().Add(c.ttl)}
+}
 
 // free reports whether the claim looks free (no row, no holder, an
 // expired lease, or ours), reading without the write lock: a cheap test
 // before take.
 func (c *claim) free(ctx context.Context) (bool, error) {
-	var (
-		holder sql.NullString
-		until  sql.NullInt64
-	)
-	err := c.store.ReadDB().QueryRowContext(ctx, sqlPeekClaim, c.topic, c.group).Scan(&holder, &until)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return true, nil
-	case err != nil:
+	kept, err := c.store.PeekClaim(ctx, c.topic, c.group)
+	if err != nil {
 		return false, fmt.Errorf("read the claim of %s/%s: %w", c.topic, c.group, err)
 	}
-	if !holder.Valid || holder.String == c.holder || !until.Valid || until.Int64 < c.now().UnixMilli() {
+	if kept.Holder == "" || kept.Holder == c.holder || kept.Until.UnixMilli() < c.now().UnixMilli() {
 		return true, nil
 	}
-	if holderGone(holder.String) {
-		c.gone = holder.String
+	if holderGone(kept.Holder) {
+		c.gone = kept.Holder
 		return true, nil
 	}
 	return false, nil
@@ -104,45 +115,19 @@ func (c *claim) free(ctx context.Context) (bool, error) {
 // returns the committed position and true; false if another subscription
 // holds an unexpired claim.
 func (c *claim) take(ctx context.Context) (pos int64, ok bool, err error) {
-	err = c.store.WriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, sqlCreateOffset, c.topic, c.group); err != nil {
-			return err
-		}
-		var gone any // NULL: no dead holder to replace
-		if c.gone != "" {
-			gone = c.gone
-		}
-		err := tx.QueryRowContext(ctx, sqlTakeClaim, c.holder, c.until(), c.topic, c.group, c.now().UnixMilli(), gone).Scan(&pos)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		ok = err == nil
-		return err
-	})
+	pos, ok, err = c.store.TakeClaim(ctx, c.mine(), c.now(), c.gone)
 	if err != nil {
 		return 0, false, fmt.Errorf("claim the offset of %s/%s: %w", c.topic, c.group, err)
 	}
 	return pos, ok, nil
 }
 
-// exec runs one statement on the claim's row in its own write
-// transaction and returns errClaimLost if it changed no row (another
-// subscription holds the claim).
-func (c *claim) exec(ctx context.Context, what, query string, args ...any) error {
-	err := c.store.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errClaimLost
-		}
-		return nil
-	})
+// held turns the answer of a write on the claim into errClaimLost when it
+// changed nothing (another subscription holds the claim).
+func (c *claim) held(what string, ok bool, err error) error {
+	if err == nil && !ok {
+		err = errClaimLost
+	}
 	if err != nil {
 		return fmt.Errorf("%s of %s/%s: %w", what, c.topic, c.group, err)
 	}
@@ -151,35 +136,33 @@ func (c *claim) exec(ctx context.Context, what, query string, args ...any) error
 
 // renew extends the claim; errClaimLost if another subscription took it.
 func (c *claim) renew(ctx context.Context) error {
-	return c.exec(ctx, "renew the claim", sqlRenewClaim, c.until(), c.topic, c.group, c.holder)
+	ok, err := c.store.RenewClaim(ctx, c.mine())
+	return c.held("renew the claim", ok, err)
 }
 
 // commit moves the offset to pos (and renews the claim), in one
 // transaction; errClaimLost if another subscription took the claim.
 func (c *claim) commit(ctx context.Context, pos int64) error {
-	return c.exec(ctx, "commit the offset", sqlCommitOffset, pos, c.until(), c.topic, c.group, c.holder)
+	ok, err := c.store.CommitOffset(ctx, c.mine(), pos)
+	return c.held("commit the offset", ok, err)
 }
 
 // release gives the claim up, so that another subscriber of the group
 // takes over at once.
 func (c *claim) release(ctx context.Context) error {
-	err := c.exec(ctx, "release the claim", sqlReleaseClaim, c.topic, c.group, c.holder)
-	if errors.Is(err, errClaimLost) {
+	ok, err := c.store.ReleaseClaim(ctx, c.mine())
+	if err == nil && !ok {
 		return nil // not ours any more: nothing to release
 	}
-	return err
+	return c.held("release the claim", ok, err)
 }
 
 // Offset returns the position after which the consumer group resumes on
 // topic: the global log position of the last event it acknowledged, 0 if
 // it has acknowledged none. The lag of a LogTopic group is the store's
 // head minus its offset.
-func Offset(ctx context.Context, store Store, topic, consumerGroup string) (int64, error) {
-	var pos int64
-	err := store.ReadDB().QueryRowContext(ctx, sqlReadOffset, topic, consumerGroup).Scan(&pos)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+func Offset(ctx context.Context, store OffsetStore, topic, consumerGroup string) (int64, error) {
+	pos, err := store.GroupOffset(ctx, topic, consumerGroup)
 	if err != nil {
 		return 0, fmt.Errorf("read the offset of %s/%s: %w", topic, consumerGroup, err)
 	}

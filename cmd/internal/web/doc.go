@@ -17,11 +17,14 @@
 // dates or entry into force is decided here; a request the ledger refuses
 // is refused with the ledger's own message. It reads no environment and no
 // flags (cmd/treatywatch does, and passes a Config), keeps no globals
-// beyond its embedded files, and writes nothing but events, through the
-// Ledger.
+// beyond its embedded files, and writes nothing but events (through the
+// Ledger), the answers of keyed writes and the Slack requests it accepted
+// (through the ledger store's ports events.AnswerStore and
+// events.SeenRequestStore). It writes no SQL and does not import
+// database/sql: the storage adapter (events/sqlite) does.
 //
 // Idempotency records (the Idempotency-Key header) are kept in the
-// ledger's SQLite file (SQLIdempotency): the answer of a write is kept by
+// ledger's store (DurableIdempotency): the answer of a write is kept by
 // the store in the transaction that appends the write's events
 // (events.WithAnswer), so a retry after a dropped connection or a crash
 // gets the first answer, never a second write. No answer holding a secret

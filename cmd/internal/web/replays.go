@@ -2,10 +2,11 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/treatywatch/treatywatch/events"
 )
 
 // ReplayStore remembers the signed requests a server accepted (Slack slash
@@ -19,45 +20,32 @@ type ReplayStore interface {
 	Remember(ctx context.Context, signatureHash string, expires time.Time) (bool, error)
 }
 
-// DB is the SQLite file a durable ReplayStore keeps its table in: the
-// ledger's own. *sqlite.Store satisfies it.
-type DB interface {
-	WriteTx(ctx context.Context, fn func(*sql.Tx) error) error
-	ReadDB() *sql.DB
-}
-
-// SQLReplays is a ReplayStore in the ledger's SQLite file (table
-// slack_requests_seen), so that a replay is refused after a restart of the
+// DurableReplays is a ReplayStore in the ledger's own store (an
+// events.SeenRequestStore: events/sqlite keeps the requests in the
+// ledger's file), so that a replay is refused after a restart of the
 // server too. Expired requests are purged as new ones are recorded. Safe
 // for concurrent use.
-type SQLReplays struct {
-	db  DB
-	now func() time.Time
+type DurableReplays struct {
+	store events.SeenRequestStore
+	now   func() time.Time
 }
 
-// NewSQLReplays returns a durable ReplayStore dated by now.
-func NewSQLReplays(db DB, now func() time.Time) *SQLReplays { return &SQLReplays{db: db, now: now} }
+// NewDurableReplays returns a ReplayStore kept in store, dated by now.
+func NewDurableReplays(store events.SeenRequestStore, now func() time.Time) *DurableReplays {
+	return &DurableReplays{store: store, now: now}
+}
 
 // Remember implements ReplayStore.
-func (s *SQLReplays) Remember(ctx context.Context, signatureHash string, expires time.Time) (bool, error) {
-	fresh := false
-	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slack_requests_seen WHERE expires_at < CAST(? AS INTEGER)`, s.now().UnixNano()); err != nil {
-			return fmt.Errorf("purge expired Slack requests: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO slack_requests_seen (signature_hash, expires_at) VALUES (?, ?) ON CONFLICT (signature_hash) DO NOTHING`,
-			signatureHash, expires.UnixNano())
-		if err != nil {
-			return fmt.Errorf("remember a Slack request: %w", err)
-		}
-		n, err := res.RowsAffected()
-		fresh = n == 1
-		return err
-	})
-	return fresh, err
+func (s *DurableReplays) Remember(ctx context.Context, signatureHash string, expires time.Time) (bool, error) {
+	fresh, err := s.store.RememberRequest(ctx, signatureHash, expires, s.now())
+	if err != nil {
+		return false, fmt.Errorf("remember a Slack request: %w", err)
+	}
+	return fresh, nil
 }
 
-// memoryReplays is the ReplayStore of a server without a SQLite file.
+// memoryReplays is the ReplayStore of a server whose Log keeps no seen
+// requests.
 type memoryReplays struct {
 	now func() time.Time
 

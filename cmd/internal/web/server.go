@@ -67,16 +67,18 @@ type Config struct {
 	// so the next read sees them.
 	OnAppend func()
 	// Idempotency keeps the responses of writes sent with an
-	// Idempotency-Key header, per token. Default: when Log is an AnswerDB
-	// (the ledger's *sqlite.Store), a SQLIdempotency on it, which keeps
-	// each write's answer in the transaction of its events, for 24 hours;
-	// otherwise in memory, an LRU of 10,000 responses kept 24 hours, lost
-	// on restart and not written with the events.
+	// Idempotency-Key header, per token. Default: when Log is an
+	// events.AnswerStore (the ledger's *sqlite.Store), a
+	// DurableIdempotency on it, which keeps each write's answer in the
+	// transaction of its events, for 24 hours; otherwise in memory, an
+	// LRU of 10,000 responses kept 24 hours, lost on restart and not
+	// written with the events.
 	Idempotency IdempotencyStore
 	// SlackReplays remembers the slash commands already accepted, so that
 	// a signed request sent again within its five minutes is refused.
-	// Default: when Log is a DB (the ledger's *sqlite.Store), a SQLReplays
-	// on it, which survives a restart; otherwise in memory.
+	// Default: when Log is an events.SeenRequestStore (the ledger's
+	// *sqlite.Store), a DurableReplays on it, which survives a restart;
+	// otherwise in memory.
 	SlackReplays ReplayStore
 	// ShutdownTimeout bounds how long Run drains in-flight requests when
 	// its context ends; default 10 s.
@@ -95,15 +97,15 @@ func (c *Config) setDefaults() {
 		c.Addr = "127.0.0.1:8080"
 	}
 	if c.Idempotency == nil {
-		if db, ok := c.Log.(AnswerDB); ok {
-			c.Idempotency = NewSQLIdempotency(db, 24*time.Hour, time.Now)
+		if as, ok := c.Log.(events.AnswerStore); ok {
+			c.Idempotency = NewDurableIdempotency(as, 24*time.Hour, time.Now)
 		} else {
 			c.Idempotency = newMemoryIdempotency(10_000, 24*time.Hour, time.Now)
 		}
 	}
 	if c.SlackReplays == nil {
-		if db, ok := c.Log.(DB); ok {
-			c.SlackReplays = NewSQLReplays(db, time.Now)
+		if ss, ok := c.Log.(events.SeenRequestStore); ok {
+			c.SlackReplays = NewDurableReplays(ss, time.Now)
 		} else {
 			c.SlackReplays = newMemoryReplays(time.Now)
 		}

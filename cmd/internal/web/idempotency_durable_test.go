@@ -10,7 +10,7 @@ import (
 	"github.com/treatywatch/treatywatch/events/sqlite"
 )
 
-func TestSQLIdempotencySurvivesReopeningAndExpires(t *testing.T) {
+func TestDurableIdempotencySurvivesReopeningAndExpires(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -20,7 +20,7 @@ func TestSQLIdempotencySurvivesReopeningAndExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := web.StoredResponse{Fingerprint: "f1", Status: 201, ContentType: "application/json", Body: []byte(`{"position":76}`)}
-	if err := web.NewSQLIdempotency(st, time.Hour, clock).Put(ctx, "tok:key-1", want); err != nil {
+	if err := web.NewDurableIdempotency(st, time.Hour, clock).Put(ctx, "tok:key-1", want); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -29,7 +29,7 @@ func TestSQLIdempotencySurvivesReopeningAndExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := web.NewSQLIdempotency(st, time.Hour, clock)
+	s := web.NewDurableIdempotency(st, time.Hour, clock)
 	got, ok, err := s.Get(ctx, "tok:key-1")
 	if err != nil || !ok || got.Fingerprint != want.Fingerprint || got.Status != 201 || string(got.Body) != string(want.Body) {
 		t.Fatalf("after reopening: %+v %v %v", got, ok, err)
