@@ -56,7 +56,7 @@ type notifier struct {
 
 // newNotifier wires the notifier on the ledger, with the process's read
 // side; with a nil runner it makes its own (notify run, preview).
-func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(string), runner *projections.Runner) (*notifier, error) {
+func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *projections.Runner) (*notifier, error) {
 	l, err := m.open(ctx)
 	if err != nil {
 		return nil, err
@@ -83,7 +83,9 @@ func (m *Main) newNotifier(ctx context.Context, bell *pubsub.Bell, observe func(
 		m.logger.Info("removed the stored secrets of subscriptions that no longer exist", "count", swept)
 	}
 	wlog := watermill.NewSlogLogger(m.logger)
-	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Bell: bell}, wlog)
+	// The read side is the process's one wake-up: the subscription reads
+	// the log when the runner has followed it further.
+	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ func runNotifyRun(ctx context.Context, m *Main, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	n, err := m.newNotifier(ctx, pubsub.NewBell(), nil, nil)
+	n, err := m.newNotifier(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -216,7 +218,7 @@ func runRedrive(ctx context.Context, m *Main, args []string) error {
 	if !*all && len(pos) != 1 {
 		return usagef("notify redrive: want one dead-letter ID (D<n> or E<n>) or --all")
 	}
-	n, err := m.newNotifier(ctx, nil, nil, nil)
+	n, err := m.newNotifier(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -257,7 +259,7 @@ func runPreview(ctx context.Context, m *Main, args []string) error {
 	if err := need(fs, "treaty"); err != nil {
 		return err
 	}
-	n, err := m.newNotifier(ctx, nil, nil, nil)
+	n, err := m.newNotifier(ctx, nil, nil)
 	if err != nil {
 		return err
 	}

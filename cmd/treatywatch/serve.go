@@ -11,7 +11,6 @@ import (
 	"github.com/treatywatch/treatywatch/cmd/internal/web"
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
-	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 	"github.com/treatywatch/treatywatch/projections"
 )
 
@@ -112,12 +111,11 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	}
 	// Appends made by this process wake the notifier at once; appends by
 	// other processes (the CLI) are found within the poll interval.
-	bell := pubsub.NewBell()
 	runner, err := projections.NewRunner(projections.RunnerConfig{Log: m.store, PollInterval: 250 * time.Millisecond}, m.logger)
 	if err != nil {
 		return err
 	}
-	wake := func() { bell.Ring(); runner.Wake() }
+	wake := runner.Wake // the one wake-up: the runner follows, and everyone waits on it
 	if m.ledger, err = events.NewLedger(m.store, m.ledgerConfig(wake)); err != nil {
 		return err
 	}
@@ -133,7 +131,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 			srv.Observe(outcome)
 		}
 	}
-	n, err := m.newNotifier(ctx, bell, observe, runner)
+	n, err := m.newNotifier(ctx, observe, runner)
 	if err != nil {
 		return err
 	}

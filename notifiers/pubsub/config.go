@@ -72,6 +72,12 @@ type SubscriberConfig struct {
 	// Bell, if not nil, wakes the subscriptions when it rings (see
 	// Publisher and Bell).
 	Bell *Bell
+	// Changed, if not nil, returns a channel that is closed when the log
+	// may have moved: in the service, the read side's
+	// (projections.Runner.Changed), which follows every append of this
+	// process and polls for the others', so the subscriptions wake with it
+	// instead of on a wake-up of their own.
+	Changed func() <-chan struct{}
 }
 
 func (c *SubscriberConfig) setDefaults() {

@@ -213,6 +213,10 @@ func (s *Subscriber) deliverFrom(ctx context.Context, sub *subscription, c *clai
 
 	for {
 		wake := s.cfg.Bell.wait()
+		var moved <-chan struct{}
+		if s.cfg.Changed != nil {
+			moved = s.cfg.Changed()
+		}
 		page, err := s.store.ReadAll(ctx, cursor, s.cfg.PageSize)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -242,6 +246,7 @@ func (s *Subscriber) deliverFrom(ctx context.Context, sub *subscription, c *clai
 			t.Stop()
 			return context.Cause(ctx)
 		case <-wake:
+		case <-moved:
 		case <-t.C:
 		}
 		t.Stop()
