@@ -129,8 +129,9 @@ type Runner struct {
 	ring     []Transition
 	changed  chan struct{} // closed and replaced when applied moves
 
-	cacheMu sync.Mutex
-	cache   map[statusKey]cachedStatus
+	cacheMu   sync.Mutex
+	cache     map[statusKey]cachedStatus
+	timelines map[statusKey]cachedTimeline
 
 	wake chan struct{}
 }
@@ -723,6 +724,23 @@ type cachedStatus struct {
 	status Status
 }
 
+type cachedTimeline struct {
+	stamp  stamp
+	points []Point
+}
+
+// Stamp returns a short text that changes whenever what Status and
+// Timeline answer for the treaty (at any date, with a zero knownAt) may
+// change: the versions of its stream and its parent's and the
+// participants' generation. The HTTP layer keys its encoded answers (and
+// ETags) on it.
+func (r *Runner) Stamp(treaty string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.stampLocked(treaty)
+	return fmt.Sprintf("%d.%d.%d", s.version, s.parentVersion, s.dirGen)
+}
+
 func (r *Runner) stampLocked(treaty string) stamp {
 	st := stamp{version: r.versions[treaty], dirGen: r.dirGen}
 	if p := r.defs[treaty].Parent; p != "" {
@@ -776,13 +794,37 @@ func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, 
 		r.mu.RUnlock()
 		return Timeline(h, dir, asOf), nil
 	}
+	key := statusKey{treaty: treaty, asOf: asOf}
+	r.mu.RLock()
+	stamp := r.stampLocked(treaty)
+	r.mu.RUnlock()
+	r.cacheMu.Lock()
+	if c, ok := r.timelines[key]; ok && c.stamp == stamp {
+		r.cacheMu.Unlock()
+		return c.points, nil
+	}
+	r.cacheMu.Unlock()
 	h, err := r.history(ctx, treaty)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return Timeline(h, r.dir, asOf), nil
+	points := Timeline(h, r.dir, asOf)
+	stamp = r.stampLocked(treaty)
+	r.mu.RUnlock()
+	r.cacheMu.Lock()
+	defer r.cacheMu.Unlock()
+	if r.timelines == nil {
+		r.timelines = map[statusKey]cachedTimeline{}
+	}
+	if len(r.timelines) >= r.cfg.Statuses {
+		for old := range r.timelines {
+			delete(r.timelines, old)
+			break
+		}
+	}
+	r.timelines[key] = cachedTimeline{stamp: stamp, points: points}
+	return points, nil
 }
 
 // Definition returns the latest definition of a registered treaty.

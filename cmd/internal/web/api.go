@@ -176,8 +176,27 @@ func (s *Server) requestedStatus(r *http.Request) (projections.Status, error) {
 	return s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
 }
 
+// cacheKey returns the body-cache key and stamp of a read of one
+// treaty's standing, and false when it cannot be cached (known_at given,
+// or the treaty is not resolved yet).
+func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return "", "", false
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil || !knownAt.IsZero() {
+		return "", "", false
+	}
+	return route + "|" + id + "|" + asOf.String(), s.cfg.Runner.Stamp(id), true
+}
+
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.requestedStatus(r)
+	build := func() (any, error) { return s.requestedStatus(r) }
+	if key, stamp, ok := s.cacheKey(r, "status"); ok {
+		return s.writeCachedJSON(w, key, stamp, build)
+	}
+	st, err := build()
 	if err != nil {
 		return err
 	}
@@ -186,16 +205,25 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.requestedStatus(r)
+	build := func() (any, error) {
+		st, err := s.requestedStatus(r)
+		if err != nil {
+			return nil, err
+		}
+		rows := st.Participants
+		if rows == nil {
+			rows = []projections.Participation{}
+		}
+		return map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows}, nil
+	}
+	if key, stamp, ok := s.cacheKey(r, "participants"); ok {
+		return s.writeCachedJSON(w, key, stamp, build)
+	}
+	v, err := build()
 	if err != nil {
 		return err
 	}
-	id, asOf := st.Treaty, st.AsOf
-	rows := st.Participants
-	if rows == nil {
-		rows = []projections.Participation{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"treaty": id, "as_of": asOf, "participants": rows})
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -206,23 +234,33 @@ func (s *Server) timeline(ctx context.Context, id string, asOf events.Date, know
 }
 
 func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.treatyID(r)
+	build := func() (any, error) {
+		id, err := s.treatyID(r)
+		if err != nil {
+			return nil, err
+		}
+		asOf, knownAt, err := s.timeAxes(r)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+		if err != nil {
+			return nil, err
+		}
+		points, err := s.timeline(r.Context(), id, asOf, knownAt)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"treaty": id, "as_of": asOf, "required": st.Required, "points": points}, nil
+	}
+	if key, stamp, ok := s.cacheKey(r, "timeline"); ok {
+		return s.writeCachedJSON(w, key, stamp, build)
+	}
+	v, err := build()
 	if err != nil {
 		return err
 	}
-	asOf, knownAt, err := s.timeAxes(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
-	if err != nil {
-		return err
-	}
-	points, err := s.timeline(r.Context(), id, asOf, knownAt)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"treaty": id, "as_of": asOf, "required": st.Required, "points": points})
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -645,3 +645,44 @@ func TestPrivateInstance(t *testing.T) {
 		t.Errorf("Location = %q", loc)
 	}
 }
+
+// TestCachedAnswersFollowTheLedger: the status, participants and timeline
+// answers are kept encoded per treaty and date, and each is replaced as
+// soon as the treaty changes — by this server or by another process.
+func TestCachedAnswersFollowTheLedger(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	read := func() (projections.Status, int, int) {
+		var st projections.Status
+		e.Get("/api/v1/treaties/hanoi/status").JSON(t, &st)
+		var parts struct {
+			Participants []projections.Participation `json:"participants"`
+		}
+		e.Get("/api/v1/treaties/XVIII-16/participants").JSON(t, &parts)
+		var tl struct {
+			Points []projections.Point `json:"points"`
+		}
+		e.Get("/api/v1/treaties/XVIII-16/timeline").JSON(t, &tl)
+		return st, len(parts.Participants), len(tl.Points)
+	}
+	st0, p0, t0 := read()
+	if again, p, tl := read(); again.Counted != st0.Counted || p != p0 || tl != t0 {
+		t.Fatalf("the cached answers differ from the first ones")
+	}
+	wantStatus(t, e.PostJSON("/api/v1/treaties/hanoi/actions", e.Officer, ratification()), http.StatusCreated)
+	st1, p1, t1 := read()
+	if st1.Counted != st0.Counted+1 || p1 < p0 || t1 <= t0 {
+		t.Fatalf("after a ratification through the API: counted %d → %d, %d → %d participants, %d → %d points", st0.Counted, st1.Counted, p0, p1, t0, t1)
+	}
+	// Another process's write (straight through a ledger on the store)
+	// is seen once the read side has followed it.
+	ev, err := e.Ledger.Record(t.Context(), events.RecordInput{Treaty: "XVIII-16", Action: "accession", Participant: "Japan", Date: "2026-03-03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Runner.WaitFor(t.Context(), ev.Position); err != nil {
+		t.Fatal(err)
+	}
+	if st2, _, _ := read(); st2.Counted != st1.Counted+1 {
+		t.Fatalf("after an accession recorded elsewhere: counted %d, want %d", st2.Counted, st1.Counted+1)
+	}
+}

@@ -168,6 +168,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"code":"internal","message":"cannot encode the response"}` + "\n")
 	}
+	writeRawJSON(w, status, b)
+}
+
+// writeRawJSON writes b, encoded JSON, with a status.
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", jsonContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -150,6 +150,7 @@ type Server struct {
 	locks    *keyedMutex
 	metrics  *metrics
 	pages    map[string]*template.Template
+	bodies   bodyCache // encoded answers, per treaty and date (respcache.go)
 
 	closing   chan struct{} // closed when shutdown starts: ends live streams
 	closeOnce sync.Once
