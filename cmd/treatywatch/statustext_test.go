@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,6 +249,4 @@ func TestStatusTextWriteError(t *testing.T) {
 }
 
 // writeStatus is the function under test.
-func writeStatus(w interface{ Write([]byte) (int, error) }, s projections.Status) error {
-	return s.WriteText(w)
-}
+func writeStatus(w io.Writer, s projections.Status) error { return writeStatusText(w, s) }
