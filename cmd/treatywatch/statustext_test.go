@@ -226,11 +226,11 @@ func TestStatusTextAlignsColumns(t *testing.T) {
 	}
 }
 
-type failingWriter struct{}
+type failingStatusWriter struct{}
 
-var errDiskFull = errors.New("disk full")
+var errStatusDiskFull = errors.New("disk full")
 
-func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+func (failingStatusWriter) Write([]byte) (int, error) { return 0, errStatusDiskFull }
 
 // TestStatusTextWriteError: the first write error comes back, wrapped.
 func TestStatusTextWriteError(t *testing.T) {
@@ -243,8 +243,8 @@ func TestStatusTextWriteError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeStatus(failingWriter{}, s); !errors.Is(err, errDiskFull) {
-		t.Errorf("error = %v, want one wrapping %v", err, errDiskFull)
+	if err := writeStatus(failingStatusWriter{}, s); !errors.Is(err, errStatusDiskFull) {
+		t.Errorf("error = %v, want one wrapping %v", err, errStatusDiskFull)
 	}
 }
 
