@@ -9,8 +9,8 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// Console delivers messages as plain text (RenderText of the message's
-// notice) to a writer, typically the notifier process's standard output,
+// Console delivers messages as plain text (PlainText of the message's
+// card) to a writer, typically the notifier process's standard output,
 // each followed by a blank line. Writes are serialised, so concurrent
 // sends never interleave. Safe for concurrent use.
 type Console struct {
@@ -30,7 +30,7 @@ func (c *Console) Send(ctx context.Context, _ events.Subscription, msg Message) 
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, fmt.Errorf("%s: %w", events.SinkConsole, err)
 	}
-	text := RenderText(msg.Notice) + "\n"
+	text := PlainText(msg.Card) + "\n"
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := io.WriteString(c.w, text); err != nil {

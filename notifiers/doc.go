@@ -1,8 +1,17 @@
 // Package notifiers tells people when a treaty's standing changes: it
-// turns ledger events and status differences into Notices, renders them
-// (pure functions), and delivers them to sinks (Slack, Slack incoming
-// webhooks, signed JSON webhooks, the console) exactly once per event and
-// subscription, on a schedule for digests.
+// turns ledger events and status differences into Notices, says what each
+// one means in a Card (pure functions), and delivers it to sinks (Slack,
+// Slack incoming webhooks, signed JSON webhooks, the console) exactly once
+// per event and subscription, on a schedule for digests.
+//
+// Rendering has two steps. CardOf says what a notice means — a title, a
+// lead, labelled facts, sources and progress figures — in no sink's
+// syntax (card.go, digestcard.go). Each sink then lays the card out in its
+// own format: the Slack adapter (SlackMessage and the slack*.go files) is
+// the only code that builds Block Kit, escapes Slack mrkdwn and fits
+// messages and digests within Slack's limits; the console prints
+// PlainText, which is also the webhook payload's text field. The Slack
+// slash command (cmd/internal/web) answers through the same adapter.
 //
 // It owns side effects only: it never decides whether an act is valid
 // (package events) nor computes a treaty's status (package projections).

@@ -269,7 +269,7 @@ func TestConfirmationPagesThroughABusyChannel(t *testing.T) {
 	chatter := notifiers.NewSlack(notifiers.NewSlackClient("xoxb-other", r.fake.APIURL(), time.Second))
 	r.cfg.Sleep = func(ctx context.Context, d time.Duration) error {
 		for r.fake.Calls(slackfake.PostMessage) < 301 {
-			if _, err := chatter.Send(ctx, sub, notifiers.Message{Text: "chatter"}); err != nil {
+			if _, err := chatter.Send(ctx, sub, notifiers.Message{Card: notifiers.Card{Title: "chatter"}}); err != nil {
 				return err
 			}
 		}

@@ -23,8 +23,9 @@ const (
 	KindDigest          = "digest"           // a scheduled digest
 )
 
-// Notice is one thing to tell subscribers, independent of any sink's
-// wire format. Rendering turns it into a Message.
+// Notice is one thing to tell subscribers, as data: what happened, to
+// which treaty, with the progress after it. CardOf says what it means in
+// words (a Card); Render makes the Message a sink receives.
 type Notice struct {
 	Kind       string `json:"kind"`
 	Treaty     string `json:"treaty"`      // id, e.g. XVIII-16

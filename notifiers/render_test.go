@@ -138,7 +138,8 @@ func hanoiNotices() []renderCase {
 }
 
 // TestRenderGolden renders one notice of each kind and compares the
-// Block Kit JSON and the console text with testdata/<name>.golden and
+// Block Kit JSON of its card (SlackMessage) and its plain text
+// (PlainText, the console's) with testdata/<name>.golden and
 // testdata/<name>.txt.
 func TestRenderGolden(t *testing.T) {
 	kinds := map[string]bool{}
@@ -146,9 +147,10 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kinds[tc.notice.Kind] = true
 			msg := notifiers.Render(tc.notice)
-			checkLimits(t, msg.Blocks)
-			golden(t, tc.name+".golden", mustIndent(t, msg.Blocks))
-			golden(t, tc.name+".txt", []byte(notifiers.RenderText(tc.notice)))
+			blocks := notifiers.SlackMessage(msg.Card).Blocks.BlockSet
+			checkLimits(t, blocks)
+			golden(t, tc.name+".golden", mustIndent(t, blocks))
+			golden(t, tc.name+".txt", []byte(notifiers.PlainText(msg.Card)))
 			if tc.notice.Kind == notifiers.KindDigest {
 				if msg.ThreadKey != "" {
 					t.Errorf("digest ThreadKey = %q, want none", msg.ThreadKey)
@@ -191,7 +193,7 @@ func TestRenderFallbackText(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if got := notifiers.Render(tc.notice).Text; got != w {
+		if got := notifiers.SlackMessage(notifiers.CardOf(tc.notice)).Text; got != w {
 			t.Errorf("%s: Text =\n%q\nwant\n%q", tc.name, got, w)
 		}
 	}
@@ -233,13 +235,14 @@ func TestRenderCutsLongTexts(t *testing.T) {
 		Source:    untc + " " + long,
 		Text:      long,
 	}
-	msg := notifiers.Render(n)
-	checkLimits(t, msg.Blocks)
-	h := msg.Blocks[0].(*slack.HeaderBlock)
+	msg := notifiers.SlackMessage(notifiers.CardOf(n))
+	blocks := msg.Blocks.BlockSet
+	checkLimits(t, blocks)
+	h := blocks[0].(*slack.HeaderBlock)
 	if got := utf8.RuneCountInString(h.Text.Text); got != notifiers.MaxHeaderText || !strings.HasSuffix(h.Text.Text, "…") {
 		t.Errorf("header: %d runes ending %q, want exactly %d ending with …", got, lastRunes(h.Text.Text, 3), notifiers.MaxHeaderText)
 	}
-	s := msg.Blocks[1].(*slack.SectionBlock)
+	s := blocks[1].(*slack.SectionBlock)
 	if got := utf8.RuneCountInString(s.Text.Text); got > notifiers.MaxSectionText || got < notifiers.MaxSectionText-5 || !strings.HasSuffix(s.Text.Text, "…") {
 		t.Errorf("section text: %d runes ending %q, want about %d ending with …", got, lastRunes(s.Text.Text, 3), notifiers.MaxSectionText)
 	}
@@ -292,14 +295,14 @@ func TestRenderLargeDigest(t *testing.T) {
 				// Synthetic followed treaties with no news.
 				d.Progress = append(d.Progress, notifiers.Progress{Treaty: fmt.Sprintf("TEST-%02d", i+1), TreatyName: fmt.Sprintf("Test treaty %d", i+1), Counted: i, Required: 60})
 			}
-			msg := notifiers.Render(notifiers.Notice{Kind: notifiers.KindDigest, Digest: d})
-			checkLimits(t, msg.Blocks)
-			if len(msg.Blocks) != notifiers.MaxBlocks {
-				t.Errorf("%d blocks, want the message filled to %d", len(msg.Blocks), notifiers.MaxBlocks)
+			blocks := notifiers.SlackMessage(notifiers.CardOf(notifiers.Notice{Kind: notifiers.KindDigest, Digest: d})).Blocks.BlockSet
+			checkLimits(t, blocks)
+			if len(blocks) != notifiers.MaxBlocks {
+				t.Errorf("%d blocks, want the message filled to %d", len(blocks), notifiers.MaxBlocks)
 			}
 			shownItems, shownTreaties := 0, 0
 			var all strings.Builder
-			for _, b := range msg.Blocks[2 : len(msg.Blocks)-1] {
+			for _, b := range blocks[2 : len(blocks)-1] {
 				text := b.(*slack.SectionBlock).Text.Text
 				all.WriteString(text + "\n")
 				shownItems += strings.Count("\n"+text, "\n• ")
@@ -320,9 +323,9 @@ func TestRenderLargeDigest(t *testing.T) {
 					}
 				}
 			}
-			last, ok := msg.Blocks[len(msg.Blocks)-1].(*slack.ContextBlock)
+			last, ok := blocks[len(blocks)-1].(*slack.ContextBlock)
 			if !ok {
-				t.Fatalf("last block is %T, want the context \"and N more\" line", msg.Blocks[len(msg.Blocks)-1])
+				t.Fatalf("last block is %T, want the context \"and N more\" line", blocks[len(blocks)-1])
 			}
 			want := fmt.Sprintf("…and %d more updates not shown here.", len(d.Items)-shownItems)
 			if tt.hiddenTreaties > 0 {
@@ -344,12 +347,12 @@ func TestRenderEmptyDigest(t *testing.T) {
 		Since: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
 		Until: time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC),
 	}}
-	msg := notifiers.Render(n)
-	checkLimits(t, msg.Blocks)
-	if len(msg.Blocks) != 3 {
-		t.Fatalf("%d blocks, want header, period and \"nothing new\"", len(msg.Blocks))
+	blocks := notifiers.SlackMessage(notifiers.CardOf(n)).Blocks.BlockSet
+	checkLimits(t, blocks)
+	if len(blocks) != 3 {
+		t.Fatalf("%d blocks, want header, period and \"nothing new\"", len(blocks))
 	}
-	if got := msg.Blocks[2].(*slack.SectionBlock).Text.Text; got != "_Nothing new in this period._" {
+	if got := blocks[2].(*slack.SectionBlock).Text.Text; got != "_Nothing new in this period._" {
 		t.Errorf("section = %q", got)
 	}
 	wantText := "treatywatch digest — 6 January 2026\nFrom 5 January 2026 09:00 UTC to 6 January 2026 09:00 UTC · 0 updates on 0 treaties\nNothing new in this period.\n"

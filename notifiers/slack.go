@@ -31,8 +31,9 @@ type slackPoster interface {
 const DeliveryMetadataType = "treatywatch_delivery"
 
 // Slack delivers messages with the Slack Web API (chat.postMessage and a
-// bot token) to the subscription's Channel, as Block Kit with the
-// message's Text as fallback, threaded under Message.ThreadTS when set.
+// bot token) to the subscription's Channel, as the Block Kit and fallback
+// text that SlackMessage makes of the message's card, threaded under
+// Message.ThreadTS when set.
 // The Receipt carries the posted message's ts and channel id, which the
 // caller keeps to thread later messages for the same treaty.
 //
@@ -83,12 +84,13 @@ func (s *Slack) Send(ctx context.Context, sub events.Subscription, msg Message) 
 	if sub.Channel == "" {
 		return Receipt{}, &PermanentError{Sink: events.SinkSlack, Reason: "subscription " + sub.ID + " has no channel"}
 	}
+	m := SlackMessage(msg.Card)
 	opts := []slack.MsgOption{
-		slack.MsgOptionText(msg.Text, false),
+		slack.MsgOptionText(m.Text, false),
 		slack.MsgOptionDisableLinkUnfurl(),
 	}
-	if len(msg.Blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+	if len(m.Blocks.BlockSet) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks.BlockSet...))
 	}
 	if msg.ThreadTS != "" {
 		// Follow-ups thread under the treaty's first message and are
@@ -163,7 +165,8 @@ func (s *Slack) Delivered(ctx context.Context, sub events.Subscription, msg Mess
 }
 
 // SlackWebhook delivers messages to a Slack incoming webhook, the
-// subscription's URL, as Block Kit with the message's Text as fallback.
+// subscription's URL, as the Block Kit and fallback text that
+// SlackMessage makes of the message's card.
 // Incoming webhooks return no message ts, so the Receipt is empty and
 // messages sent this way cannot start threads; Message.ThreadTS is still
 // passed as thread_ts when set.
@@ -201,12 +204,13 @@ func (s *SlackWebhook) Send(ctx context.Context, sub events.Subscription, msg Me
 	if err != nil {
 		return Receipt{}, err
 	}
+	m := SlackMessage(msg.Card)
 	wm := &slack.WebhookMessage{
-		Text:            msg.Text,
+		Text:            m.Text,
 		ThreadTimestamp: msg.ThreadTS,
 	}
-	if len(msg.Blocks) > 0 {
-		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
+	if len(m.Blocks.BlockSet) > 0 {
+		wm.Blocks = &m.Blocks
 	}
 	ctx, trace := traceWrites(ctx)
 	if err := slack.PostWebhookCustomHTTPContext(ctx, secret.URL, s.client, wm); err != nil {

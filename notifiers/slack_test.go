@@ -60,7 +60,7 @@ func TestSlackSendsBlockKit(t *testing.T) {
 		}
 		form := posts[i].Form
 		for key, want := range map[string]string{
-			"token": slackToken, "channel": slackChannel, "text": notifiers.Render(tc.notice).Text, "unfurl_links": "false",
+			"token": slackToken, "channel": slackChannel, "text": notifiers.SlackMessage(notifiers.CardOf(tc.notice)).Text, "unfurl_links": "false",
 		} {
 			if got := form.Get(key); got != want {
 				t.Errorf("%s: form %s = %q, want %q", tc.name, key, got, want)
@@ -220,8 +220,9 @@ func TestSlackWebhook(t *testing.T) {
 		}
 		posts := fake.Posts()
 		got := posts[len(posts)-1]
-		if !got.Webhook || got.Channel != "XXXXSECRET" || got.Text != msg.Text || got.ThreadTS != msg.ThreadTS {
-			t.Errorf("%s: post %+v, want text %q thread_ts %q through the webhook", name, got, msg.Text, msg.ThreadTS)
+		fallback := notifiers.SlackMessage(msg.Card).Text
+		if !got.Webhook || got.Channel != "XXXXSECRET" || got.Text != fallback || got.ThreadTS != msg.ThreadTS {
+			t.Errorf("%s: post %+v, want text %q thread_ts %q through the webhook", name, got, fallback, msg.ThreadTS)
 		}
 		assertGoldenJSON(t, name, []byte(got.Blocks))
 	}

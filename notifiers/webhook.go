@@ -34,7 +34,8 @@ const (
 type WebhookPayload struct {
 	// Notice is the notice, as notifiers.Notice marshals it.
 	Notice Notice `json:"notice"`
-	// Text is the notice rendered as plain text (RenderText).
+	// Text is the message's card as plain text (PlainText), as the
+	// console prints it.
 	Text string `json:"text"`
 	// Subscription is the subscription id.
 	Subscription string `json:"subscription"`
@@ -48,7 +49,7 @@ type WebhookPayload struct {
 
 // Webhook delivers notices as signed JSON to the subscription's URL: one
 // POST per message, Content-Type application/json, with a WebhookPayload
-// body. Any 2xx status is success; 429 is a *RateLimitedError (with
+// body (the notice, and the card as plain text). Any 2xx status is success; 429 is a *RateLimitedError (with
 // Retry-After, seconds or HTTP-date); 408, 5xx and network errors are
 // retryable; every other status is a *PermanentError. Errors never
 // contain the URL. The Receipt is empty. Safe for concurrent use.
@@ -86,8 +87,8 @@ func NewWebhook(client *http.Client, secrets SecretReader) *Webhook {
 	return &Webhook{client: client, secrets: secrets, now: time.Now}
 }
 
-// Send posts msg's notice to the subscription's URL, signed with its
-// secret.
+// Send posts msg's notice and card to the subscription's URL, signed
+// with its secret.
 func (w *Webhook) Send(ctx context.Context, sub events.Subscription, msg Message) (Receipt, error) {
 	const sink = events.SinkWebhook
 	secret, err := sinkSecret(ctx, w.secrets, sink, sub)
@@ -97,7 +98,7 @@ func (w *Webhook) Send(ctx context.Context, sub events.Subscription, msg Message
 	now := w.now().UTC().Truncate(time.Second)
 	body, err := json.Marshal(WebhookPayload{
 		Notice:       msg.Notice,
-		Text:         RenderText(msg.Notice),
+		Text:         PlainText(msg.Card),
 		Subscription: sub.ID,
 		DeliveryID:   msg.DeliveryID,
 		SentAt:       now,

@@ -3,7 +3,6 @@ package projections_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -533,70 +532,5 @@ func TestComputeSortsLikeUNTC(t *testing.T) {
 	}
 	if want := "Costa Rica|Côte d'Ivoire|Croatia|Cuba"; strings.Join(got, "|") != want {
 		t.Errorf("order = %v, want %s", got, want)
-	}
-}
-
-func TestWriteText(t *testing.T) {
-	dir := MustDirectory(t)
-	s := projections.Compute(MustHistory(t, dir, romeDef(t), romeActs(t, dir)...), dir, events.MustDate("2017-12-31"), nil)
-	var buf bytes.Buffer
-	if err := s.WriteText(&buf); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
-	for _, want := range []string{
-		"Rome Statute — Rome Statute of the International Criminal Court (XVIII-10)\n",
-		"████████████████████████████████████████ 67/60 (100%)",
-		"Threshold met:     2002-04-11",
-		"Entry into force:  2002-07-01 (in force; 5662 days ago)",
-		"instruments  67/60  met on 2002-04-11",
-		"Participant",
-		"notified 2016-10-27, effective 2017-10-27",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text lacks %q:\n%s", want, out)
-		}
-	}
-	// the participant table is aligned: every column starts where its
-	// header does
-	lines := strings.Split(out, "\n")
-	var header, burundi string
-	for _, l := range lines {
-		if strings.HasPrefix(l, "Participant") {
-			header = l
-		}
-		if strings.HasPrefix(l, "Burundi") {
-			burundi = l
-		}
-	}
-	col := strings.Index(header, "Entry into force")
-	if col < 0 || len([]rune(burundi)) < col || !strings.HasPrefix(string([]rune(burundi)[runeIndex(header, col):]), "2004-12-01") {
-		t.Errorf("columns not aligned:\n%s\n%s", header, burundi)
-	}
-
-	pending := projections.Compute(MustHistory(t, dir, romeDef(t), romeActs(t, dir)...), dir, events.MustDate("2002-04-10"), nil)
-	buf.Reset()
-	if err := pending.WriteText(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(buf.String(), "█████████████████████████████████████░░░ 56/60 (93.3%)") ||
-		!strings.Contains(buf.String(), "not yet (4 to go)") {
-		t.Errorf("pending text:\n%s", buf.String())
-	}
-}
-
-func runeIndex(s string, byteIndex int) int { return len([]rune(s[:byteIndex])) }
-
-type failingWriter struct{}
-
-var errDiskFull = errors.New("disk full")
-
-func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
-
-func TestWriteTextError(t *testing.T) {
-	h, dir := tpnwHistory(t)
-	err := projections.Compute(h, dir, events.MustDate("2021-01-22"), nil).WriteText(failingWriter{})
-	if !errors.Is(err, errDiskFull) {
-		t.Errorf("WriteText error = %v, want one wrapping %v", err, errDiskFull)
 	}
 }

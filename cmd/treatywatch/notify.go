@@ -290,16 +290,17 @@ func runPreview(ctx context.Context, m *Main, args []string) error {
 		if nt.Treaty != id {
 			return fmt.Errorf("position %d is not an event of treaty %s: %w", pos, id, events.ErrNotFound)
 		}
-		msg := notifiers.Render(nt)
+		card := notifiers.CardOf(nt)
 		if *asJSON {
+			sm := notifiers.SlackMessage(card)
 			enc := json.NewEncoder(m.stdout)
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(map[string]any{"text": msg.Text, "blocks": msg.Blocks}); err != nil {
+			if err := enc.Encode(map[string]any{"text": sm.Text, "blocks": sm.Blocks.BlockSet}); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintf(m.stdout, "── %s (position %s) ──\n%s\n", nt.Kind, strconv.FormatInt(pos, 10), notifiers.RenderText(nt))
+		fmt.Fprintf(m.stdout, "── %s (position %s) ──\n%s\n", nt.Kind, strconv.FormatInt(pos, 10), notifiers.PlainText(card))
 	}
 	if len(notices) == 0 {
 		fmt.Fprintf(m.stdout, "the event at position %d sends no notification\n", pos)

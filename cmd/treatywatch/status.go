@@ -83,7 +83,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	case *asCSV:
 		return writeParticipantsCSV(m.stdout, st)
 	}
-	return st.WriteText(m.stdout)
+	return writeStatusText(m.stdout, st)
 }
 
 func runTimeline(ctx context.Context, m *Main, args []string) error {

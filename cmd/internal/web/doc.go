@@ -11,7 +11,9 @@
 // status codes (errors.go). It parses requests, calls the same
 // application functions as the command line (events.Ledger,
 // projections.Runner, treatyfile.Parse, notifiers.ParseSchedule) and
-// renders their answers.
+// renders their answers. The Slack command's answers are laid out by
+// notifiers' Slack adapter (SlackMessage of a card, SlackRefusal,
+// SlackSubscribed), the one place that builds Block Kit.
 //
 // It must not hold domain logic: no rule about treaties, participants,
 // dates or entry into force is decided here; a request the ledger refuses

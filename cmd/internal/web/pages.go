@@ -160,3 +160,41 @@ func sortKey(d *events.Date) string {
 	}
 	return d.String()
 }
+
+// treatyName is the short title, or the title.
+func treatyName(st projections.Status) string {
+	if st.ShortTitle != "" {
+		return st.ShortTitle
+	}
+	return st.Title
+}
+
+// eifText says when a treaty enters (or entered) into force, for the
+// dashboard.
+func eifText(st projections.Status) string {
+	switch {
+	case st.EntryIntoForce == nil && st.ThresholdMetOn != nil:
+		return "waiting for the parent treaty (" + st.Parent + ")"
+	case st.EntryIntoForce == nil:
+		return "not yet known"
+	case st.DaysUntilEntryIntoForce != nil:
+		return fmt.Sprintf("%s (in %s)", st.EntryIntoForce, plural(*st.DaysUntilEntryIntoForce, "day"))
+	case st.DaysSinceEntryIntoForce != nil && *st.DaysSinceEntryIntoForce == 0:
+		return fmt.Sprintf("%s (in force from today)", st.EntryIntoForce)
+	}
+	return fmt.Sprintf("%s (in force)", st.EntryIntoForce)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+func orDash(d *events.Date) string {
+	if d == nil || d.IsZero() {
+		return "—"
+	}
+	return d.String()
+}

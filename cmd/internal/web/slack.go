@@ -17,14 +17,14 @@ import (
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
-	"github.com/treatywatch/treatywatch/projections"
 )
 
 // handleSlack answers the /treaty slash command: status, subscribe, list
 // and help. The request must carry a valid Slack signature made with the
 // signing secret within the last five minutes (401 otherwise). Answers
-// are ephemeral Block Kit messages; a refused command is answered with
-// 200 and the reason, as Slack shows nothing else to the user.
+// are ephemeral Block Kit messages laid out by notifiers' Slack adapter;
+// a refused command is answered with 200 and the reason, as Slack shows
+// nothing else to the user.
 func (s *Server) handleSlack(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.SlackSigningSecret == "" {
 		s.writeError(w, r, &apiError{Status: http.StatusServiceUnavailable, Code: "slack_disabled", Message: "the Slack command is not configured on this server (no signing secret)"})
@@ -169,48 +169,32 @@ func splitArgs(text string) ([]string, error) {
 	return out, nil
 }
 
-func mrkdwn(text string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, text, false, false)
-}
-
-func plain(text string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, text, false, false)
-}
-
-// esc escapes text for Slack mrkdwn.
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func blocksMsg(fallback string, blocks ...slack.Block) slack.Msg {
-	return slack.Msg{Text: fallback, Blocks: slack.Blocks{BlockSet: blocks}}
-}
-
+// slackHelp answers with the commands, after lead when there is one.
 func slackHelp(cmd slack.SlashCommand, lead string) slack.Msg {
-	name := esc(orDefault(cmd.Command, "/treaty"))
-	text := strings.Join([]string{
-		fmt.Sprintf("`%s status TREATY` — progress toward entry into force (TREATY is an id like XVIII-16 or a name like hanoi)", name),
-		fmt.Sprintf("`%s list` — the tracked treaties", name),
-		fmt.Sprintf("`%s subscribe TREATY [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest \"0 9 * * 1\"] [--tz Europe/Paris]` — post this treaty's news in this channel", name),
-		fmt.Sprintf("`%s help` — this help", name),
-	}, "\n")
-	blocks := []slack.Block{}
+	name := orDefault(cmd.Command, "/treaty")
+	var lines notifiers.Text
 	if lead != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(esc(lead)), nil, nil))
+		lines = append(lines, notifiers.Span{Text: lead + "\n"})
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil))
-	return blocksMsg(strings.TrimSpace(lead+" Commands: status, list, subscribe, help."), blocks...)
+	for i, c := range []struct{ usage, what string }{
+		{"status TREATY", "progress toward entry into force (TREATY is an id like XVIII-16 or a name like hanoi)"},
+		{"list", "the tracked treaties"},
+		{`subscribe TREATY [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest "0 9 * * 1"] [--tz Europe/Paris]`, "post this treaty's news in this channel"},
+		{"help", "this help"},
+	} {
+		if i > 0 {
+			lines = append(lines, notifiers.Span{Text: "\n"})
+		}
+		lines = append(lines, notifiers.Span{Text: name + " " + c.usage, Style: notifiers.Code}, notifiers.Span{Text: " — " + c.what})
+	}
+	return notifiers.SlackMessage(notifiers.Card{Lead: lines, Summary: strings.TrimSpace(lead + " Commands: status, list, subscribe, help.")})
 }
 
-// slackError answers a refused command. The message echoes what the user
-// typed, so it is plain text: Slack formats nothing in it (no mention, no
-// link, no *bold*).
+// slackError answers a refused command with its reason; the reason
+// echoes what the user typed, so the adapter sets it as plain text.
 func slackError(cmd slack.SlashCommand, err error) slack.Msg {
-	ae := toAPIError(err)
-	msg := ae.Message
-	return blocksMsg(msg,
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, ":warning: "+msg, true, false), nil, nil),
-		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Type `%s help` for the commands.", esc(orDefault(cmd.Command, "/treaty"))))))
+	return notifiers.SlackRefusal(toAPIError(err).Message, notifiers.Text{
+		{Text: "Type "}, {Text: orDefault(cmd.Command, "/treaty") + " help", Style: notifiers.Code}, {Text: " for the commands."}})
 }
 
 func orDefault(s, def string) string {
@@ -232,19 +216,7 @@ func (s *Server) slackStatus(r *http.Request, args []string) (slack.Msg, error) 
 	if err != nil {
 		return slack.Msg{}, err
 	}
-	name := treatyName(st)
-	progress := notifiers.ProgressBar(st.Counted, st.Required)
-	fields := []*slack.TextBlockObject{
-		mrkdwn(fmt.Sprintf("*Signatories*\n%d", st.Signatories)),
-		mrkdwn(fmt.Sprintf("*Parties*\n%d", st.Parties)),
-		mrkdwn("*Threshold met*\n" + orDash(st.ThresholdMetOn)),
-		mrkdwn("*Entry into force*\n" + esc(eifText(st))),
-	}
-	return blocksMsg(fmt.Sprintf("%s (%s): %s", name, st.Treaty, progress),
-		slack.NewHeaderBlock(plain(fmt.Sprintf("%s (%s)", name, st.Treaty))),
-		slack.NewSectionBlock(mrkdwn("`"+esc(progress)+"`"), fields, nil),
-		slack.NewContextBlock("", mrkdwn(esc(fmt.Sprintf("As of %s · %s", st.AsOf, st.Rule)))),
-	), nil
+	return notifiers.SlackMessage(notifiers.StatusCard(st)), nil
 }
 
 func (s *Server) slackList(r *http.Request) (slack.Msg, error) {
@@ -252,15 +224,18 @@ func (s *Server) slackList(r *http.Request) (slack.Msg, error) {
 	if err != nil {
 		return slack.Msg{}, err
 	}
-	var lines []string
-	for _, st := range sts {
-		lines = append(lines, fmt.Sprintf("*%s* (%s) — %s", esc(treatyName(st)), esc(st.Treaty), esc(notifiers.ProgressBar(st.Counted, st.Required))))
+	var lines notifiers.Text
+	for i, st := range sts {
+		if i > 0 {
+			lines = append(lines, notifiers.Span{Text: "\n"})
+		}
+		lines = append(lines, notifiers.Span{Text: treatyName(st), Style: notifiers.Strong},
+			notifiers.Span{Text: fmt.Sprintf(" (%s) — %s", st.Treaty, notifiers.ProgressBar(st.Counted, st.Required))})
 	}
 	if len(lines) == 0 {
-		lines = []string{"No treaty is tracked yet."}
+		lines = notifiers.Text{{Text: "No treaty is tracked yet."}}
 	}
-	return blocksMsg(fmt.Sprintf("%d treaties tracked", len(sts)),
-		slack.NewSectionBlock(mrkdwn(strings.Join(lines, "\n")), nil, nil)), nil
+	return notifiers.SlackMessage(notifiers.Card{Lead: lines, Summary: fmt.Sprintf("%d treaties tracked", len(sts))}), nil
 }
 
 // slackSubscribe subscribes the command's channel to a treaty:
@@ -323,18 +298,7 @@ func (s *Server) slackSubscribe(r *http.Request, cmd slack.SlashCommand, args []
 	if err := json.Unmarshal(e.Payload, &created); err != nil {
 		return slack.Msg{}, fmt.Errorf("decode subscription: %w", err)
 	}
-	got := created.Subscription
-	text := fmt.Sprintf("Subscribed <#%s> to %s (%s).", esc(got.Channel), esc(strings.Join(got.Treaties, ", ")), esc(strings.Join(got.On, ", ")))
-	if got.Digest != "" {
-		text += fmt.Sprintf(" Digest: `%s`", esc(got.Digest))
-		if got.TZ != "" {
-			text += " (" + esc(got.TZ) + ")"
-		}
-		text += "."
-	}
-	return blocksMsg(fmt.Sprintf("Subscribed to %s", strings.Join(got.Treaties, ", ")),
-		slack.NewSectionBlock(mrkdwn(":white_check_mark: "+text), nil, nil),
-		slack.NewContextBlock("", mrkdwn(esc(fmt.Sprintf("Subscription %s, recorded at position %d by %s", got.ID, e.Position, slackActor(cmd)))))), nil
+	return notifiers.SlackSubscribed(created.Subscription, e.Position, slackActor(cmd)), nil
 }
 
 func splitList(s string) []string {
@@ -345,41 +309,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// treatyName is the short title, or the title.
-func treatyName(st projections.Status) string {
-	if st.ShortTitle != "" {
-		return st.ShortTitle
-	}
-	return st.Title
-}
-
-// eifText says when a treaty enters (or entered) into force.
-func eifText(st projections.Status) string {
-	switch {
-	case st.EntryIntoForce == nil && st.ThresholdMetOn != nil:
-		return "waiting for the parent treaty (" + st.Parent + ")"
-	case st.EntryIntoForce == nil:
-		return "not yet known"
-	case st.DaysUntilEntryIntoForce != nil:
-		return fmt.Sprintf("%s (in %s)", st.EntryIntoForce, plural(*st.DaysUntilEntryIntoForce, "day"))
-	case st.DaysSinceEntryIntoForce != nil && *st.DaysSinceEntryIntoForce == 0:
-		return fmt.Sprintf("%s (in force from today)", st.EntryIntoForce)
-	}
-	return fmt.Sprintf("%s (in force)", st.EntryIntoForce)
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-func orDash(d *events.Date) string {
-	if d == nil || d.IsZero() {
-		return "—"
-	}
-	return d.String()
 }

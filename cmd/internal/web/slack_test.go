@@ -1,17 +1,28 @@
 package web_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/notifiers"
 )
 
 const slackSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -113,4 +124,84 @@ func TestSlashCommand(t *testing.T) {
 		plain := MustEnv(t, envOptions{})
 		wantStatus(t, slashCommand(plain, slackSecret, now, "status hanoi"), http.StatusServiceUnavailable)
 	})
+}
+
+// TestSlashStatusIsTheAdaptersMessage: the status answer is, byte for
+// byte, what the Slack adapter makes of the same status's card: the
+// handler builds no Block Kit of its own.
+func TestSlashStatusIsTheAdaptersMessage(t *testing.T) {
+	e := MustEnv(t, envOptions{slackSecret: slackSecret})
+	for _, tc := range []struct{ command, treaty string }{{"status hanoi", hanoi}, {"status XXVII-7-d", "XXVII-7-d"}} {
+		r := slashCommand(e, slackSecret, time.Now(), tc.command)
+		wantStatus(t, r, http.StatusOK)
+		st, err := e.Runner.Status(t.Context(), tc.treaty, events.DateOf(today()), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := notifiers.SlackMessage(notifiers.StatusCard(st))
+		want.ResponseType = slack.ResponseTypeEphemeral
+		b, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Body, append(b, '\n')) {
+			t.Errorf("%s: answer\n%s\nwant the adapter's\n%s", tc.command, r.Body, b)
+		}
+	}
+}
+
+// TestSlashRefusalIsPlainText: a refused command echoes what the user
+// typed as plain_text, and the fallback text escapes it, so Slack reads
+// no mention or link in either (the fallback used to carry "<@U123>"
+// as typed).
+func TestSlashRefusalIsPlainText(t *testing.T) {
+	e := MustEnv(t, envOptions{slackSecret: slackSecret})
+	r := slashCommand(e, slackSecret, time.Now(), "status <@U123> & co")
+	wantStatus(t, r, http.StatusOK)
+	var m slackMsg
+	r.JSON(t, &m)
+	if !strings.Contains(m.Text, `&lt;@U123&gt; &amp; co`) || strings.Contains(m.Text, "<@") {
+		t.Errorf("fallback %q is not escaped", m.Text)
+	}
+	if len(m.Blocks) != 2 {
+		t.Fatalf("answer = %s", r.Body)
+	}
+	text, _ := m.Blocks[0]["text"].(map[string]any)
+	if text["type"] != "plain_text" || !strings.Contains(fmt.Sprint(text["text"]), "<@U123> & co") {
+		t.Errorf("first block %v, want the reason as plain_text, as typed", m.Blocks[0])
+	}
+}
+
+// TestSlashHandlerBuildsNoBlockKit: no file of package web builds Block
+// Kit; the Slack adapter in notifiers does (SlackMessage, SlackRefusal,
+// SlackSubscribed).
+func TestSlashHandlerBuildsNoBlockKit(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "slack" {
+					for _, part := range []string{"Block", "TextObject", "MarkdownType", "PlainTextType", "MixedElement"} {
+						if strings.Contains(sel.Sel.Name, part) {
+							t.Errorf("%s uses slack.%s: Block Kit belongs to notifiers' Slack adapter", name, sel.Sel.Name)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	if !slices.Contains(files, "slack.go") {
+		t.Fatalf("no slack.go among %v: is the test running in the package folder?", files)
+	}
 }
