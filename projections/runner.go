@@ -127,13 +127,22 @@ type Runner struct {
 	lru      *list.List // of *histEntry, most recent first
 	histSize int
 	ring     []Transition
-	changed  chan struct{} // closed and replaced when applied moves
+	last     map[string]lastAfter // each treaty's status after its last followed event
+	changed  chan struct{}        // closed and replaced when applied moves
 
 	cacheMu   sync.Mutex
 	cache     map[statusKey]cachedStatus
 	timelines map[statusKey]cachedTimeline
 
 	wake chan struct{}
+}
+
+// lastAfter is a treaty's status after the event at version, valid as
+// the next event's status before while the stamp holds.
+type lastAfter struct {
+	version int64
+	stamp   stamp
+	status  Status
 }
 
 type histEntry struct {
@@ -387,7 +396,13 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 	case isTreaty:
 		tr.Treaty, tr.Payload = treaty, p
 		parent := r.parentLocked(h.Definition.Parent, EndOfTime())
-		tr.Before = Compute(h, r.dir, EndOfTime(), parent)
+		// The status before is the status after the treaty's previous
+		// event, when nothing else it depends on changed since.
+		if la, ok := r.last[treaty]; ok && la.version == e.Version-1 && la.stamp == r.stampLocked(treaty) {
+			tr.Before = la.status
+		} else {
+			tr.Before = Compute(h, r.dir, EndOfTime(), parent)
+		}
 		if err := h.Apply(e, p); err != nil {
 			r.dropLocked(treaty)
 			return fmt.Errorf("projections: %w", err)
@@ -401,6 +416,16 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			tr.Registered, tr.Definition = true, h.Definition
 			tr.After = Compute(h, r.dir, EndOfTime(), parent)
+			if r.last == nil {
+				r.last = map[string]lastAfter{}
+			}
+			if _, ok := r.last[treaty]; !ok && len(r.last) >= r.cfg.Transitions {
+				for old := range r.last { // bounded like the transitions kept
+					delete(r.last, old)
+					break
+				}
+			}
+			r.last[treaty] = lastAfter{version: e.Version, stamp: r.stampLocked(treaty), status: tr.After}
 		}
 	}
 	r.applied = e.Position
