@@ -13,6 +13,7 @@ import (
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 	"github.com/treatywatch/treatywatch/projections"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // stage is one component of the service with its own lifetime: Run
@@ -103,7 +104,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 		if head == 0 {
-			if n, err := loadSeed(ctx, l); err != nil {
+			if n, err := seed.Load(ctx, l); err != nil {
 				return err
 			} else if n > 0 {
 				m.logger.Info("seed loaded into the empty ledger", "events", n)
