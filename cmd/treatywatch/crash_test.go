@@ -60,11 +60,12 @@ func (h *crashLedger) act() (string, string, string) {
 	return s.name, s.date.AddDays(1 + n/len(h.signs)).String(), fmt.Sprintf("crash-%d", n)
 }
 
-// start runs the binary with args and the harness's environment.
+// start runs the shipped binary with args and the harness's environment:
+// the harness kills real processes. (Its checks between rounds run in
+// process.)
 func (h *crashLedger) start(stdout, stderr io.Writer, args ...string) *exec.Cmd {
 	h.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--db", h.c.db}, args...)...)
-	cmd.Env = append(os.Environ(), append(h.c.env, "SLACK_BOT_TOKEN=xoxb-crash", "SLACK_API_URL="+h.fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=5ms")...)
+	cmd := h.c.with("SLACK_BOT_TOKEN=xoxb-crash", "SLACK_API_URL="+h.fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=5ms").command("", args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
@@ -136,25 +137,43 @@ func (h *crashLedger) roundImport() {
 }
 
 // serve starts serve and waits until it answers /readyz.
-func (h *crashLedger) serve(addr string) *exec.Cmd {
+func (h *crashLedger) serve(addr string) *serveProc {
 	h.t.Helper()
 	var errb syncBuffer
 	cmd := h.start(io.Discard, &errb, "serve", "--addr", addr)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return cmd
-			}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	h.t.Cleanup(func() { _ = cmd.Process.Kill() }) // if the test ends before it is stopped
+	waitReady(h.t, "http://"+addr, func() string {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Sprintf("serve exited: %v\n%s", err, errb.String())
+		default:
+			return ""
 		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			h.t.Fatalf("serve not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	return &serveProc{cmd: cmd, exited: exited}
+}
+
+// serveProc is a serve process of the harness, waited for in the
+// background.
+type serveProc struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// kill ends it with SIGKILL and waits for it; its exit status is the kill.
+func (p *serveProc) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = <-p.exited
+}
+
+// term ends it with SIGTERM and waits for it. The harness checks the
+// ledger, not how serve exited.
+func (p *serveProc) term() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = <-p.exited
 }
 
 type apiWrite struct {
@@ -192,7 +211,7 @@ func (h *crashLedger) post(base string, w apiWrite) (int, int64, error) {
 func (h *crashLedger) roundAPI() {
 	addr := freePort(h.t)
 	base := "http://" + addr
-	cmd := h.serve(addr)
+	srv := h.serve(addr)
 	var (
 		mu     sync.Mutex
 		writes []apiWrite
@@ -232,17 +251,13 @@ func (h *crashLedger) roundAPI() {
 		})
 	}
 	time.Sleep(time.Duration(50+h.rng.IntN(600)) * time.Millisecond)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	srv.kill()
 	close(stop)
 	wg.Wait()
 	h.stats["serve killed"]++
 
-	cmd = h.serve(addr)
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	srv = h.serve(addr)
+	defer srv.term()
 	for _, w := range writes {
 		status, pos, err := h.post(base, w)
 		if err != nil {
@@ -330,6 +345,7 @@ func (h *crashLedger) check(round int) {
 // is delivered exactly once and the persisted read models equal a replay
 // from position 0. -crash.rounds sets the number of rounds.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d, %d rounds", seed, *crashRounds)
 	c := newCLI(t)
@@ -407,9 +423,7 @@ func TestCrashSafety(t *testing.T) {
 	// The read models persisted by the runner across the kills equal a
 	// replay from position 0.
 	addr := freePort(t)
-	srv := h.serve(addr)
-	_ = srv.Process.Signal(syscall.SIGTERM)
-	_ = srv.Wait()
+	h.serve(addr).term()
 	before := projectionTables(t, c.db)
 	replayed := filepath.Join(t.TempDir(), "replayed.db")
 	copyLedger(t, c.db, replayed)

@@ -30,7 +30,8 @@ type stage struct {
 // The first stage to return before the stop began has failed, even with
 // a nil error (a component never stops on its own): supervise returns
 // that failure; after an orderly stop, the errors stages returned while
-// stopping, joined.
+// stopping, joined, but for context.Canceled: a stage that returns the
+// cancellation of its context stopped as asked.
 func supervise(ctx context.Context, stages []stage, after func(name string)) error {
 	type exit struct {
 		i   int
@@ -63,7 +64,9 @@ func supervise(ctx context.Context, stages []stage, after func(name string)) err
 			e := <-exits
 			exited[e.i], errs[e.i] = true, e.err
 		}
-		if errs[i] != nil && failure == nil {
+		// A stage that reports the cancellation it was just given stopped
+		// as asked (a read in flight when the stop came, say).
+		if errs[i] != nil && failure == nil && !errors.Is(errs[i], context.Canceled) {
 			stopErrs = append(stopErrs, fmt.Errorf("%s: %w", stages[i].name, errs[i]))
 		}
 		if after != nil {
