@@ -44,6 +44,7 @@ type crashLedger struct {
 	importSets [][]string       // the notes of each import: all or none
 	keys       map[string]string
 	stats      map[string]int
+	took       map[string]time.Duration // how long a record, an import takes here (calibrate)
 }
 
 type signatory struct {
@@ -90,27 +91,76 @@ func killAfter(cmd *exec.Cmd, d time.Duration) bool {
 
 var positionRe = regexp.MustCompile(`at position (\d+)`)
 
+// killWindow is how long after its start a command of the kind (record,
+// import) is killed: a random moment up to 1.5 times as long as the
+// command takes to complete on this machine (calibrate), so that some runs
+// are killed before their commit, some after it, and some complete.
+func (h *crashLedger) killWindow(kind string) time.Duration {
+	return time.Duration(h.rng.Int64N(int64(h.took[kind])*3/2 + 1))
+}
+
+// calibrate runs a record and an import to their end, three times each,
+// and keeps the shortest time each kind took (a run slowed by a busy
+// moment of the machine would make the kill window far too wide).
+func (h *crashLedger) calibrate() {
+	for _, kind := range []string{"record", "import"} {
+		run := map[string]func(time.Duration) (bool, time.Duration){"record": h.record, "import": h.importActs}[kind]
+		var took []time.Duration
+		for range 3 {
+			ok, d := run(time.Minute)
+			if !ok {
+				h.t.Fatalf("calibration: %s did not complete within a minute", kind)
+			}
+			took = append(took, d)
+		}
+		h.took[kind] = slices.Min(took)
+		h.t.Logf("calibration: %s took %v", kind, took)
+	}
+}
+
 // roundRecord records one act and kills the process at a random moment.
 func (h *crashLedger) roundRecord() {
-	p, d, note := h.act()
-	var out bytes.Buffer
-	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
-	h.tried[note] = true
-	if killAfter(cmd, time.Duration(h.rng.IntN(90))*time.Millisecond) {
-		m := positionRe.FindStringSubmatch(out.String())
-		if m == nil {
-			h.t.Fatalf("record answered %q", out.String())
-		}
-		pos, _ := strconv.ParseInt(m[1], 10, 64)
-		h.acked[note] = pos
+	if ok, _ := h.record(h.killWindow("record")); ok {
 		h.stats["record acknowledged"]++
 	} else {
 		h.stats["record killed"]++
 	}
 }
 
+// record records one act with the process killed after within unless it
+// completed; it reports whether it completed, and how long it ran.
+func (h *crashLedger) record(within time.Duration) (bool, time.Duration) {
+	p, d, note := h.act()
+	var out bytes.Buffer
+	start := time.Now()
+	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
+	h.tried[note] = true
+	if !killAfter(cmd, within) {
+		return false, time.Since(start)
+	}
+	took := time.Since(start)
+	m := positionRe.FindStringSubmatch(out.String())
+	if m == nil {
+		h.t.Fatalf("record answered %q", out.String())
+	}
+	pos, _ := strconv.ParseInt(m[1], 10, 64)
+	h.acked[note] = pos
+	return true, took
+}
+
 // roundImport imports five acts and kills the process at a random moment.
 func (h *crashLedger) roundImport() {
+	if ok, _ := h.importActs(h.killWindow("import")); ok {
+		h.stats["import acknowledged"]++
+	} else {
+		h.stats["import killed"]++
+	}
+}
+
+// importActs imports five acts with the process killed after within
+// unless it completed; it reports whether it completed, and how long it
+// ran.
+func (h *crashLedger) importActs(within time.Duration) (bool, time.Duration) {
 	var csv strings.Builder
 	csv.WriteString("participant,action,date,note\n")
 	var notes []string
@@ -124,16 +174,17 @@ func (h *crashLedger) roundImport() {
 	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
+	start := time.Now()
 	cmd := h.start(io.Discard, io.Discard, "import", "--treaty", "XVIII-16", file)
 	h.importSets = append(h.importSets, notes)
-	if killAfter(cmd, time.Duration(h.rng.IntN(120))*time.Millisecond) {
-		for _, n := range notes {
-			h.acked[n] = -1 // present, at a position the harness did not read
-		}
-		h.stats["import acknowledged"]++
-	} else {
-		h.stats["import killed"]++
+	if !killAfter(cmd, within) {
+		return false, time.Since(start)
 	}
+	took := time.Since(start)
+	for _, n := range notes {
+		h.acked[n] = -1 // present, at a position the harness did not read
+	}
+	return true, took
 }
 
 // serve starts serve and waits until it answers /readyz.
@@ -166,14 +217,13 @@ type serveProc struct {
 // kill ends it with SIGKILL and waits for it; its exit status is the kill.
 func (p *serveProc) kill() {
 	_ = p.cmd.Process.Kill()
-	_ = <-p.exited
+	<-p.exited //nolint:errcheck // killed: its exit status is the kill
 }
 
-// term ends it with SIGTERM and waits for it. The harness checks the
-// ledger, not how serve exited.
+// term ends it with SIGTERM and waits for it.
 func (p *serveProc) term() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	_ = <-p.exited
+	<-p.exited //nolint:errcheck // the harness checks the ledger, not the exit status
 }
 
 type apiWrite struct {
@@ -356,13 +406,14 @@ func TestCrashSafety(t *testing.T) {
 	token = token[strings.LastIndex(token, "\n")+1:]
 	c.ok("subscribe", "--sink", "slack", "--channel", "C0CRASH", "--treaty", "XVIII-16", "--on", "deposits")
 	h := &crashLedger{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 1)), fake: fake, token: token,
-		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}}
+		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}, took: map[string]time.Duration{}}
 	for _, line := range strings.Split(mustReadSeed(t, "hanoi-convention.csv"), "\n")[1:] {
 		f := strings.Split(line, ",")
 		if len(f) >= 3 && f[1] == "signature" {
 			h.signs = append(h.signs, signatory{f[0], events.MustDate(f[2])})
 		}
 	}
+	h.calibrate()
 	for round := range *crashRounds {
 		switch round % 5 {
 		case 0, 1:
@@ -432,8 +483,8 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("persisted read models differ from a replay (%d rows vs %d)", len(before), len(after))
 	}
 
-	t.Logf("%d rounds: %d acknowledged acts, 0 lost, 0 duplicated; %d notifications, each posted once; %v",
-		*crashRounds, len(h.acked), len(ids), h.stats)
+	t.Logf("%d rounds: %d acknowledged acts, 0 lost, 0 duplicated; %d notifications, each posted once; %v; a record took %s, an import %s",
+		*crashRounds, len(h.acked), len(ids), h.stats, h.took["record"].Round(time.Millisecond), h.took["import"].Round(time.Millisecond))
 }
 
 // projectionTables returns every row of the persisted read models, as text.
