@@ -282,9 +282,7 @@ func serveForCatalogue(t *testing.T, c *cli) (string, map[string]string, func())
 	tokens["malformed"] = "not-a-token"
 	srv, base := c.serve()
 	return base, tokens, func() {
-		if code := srv.stop(); code != 0 {
-			t.Errorf("serve exited %d:\n%s", code, srv.stderr.String())
-		}
+		srv.mustStop(t)
 	}
 }
 

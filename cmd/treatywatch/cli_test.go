@@ -437,9 +437,7 @@ func TestInProcessRunsLeaveNothingOpen(t *testing.T) {
 	}
 	round() // the runtime's own first files (the network poller, ...)
 	srv, _ := c.serve("--no-seed")
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("serve exited %d:\n%s", code, srv.stderr.String())
-	}
+	srv.mustStop(t)
 	// The client's idle connections to the stopped server are this
 	// test's, not the runs'.
 	http.DefaultClient.CloseIdleConnections()
@@ -448,9 +446,7 @@ func TestInProcessRunsLeaveNothingOpen(t *testing.T) {
 		round()
 	}
 	srv, _ = c.serve("--no-seed")
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("serve exited %d:\n%s", code, srv.stderr.String())
-	}
+	srv.mustStop(t)
 	http.DefaultClient.CloseIdleConnections()
 	// Connections and goroutines end asynchronously: wait for the counts
 	// to come back, and fail if they do not.

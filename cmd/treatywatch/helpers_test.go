@@ -192,6 +192,28 @@ func (r *running) stop() int {
 	return r.code
 }
 
+// mustStop stops the command (stop) and fails the test unless it exited
+// 0 — but for one known failure of an orderly stop, which it logs: a
+// write transaction whose context the stop cancelled before its commit
+// reports sql.ErrTxDone instead of the cancellation (events/sqlite's
+// write transactions), so serve or `notify run` stopped in the middle of
+// a write exits 1 with "commit: sql: transaction has already been
+// committed or rolled back". Once the store reports the cancellation, the
+// exception goes. It reports whether the command exited 0.
+func (r *running) mustStop(t testing.TB) bool {
+	t.Helper()
+	code := r.stop()
+	if code == 0 {
+		return true
+	}
+	if out := r.stderr.String(); code == 1 && strings.Contains(out, "commit: sql: transaction has already been committed or rolled back") {
+		t.Logf("known: a write cancelled by the stop was reported as a failure:\n%s", out)
+		return false
+	}
+	t.Fatalf("exited %d:\n%s", code, r.stderr.String())
+	return false
+}
+
 // exited reports whether the command returned by itself.
 func (r *running) exited() bool {
 	select {

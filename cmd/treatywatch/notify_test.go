@@ -335,9 +335,7 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 		dl = c.ok("notify", "dead-letters")
 		return strings.Contains(dl, "invalid_auth")
 	})
-	if code := proc.stop(); code != 0 {
-		t.Fatalf("notify run exited %d:\n%s", code, proc.stderr.String())
-	}
+	proc.mustStop(t)
 	if !strings.Contains(dl, "D1") {
 		t.Fatalf("dead letters:\n%s", dl)
 	}
@@ -350,9 +348,7 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 	}
 	proc = c.notifier(fake)
 	waitFor(t, 15*time.Second, "the redriven post", func() bool { return len(fake.Posts()) >= 1 })
-	if code := proc.stop(); code != 0 {
-		t.Fatalf("notify run exited %d:\n%s", code, proc.stderr.String())
-	}
+	proc.mustStop(t)
 	if posts := fake.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text, "Algeria") {
 		t.Fatalf("after redrive: %+v", posts)
 	}

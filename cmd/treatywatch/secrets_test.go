@@ -109,9 +109,7 @@ func TestWebhookSecretsStayOutOfTheLog(t *testing.T) {
 			t.Errorf("%s: %v %v, want mode 0600", suffix, fi, err)
 		}
 	}
-	if code := proc.stop(); code != 0 {
-		t.Fatalf("notify run exited %d:\n%s", code, proc.stderr.String())
-	}
+	proc.mustStop(t)
 	logs := proc.stdout.String() + proc.stderr.String()
 	if len(bodies) != 1 {
 		t.Fatalf("webhook received %d deliveries, want 1", len(bodies))

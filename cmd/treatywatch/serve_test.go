@@ -63,10 +63,7 @@ func TestServeStopsInOrderWhenItsContextEnds(t *testing.T) {
 	srv, base := c.serve()
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
 	waitFor(t, 30*time.Second, "the console notification", func() bool { return strings.Contains(srv.stdout.String(), "Ratification by Algeria") })
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("serve exited %d:\n%s", code, srv.stderr.String())
-	}
-	if !strings.Contains(srv.stderr.String(), "treatywatch: stopped") {
+	if srv.mustStop(t) && !strings.Contains(srv.stderr.String(), "treatywatch: stopped") {
 		t.Fatalf("no orderly stop:\n%s", srv.stderr.String())
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
@@ -109,9 +106,7 @@ func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
 	before := c.logLines()
 
 	srv, _ := c.serve()
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("serve exited %d:\n%s", code, srv.stderr.String())
-	}
+	srv.mustStop(t)
 	if after := c.logLines(); len(after) != len(before) {
 		t.Fatalf("serve wrote %d events into a ledger that was not empty:\n%s", len(after)-len(before), strings.Join(after[len(before):], "\n"))
 	}
