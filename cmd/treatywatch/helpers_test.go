@@ -54,8 +54,9 @@ var built struct {
 }
 
 // shippedBinary returns the path of the treatywatch binary, built once
-// per test run (with -race when the tests run with it): the program as it
-// ships, for the tests that need a real process.
+// per test run as it ships — without the race detector, which watches the
+// same code in the in-process tests — for the tests that need a real
+// process.
 func shippedBinary(tb testing.TB) string {
 	tb.Helper()
 	built.once.Do(build)
@@ -74,9 +75,6 @@ func build() {
 	}
 	built.dir, built.path = dir, filepath.Join(dir, "treatywatch")
 	args := []string{"build", "-o", built.path}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
 	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		built.err = fmt.Errorf("go build: %w\n%s", err, out)
 	}
