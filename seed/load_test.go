@@ -91,7 +91,6 @@ func TestLoadNeverAmendsAUsersDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	own.EntryIntoForce.Instruments = 30
-	own.Sources = nil
 	if _, err := l.AddTreaty(ctx, own, events.Metadata{Actor: "user"}); err != nil {
 		t.Fatal(err)
 	}
