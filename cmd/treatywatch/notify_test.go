@@ -458,3 +458,23 @@ func leaseHolder(t *testing.T, db string) string {
 	}
 	return holder.String
 }
+
+// TestNotifierAndServeStopCleanlyRightAfterTheyStart: stopped (as by a
+// signal) the moment they run, while the router still reads the log,
+// `notify run` and serve exit 0. They used to exit 1 with "read log
+// after 0: context canceled".
+func TestNotifierAndServeStopCleanlyRightAfterTheyStart(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("seed")
+	for range 10 {
+		r := c.start("notify", "run")
+		waitFor(t, 10*time.Second, "the notifier running", func() bool { return strings.Contains(r.stderr.String(), "notifier running") })
+		r.mustStop(t)
+	}
+	for range 3 {
+		r := c.start("serve", "--addr", freePort(t), "--no-seed")
+		waitFor(t, 10*time.Second, "serve serving", func() bool { return strings.Contains(r.stderr.String(), "serving http://") })
+		r.mustStop(t)
+	}
+}

@@ -132,3 +132,27 @@ func TestSuperviseOrderlyStopIgnoresTheCancellation(t *testing.T) {
 		})
 	}
 }
+
+// TestRunAllIgnoresTheCancellationOnly: `notify run` stopped while its
+// router read the log exited 1 with "read log after 0: context
+// canceled"; a real failure is still its result.
+func TestRunAllIgnoresTheCancellationOnly(t *testing.T) {
+	boom := errors.New("sender: disk full")
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := func(ctx context.Context) error { <-ctx.Done(); return fmt.Errorf("read log after 0: %w", ctx.Err()) }
+	go cancel()
+	if err := runAll(ctx, waiting, waiting); err != nil {
+		t.Fatalf("runAll after the stop = %v, want nil", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	go cancel()
+	if err := runAll(ctx, waiting, func(ctx context.Context) error { <-ctx.Done(); return boom }); !errors.Is(err, boom) || errors.Is(err, context.Canceled) {
+		t.Fatalf("runAll = %v, want the failure alone", err)
+	}
+	// Before the stop, a cancellation of another context is a failure.
+	other, stop := context.WithCancel(context.Background())
+	stop()
+	if err := runAll(context.Background(), func(context.Context) error { return other.Err() }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("runAll = %v, want the cancellation reported", err)
+	}
+}
