@@ -15,6 +15,7 @@ import (
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/slackfake"
 	"github.com/treatywatch/treatywatch/projections"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // clock is an injected, settable clock.
@@ -35,15 +36,19 @@ type env struct {
 	runner *projections.Runner // the read side: follows the log when asked
 }
 
-func hanoiDef() events.Definition {
-	return events.Definition{
-		ID: "XVIII-16", Title: "United Nations Convention against Cybercrime", ShortTitle: "Hanoi Convention",
-		Adopted:           events.MustDate("2024-12-24"),
-		Signature:         &events.Window{Opens: events.MustDate("2025-10-25"), Closes: events.MustDate("2026-12-31")},
-		RequiresSignature: true,
-		EntryIntoForce: events.Rule{Instruments: 40, Counts: []events.Action{events.Ratification, events.Acceptance, events.Approval, events.Accession},
-			Delay: events.Period{N: 90, Unit: events.Days}, LaterParties: &events.Period{N: 30, Unit: events.Days}},
+// hanoiDef is the Hanoi Convention (UNTC XVIII-16) as shipped
+// (seed/treaties/xviii-16-hanoi.yaml).
+func hanoiDef(tb testing.TB) events.Definition {
+	tb.Helper()
+	dir, err := events.NewDirectory()
+	if err != nil {
+		tb.Fatal(err)
 	}
+	def, err := seed.Definition(dir, seed.HanoiID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return def
 }
 
 func mustEnv(tb testing.TB, today string) *env {
@@ -60,7 +65,7 @@ func mustEnv(tb testing.TB, today string) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := l.AddTreaty(ctx, hanoiDef(), events.Metadata{Actor: "test"}); err != nil {
+	if _, err := l.AddTreaty(ctx, hanoiDef(tb), events.Metadata{Actor: "test"}); err != nil {
 		tb.Fatal(err)
 	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st}, nil)

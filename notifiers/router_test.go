@@ -68,7 +68,31 @@ func TestRouterWritesTheDeliveriesOfAThreshold(t *testing.T) {
 	}
 	waitFor(t, "the threshold delivery", func() bool { return len(e.deliveries(t, notifiers.KindThreshold)) == 1 })
 	e.subscribe(t, events.Subscription{ID: "late", Sink: events.SinkConsole, Treaties: []string{"XVIII-16"}})
-	time.Sleep(100 * time.Millisecond)
+	// The sentinel: a later act that the late subscription hears of. The
+	// router handles the log in order, so once its delivery is written,
+	// anything the late subscription could wrongly get of the fortieth
+	// instrument would be written too.
+	sentinel, err := e.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: "signature", Participant: "Japan", Date: "2026-03-03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the late subscription's delivery of a later signature", func() bool {
+		for _, d := range e.deliveries(t, notifiers.KindSignature) {
+			if d.Subscription == "late" && d.Position == sentinel.Position {
+				return true
+			}
+		}
+		return false
+	})
+	all, err := e.outbox.List(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range all {
+		if d.Subscription == "late" && d.Position != sentinel.Position {
+			t.Errorf("the late subscription got a delivery of position %d, before it existed: %+v", d.Position, d.Notice)
+		}
+	}
 	var got []string
 	for _, d := range e.deliveries(t, notifiers.KindThreshold) {
 		if d.Subscription != "ngo" || d.Notice.EntryIntoForce != events.MustDate("2026-06-01") || d.Notice.Counted != 40 || d.Position != fortieth.Position {

@@ -16,6 +16,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/projections"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // The benchmark ledger: 1,000 treaties of 1,000 events each (one
@@ -62,8 +63,13 @@ func buildBenchLedger(path string) error {
 	parts := dir.All()
 	start := events.MustDate("2000-01-01")
 	rng := rand.New(rand.NewPCG(1, 2))
+	hanoi, err := seed.Definition(dir, seed.HanoiID)
+	if err != nil {
+		return err
+	}
+	hanoi.Withdrawal = events.Withdrawal{TakesEffect: events.Period{N: 1, Unit: events.Years}} // hypothetical, as in hanoiDefinition
 	for t := 0; t < benchTreaties; t++ {
-		def := hanoiDefinition()
+		def := hanoi
 		def.ID = fmt.Sprintf("BENCH-%04d", t)
 		def.Adopted = start
 		def.Signature = nil

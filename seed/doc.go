@@ -1,12 +1,20 @@
-// Package seed ships treatywatch's seed data inside the binary: the
+// Package seed ships treatywatch's seed data inside the binary — the
 // definitions of a few real treaties (treaties/*.yaml, with the CSV files
 // they name), the signatures of the UN Convention against Cybercrime as
 // read from public sources (hanoi-convention.csv), and a README that says
-// where every fact came from and what is not verified.
+// where every fact came from and what is not verified — and loads it into
+// a ledger (Load).
 //
-// Package seed owns those files and nothing else. It must not parse,
-// validate or record them: package events/treatyfile parses the
-// definitions, and the application layer decides whether and how to load
-// them into a ledger. The files are read-only and the same in every
-// process.
+// Load is the one way the seed enters a ledger, used by the `seed` and
+// `serve` commands and by tests: it registers only the shipped treaties the
+// ledger lacks, never amends a definition the ledger holds, and imports the
+// Hanoi Convention's signatures only when it registered that treaty now.
+// Tests that need a real treaty take its shipped definition (Definition)
+// rather than a copy.
+//
+// Package seed must not decide or validate anything itself: package
+// events/treatyfile parses the definitions, and the events.Ledger checks
+// and records them as it does any user's input. It reads no flag or
+// environment variable and keeps no state; the files are read-only and
+// the same in every process.
 package seed

@@ -7,12 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // ledgerState is what a refusal must leave exactly as it was: the number
@@ -89,6 +86,7 @@ func writeTemp(tb testing.TB, name, content string) string {
 // Each must be refused with its specific error, a non-zero exit or a 4xx,
 // and leave every table of the ledger as it was.
 func TestBadInputCatalogue(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "XVIII-16", "--on", "deposits")
@@ -252,7 +250,7 @@ func countAPI(cases []badInput) int {
 	return n
 }
 
-// serveForCatalogue starts serve on the ledger with officer, viewer and
+// serveForCatalogue starts serve (in process) on the ledger with officer, viewer and
 // revoked tokens, and returns its base URL, the tokens by role, and a
 // function that stops it.
 func serveForCatalogue(t *testing.T, c *cli) (string, map[string]string, func()) {
@@ -282,36 +280,9 @@ func serveForCatalogue(t *testing.T, c *cli) (string, map[string]string, func())
 	}
 	c.ok("token", "revoke", id)
 	tokens["malformed"] = "not-a-token"
-	addr := freePort(t)
-	cmd := newServe(t, c, addr)
-	return "http://" + addr, tokens, func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}
-}
-
-// newServe starts serve on addr and waits until it is ready.
-func newServe(t *testing.T, c *cli, addr string) *exec.Cmd {
-	t.Helper()
-	p := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
-	p.Env = append(os.Environ(), c.env...)
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	srv, base := c.serve()
+	return base, tokens, func() {
+		srv.mustStop(t)
 	}
 }
 

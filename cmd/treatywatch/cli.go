@@ -77,13 +77,34 @@ type Main struct {
 	afterSend func(notifiers.Delivery)
 }
 
-// NewMain returns a Main that reads the environment through getenv.
+// NewMain returns a Main that reads its input from stdin, writes its
+// output to stdout and its errors and logs to stderr, and reads the
+// environment through getenv only: nothing in the command line reads the
+// process's environment, arguments or standard streams itself, so tests
+// run it in process with their own.
 func NewMain(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *Main {
 	return &Main{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 }
 
-// Close closes what Run opened.
+// RunAndClose runs the command line args (Run), then closes what the run
+// opened (Close), and returns the exit code: what the process does, and
+// what tests call to run a command line in process. A Close that fails is
+// reported on standard error and makes a run that succeeded exit 1.
+func (m *Main) RunAndClose(ctx context.Context, args []string) int {
+	code := m.Run(ctx, args)
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(m.stderr, "treatywatch: close: "+err.Error())
+		if code == exitOK {
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+// Close closes what Run opened. A Main runs one command line: after
+// Close, make a new one (NewMain) for the next.
 func (m *Main) Close() error {
+	m.ledger = nil
 	if m.store != nil {
 		err := m.store.Close()
 		m.store = nil

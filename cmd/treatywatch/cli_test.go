@@ -5,103 +5,26 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	treatywatch "github.com/treatywatch/treatywatch/cmd/treatywatch"
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/seed"
 )
 
-// binary is the treatywatch binary built once for the CLI tests.
-var binary string
-
-func TestMain(m *testing.M) {
-	if code, ok := runHelperProcess(); ok { // the test binary run as a crashing notifier
-		os.Exit(code)
-	}
-	dir, err := os.MkdirTemp("", "treatywatch-cli")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "treatywatch")
-	args := []string{"build", "-o", binary}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-	if err != nil {
-		os.Stderr.Write(out)
-		os.Exit(2)
-	}
-	// A race-enabled binary sleeps a second at exit to let reports
-	// flush; the children report through their exit code anyway.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// cli runs the binary on one database with a fixed "today".
-type cli struct {
-	t   *testing.T
-	db  string
-	env []string
-}
-
-func newCLI(t *testing.T) *cli {
-	t.Helper()
-	return &cli{t: t, db: filepath.Join(t.TempDir(), "ledger", "treatywatch.db"), env: []string{"TREATYWATCH_NOW=2026-11-27T09:00:00Z", "TREATYWATCH_ACTOR=test-officer"}}
-}
-
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func (c *cli) run(stdin string, args ...string) result {
-	c.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--db", c.db}, args...)...)
-	cmd.Env = append(os.Environ(), c.env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
-}
-
-func (c *cli) ok(args ...string) string {
-	c.t.Helper()
-	r := c.run("", args...)
-	if r.code != 0 {
-		c.t.Fatalf("treatywatch %v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
-	}
-	return r.stdout
-}
-
-// logLines returns the ledger as JSON Lines.
-func (c *cli) logLines() []string {
-	c.t.Helper()
-	out := strings.TrimSpace(c.ok("log", "--json"))
-	if out == "" {
-		return nil
-	}
-	return strings.Split(out, "\n")
-}
-
 func TestSeedLoadsTheRealHanoiConvention(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	out := c.ok("seed")
 	if !strings.Contains(out, "events recorded") {
@@ -150,6 +73,7 @@ func TestSeedLoadsTheRealHanoiConvention(t *testing.T) {
 }
 
 func TestRefusedCommandsChangeNothing(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	before := c.logLines()
@@ -186,6 +110,7 @@ func TestRefusedCommandsChangeNothing(t *testing.T) {
 }
 
 func TestRecordCorrectRetract(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	out := c.ok("record", "ratification", "--treaty", "hanoi", "--participant", "vietnam", "--date", "2026-06-01", "--ref", "C.N.100.2026.TREATIES-XVIII.16", "--json")
@@ -222,6 +147,7 @@ func TestRecordCorrectRetract(t *testing.T) {
 }
 
 func TestImportValidatesTheWholeFileFirst(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	before := c.logLines()
@@ -277,6 +203,7 @@ func TestImportValidatesTheWholeFileFirst(t *testing.T) {
 }
 
 func TestVerifyNamesTheTamperedPosition(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	if out := c.ok("verify"); !strings.Contains(out, "hash chain intact") {
@@ -309,6 +236,7 @@ func TestVerifyNamesTheTamperedPosition(t *testing.T) {
 // seed, a token, a subscription and a treaty registered after dated acts,
 // verify reported a broken chain on an intact ledger.
 func TestVerifyAfterEveryKindOfStream(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-01-05")
@@ -326,6 +254,7 @@ func TestVerifyAfterEveryKindOfStream(t *testing.T) {
 // TestVerifyFindsANullDate is the tampering verify missed: a valid date
 // set to NULL behind the store's back.
 func TestVerifyFindsANullDate(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	headFile := filepath.Join(t.TempDir(), "head")
@@ -357,6 +286,7 @@ func TestVerifyFindsANullDate(t *testing.T) {
 // TestVerifyWithAKeptHeadFindsATruncatedTail keeps the head in a file and
 // finds the tail removed later.
 func TestVerifyWithAKeptHeadFindsATruncatedTail(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	headFile := filepath.Join(t.TempDir(), "head")
@@ -409,6 +339,7 @@ func mustReadSeed(tb testing.TB, name string) string {
 // TestHelpExitsZero: --help, -h, help CMD and CMD --help print the usage
 // on standard output and exit 0.
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"help", "record"}, {"record", "--help"}, {"verify", "-h"}} {
 		r := c.run("", args...)
@@ -418,5 +349,151 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 	if r := c.run("", "record", "--help"); !strings.Contains(r.stdout, "-participant") {
 		t.Errorf("record --help lists no flags:\n%s", r.stdout)
+	}
+}
+
+// TestShippedBinaryExitCodes: the exit status of the real process is the
+// exit code Run returns in process, for each kind of outcome (README,
+// "Exit codes"; 6, a concurrent writer winning three times, is left to
+// events' conflict tests), with the message on standard error and nothing
+// on standard output.
+func TestShippedBinaryExitCodes(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("seed")
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"done", []string{"status", "XVIII-16"}, 0, ""},
+		{"help", []string{"record", "--help"}, 0, ""},
+		{"an operation failed", []string{"--db", filepath.Join(notADir, "ledger.db"), "status", "XVIII-16"}, 1, "not a directory"},
+		{"bad usage", []string{"record", "ratify", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-01"}, 2, `unknown action "ratify"`},
+		{"refused", []string{"record", "ratification", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-01"}, 3, "Japan has not signed XVIII-16"},
+		{"not found", []string{"status", "XXVII-99"}, 4, `unknown treaty "XXVII-99"`},
+		{"duplicate", []string{"record", "signature", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2025-10-25"}, 5, "already recorded at position"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := c.run("", tc.args...)
+			cmd := c.command("", tc.args...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || in.code != tc.code {
+				t.Fatalf("exit status %d, in process %d; want %d\n%s%s", code, in.code, tc.code, out.String(), errb.String())
+			}
+			if tc.code == 0 {
+				if out.String() != in.stdout || errb.Len() != 0 {
+					t.Errorf("the process printed\n%s%s\nin process:\n%s", out.String(), errb.String(), in.stdout)
+				}
+				return
+			}
+			if out.Len() != 0 || !strings.HasPrefix(errb.String(), "treatywatch: ") || !strings.Contains(errb.String(), tc.msg) || errb.String() != in.stderr {
+				t.Errorf("stdout %q, stderr %q; want nothing, and %q as in process (%q)", out.String(), errb.String(), tc.msg, in.stderr)
+			}
+		})
+	}
+}
+
+// openFiles counts this process's open file descriptors.
+func openFiles(tb testing.TB) int {
+	tb.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(fds)
+}
+
+// TestInProcessRunsLeaveNothingOpen: every in-process run gets a fresh
+// Main that RunAndClose closes: after many runs — reads, writes, refusals,
+// a serve started and stopped — no file (the ledger, its -wal and -shm,
+// the secrets key) and no goroutine is left over.
+func TestInProcessRunsLeaveNothingOpen(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed")
+	rounds := 0
+	round := func() {
+		rounds++
+		c.ok("status", "XVIII-16", "--json")
+		c.ok("log", "--since", "60")
+		c.ok("subscriptions")
+		c.ok("record", "declaration", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", fmt.Sprintf("2026-01-%02d", rounds), "--note", "round "+strconv.Itoa(rounds))
+		if r := c.run("", "record", "ratification", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-01"); r.code != 3 {
+			t.Fatalf("refusal: exit %d %s", r.code, r.stderr)
+		}
+	}
+	round() // the runtime's own first files (the network poller, ...)
+	srv, _ := c.serve("--no-seed")
+	srv.mustStop(t)
+	// The client's idle connections to the stopped server are this
+	// test's, not the runs'.
+	http.DefaultClient.CloseIdleConnections()
+	files, goroutines := openFiles(t), runtime.NumGoroutine()
+	for range 10 {
+		round()
+	}
+	srv, _ = c.serve("--no-seed")
+	srv.mustStop(t)
+	http.DefaultClient.CloseIdleConnections()
+	// Connections and goroutines end asynchronously: wait for the counts
+	// to come back, and fail if they do not.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, g := openFiles(t), runtime.NumGoroutine()
+		if n <= files && g <= goroutines {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 51 runs: %d files open (%d before), %d goroutines (%d before): a Main was not closed", n, files, g, goroutines)
+		}
+	}
+}
+
+// TestTheCommandLineReadsOnlyTheEnvironmentItIsGiven: nothing in the
+// command line reads the process's environment: a TREATYWATCH_NOW,
+// TREATYWATCH_ACTOR or TREATYWATCH_DB of the test process does not reach
+// an in-process run, which sees only what its getenv gives.
+func TestTheCommandLineReadsOnlyTheEnvironmentItIsGiven(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "other.db")
+	t.Setenv("TREATYWATCH_NOW", "2030-01-01")
+	t.Setenv("TREATYWATCH_ACTOR", "the test process")
+	t.Setenv("TREATYWATCH_DB", other)
+	c := newCLI(t)
+	c.ok("seed")
+	var e struct{ Metadata struct{ Actor string } }
+	if err := json.Unmarshal([]byte(c.ok("record", "declaration", "--treaty", "XVIII-16", "--participant", "Viet Nam", "--date", "2026-01-05", "--json")), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Metadata.Actor != "test-officer" {
+		t.Errorf("actor %q, want the given TREATYWATCH_ACTOR", e.Metadata.Actor)
+	}
+	if s := c.status("XVIII-16"); s.AsOf != "2026-11-27" {
+		t.Errorf("as of %s, want the given TREATYWATCH_NOW's 2026-11-27", s.AsOf)
+	}
+	// Without --db: the given TREATYWATCH_DB, not the process's.
+	given := filepath.Join(t.TempDir(), "given.db")
+	var out, errb bytes.Buffer
+	env := map[string]string{"TREATYWATCH_DB": given}
+	m := treatywatch.NewMain(strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	if code := m.RunAndClose(t.Context(), []string{"seed", "--quiet"}); code != 0 {
+		t.Fatalf("seed: exit %d %s", code, errb.String())
+	}
+	if _, err := os.Stat(given); err != nil {
+		t.Errorf("the given TREATYWATCH_DB was not used: %v", err)
+	}
+	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the process's TREATYWATCH_DB was used: %v", err)
 	}
 }

@@ -15,8 +15,11 @@ import (
 
 // comparison is one treaty's line in `compare`.
 type comparison struct {
-	Treaty         string       `json:"treaty"`
-	Name           string       `json:"name"`
+	Treaty string `json:"treaty"`
+	Name   string `json:"name"`
+	// Opened is projections.OpenedForSignature: the definition's
+	// signature.opens, else the first signature recorded, else the
+	// adoption.
 	Opened         *events.Date `json:"opened_for_signature"`
 	Required       int          `json:"required"`
 	Counted        int          `json:"counted"`
@@ -24,8 +27,7 @@ type comparison struct {
 	Signatories    int          `json:"signatories"`
 	ThresholdMetOn *events.Date `json:"threshold_met_on"`
 	EntryIntoForce *events.Date `json:"entry_into_force"`
-	// DaysToThreshold counts the days from the opening for signature (or
-	// the adoption) to the threshold.
+	// DaysToThreshold counts the days from Opened to the threshold.
 	DaysToThreshold *int `json:"days_to_threshold"`
 }
 
@@ -70,11 +72,7 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 		}
 		c := comparison{Treaty: id, Name: h.Definition.Name(), Required: st.Required, Counted: st.Counted, Percent: st.Percent,
 			Signatories: st.Signatories, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce}
-		start := h.Definition.Adopted
-		if w := h.Definition.Signature; w != nil && !w.Opens.IsZero() {
-			start = w.Opens
-		}
-		if !start.IsZero() {
+		if start := projections.OpenedForSignature(h.Definition, st); !start.IsZero() {
 			c.Opened = &start
 			if st.ThresholdMetOn != nil {
 				days := start.DaysUntil(*st.ThresholdMetOn)

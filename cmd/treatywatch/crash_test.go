@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type crashLedger struct {
 	importSets [][]string       // the notes of each import: all or none
 	keys       map[string]string
 	stats      map[string]int
+	took       map[string]time.Duration // how long a record, an import takes here (calibrate)
 }
 
 type signatory struct {
@@ -59,11 +61,12 @@ func (h *crashLedger) act() (string, string, string) {
 	return s.name, s.date.AddDays(1 + n/len(h.signs)).String(), fmt.Sprintf("crash-%d", n)
 }
 
-// start runs the binary with args and the harness's environment.
+// start runs the shipped binary with args and the harness's environment:
+// the harness kills real processes. (Its checks between rounds run in
+// process.)
 func (h *crashLedger) start(stdout, stderr io.Writer, args ...string) *exec.Cmd {
 	h.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--db", h.c.db}, args...)...)
-	cmd.Env = append(os.Environ(), append(h.c.env, "SLACK_BOT_TOKEN=xoxb-crash", "SLACK_API_URL="+h.fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=5ms")...)
+	cmd := h.c.with("SLACK_BOT_TOKEN=xoxb-crash", "SLACK_API_URL="+h.fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=5ms").command("", args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
@@ -88,27 +91,77 @@ func killAfter(cmd *exec.Cmd, d time.Duration) bool {
 
 var positionRe = regexp.MustCompile(`at position (\d+)`)
 
+// killWindow is how long after its start a command of the kind (record,
+// import) is killed: a random moment up to twice as long as the command
+// takes to complete on this machine (calibrate), so that some runs are
+// killed before their commit, some after it, and some complete.
+func (h *crashLedger) killWindow(kind string) time.Duration {
+	return time.Duration(h.rng.Int64N(int64(h.took[kind])*2 + 1))
+}
+
+// calibrate runs a record and an import to their end, three times each,
+// and keeps the median time each kind took (the first run of a new
+// binary can take seconds).
+func (h *crashLedger) calibrate() {
+	for _, kind := range []string{"record", "import"} {
+		run := map[string]func(time.Duration) (bool, time.Duration){"record": h.record, "import": h.importActs}[kind]
+		var took []time.Duration
+		for range 3 {
+			ok, d := run(time.Minute)
+			if !ok {
+				h.t.Fatalf("calibration: %s did not complete within a minute", kind)
+			}
+			took = append(took, d)
+		}
+		slices.Sort(took)
+		h.took[kind] = took[1]
+		h.t.Logf("calibration: %s took %v", kind, took)
+	}
+}
+
 // roundRecord records one act and kills the process at a random moment.
 func (h *crashLedger) roundRecord() {
-	p, d, note := h.act()
-	var out bytes.Buffer
-	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
-	h.tried[note] = true
-	if killAfter(cmd, time.Duration(h.rng.IntN(90))*time.Millisecond) {
-		m := positionRe.FindStringSubmatch(out.String())
-		if m == nil {
-			h.t.Fatalf("record answered %q", out.String())
-		}
-		pos, _ := strconv.ParseInt(m[1], 10, 64)
-		h.acked[note] = pos
+	if ok, _ := h.record(h.killWindow("record")); ok {
 		h.stats["record acknowledged"]++
 	} else {
 		h.stats["record killed"]++
 	}
 }
 
+// record records one act with the process killed after within unless it
+// completed; it reports whether it completed, and how long it ran.
+func (h *crashLedger) record(within time.Duration) (bool, time.Duration) {
+	p, d, note := h.act()
+	var out bytes.Buffer
+	start := time.Now()
+	cmd := h.start(&out, io.Discard, "record", "declaration", "--treaty", "XVIII-16", "--participant", p, "--date", d, "--note", note)
+	h.tried[note] = true
+	if !killAfter(cmd, within) {
+		return false, time.Since(start)
+	}
+	took := time.Since(start)
+	m := positionRe.FindStringSubmatch(out.String())
+	if m == nil {
+		h.t.Fatalf("record answered %q", out.String())
+	}
+	pos, _ := strconv.ParseInt(m[1], 10, 64)
+	h.acked[note] = pos
+	return true, took
+}
+
 // roundImport imports five acts and kills the process at a random moment.
 func (h *crashLedger) roundImport() {
+	if ok, _ := h.importActs(h.killWindow("import")); ok {
+		h.stats["import acknowledged"]++
+	} else {
+		h.stats["import killed"]++
+	}
+}
+
+// importActs imports five acts with the process killed after within
+// unless it completed; it reports whether it completed, and how long it
+// ran.
+func (h *crashLedger) importActs(within time.Duration) (bool, time.Duration) {
 	var csv strings.Builder
 	csv.WriteString("participant,action,date,note\n")
 	var notes []string
@@ -122,38 +175,56 @@ func (h *crashLedger) roundImport() {
 	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
+	start := time.Now()
 	cmd := h.start(io.Discard, io.Discard, "import", "--treaty", "XVIII-16", file)
 	h.importSets = append(h.importSets, notes)
-	if killAfter(cmd, time.Duration(h.rng.IntN(120))*time.Millisecond) {
-		for _, n := range notes {
-			h.acked[n] = -1 // present, at a position the harness did not read
-		}
-		h.stats["import acknowledged"]++
-	} else {
-		h.stats["import killed"]++
+	if !killAfter(cmd, within) {
+		return false, time.Since(start)
 	}
+	took := time.Since(start)
+	for _, n := range notes {
+		h.acked[n] = -1 // present, at a position the harness did not read
+	}
+	return true, took
 }
 
 // serve starts serve and waits until it answers /readyz.
-func (h *crashLedger) serve(addr string) *exec.Cmd {
+func (h *crashLedger) serve(addr string) *serveProc {
 	h.t.Helper()
 	var errb syncBuffer
 	cmd := h.start(io.Discard, &errb, "serve", "--addr", addr)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return cmd
-			}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	h.t.Cleanup(func() { _ = cmd.Process.Kill() }) // if the test ends before it is stopped
+	waitReady(h.t, "http://"+addr, func() string {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Sprintf("serve exited: %v\n%s", err, errb.String())
+		default:
+			return ""
 		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			h.t.Fatalf("serve not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	return &serveProc{cmd: cmd, exited: exited}
+}
+
+// serveProc is a serve process of the harness, waited for in the
+// background.
+type serveProc struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// kill ends it with SIGKILL and waits for it; its exit status is the kill.
+func (p *serveProc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited //nolint:errcheck // killed: its exit status is the kill
+}
+
+// term ends it with SIGTERM and waits for it.
+func (p *serveProc) term() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited //nolint:errcheck // the harness checks the ledger, not the exit status
 }
 
 type apiWrite struct {
@@ -191,7 +262,7 @@ func (h *crashLedger) post(base string, w apiWrite) (int, int64, error) {
 func (h *crashLedger) roundAPI() {
 	addr := freePort(h.t)
 	base := "http://" + addr
-	cmd := h.serve(addr)
+	srv := h.serve(addr)
 	var (
 		mu     sync.Mutex
 		writes []apiWrite
@@ -231,17 +302,13 @@ func (h *crashLedger) roundAPI() {
 		})
 	}
 	time.Sleep(time.Duration(50+h.rng.IntN(600)) * time.Millisecond)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	srv.kill()
 	close(stop)
 	wg.Wait()
 	h.stats["serve killed"]++
 
-	cmd = h.serve(addr)
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	srv = h.serve(addr)
+	defer srv.term()
 	for _, w := range writes {
 		status, pos, err := h.post(base, w)
 		if err != nil {
@@ -329,6 +396,7 @@ func (h *crashLedger) check(round int) {
 // is delivered exactly once and the persisted read models equal a replay
 // from position 0. -crash.rounds sets the number of rounds.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d, %d rounds", seed, *crashRounds)
 	c := newCLI(t)
@@ -339,13 +407,14 @@ func TestCrashSafety(t *testing.T) {
 	token = token[strings.LastIndex(token, "\n")+1:]
 	c.ok("subscribe", "--sink", "slack", "--channel", "C0CRASH", "--treaty", "XVIII-16", "--on", "deposits")
 	h := &crashLedger{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 1)), fake: fake, token: token,
-		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}}
+		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}, took: map[string]time.Duration{}}
 	for _, line := range strings.Split(mustReadSeed(t, "hanoi-convention.csv"), "\n")[1:] {
 		f := strings.Split(line, ",")
 		if len(f) >= 3 && f[1] == "signature" {
 			h.signs = append(h.signs, signatory{f[0], events.MustDate(f[2])})
 		}
 	}
+	h.calibrate()
 	for round := range *crashRounds {
 		switch round % 5 {
 		case 0, 1:
@@ -434,9 +503,8 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 	}
-	_ = srv.Process.Signal(syscall.SIGTERM)
-	_ = srv.Wait()
+	srv.term()
 
-	t.Logf("%d rounds: %d acknowledged acts, 0 lost, 0 duplicated; %d notifications, each posted once; %v",
-		*crashRounds, len(h.acked), len(ids), h.stats)
+	t.Logf("%d rounds: %d acknowledged acts, 0 lost, 0 duplicated; %d notifications, each posted once; %v; a record took %s, an import %s",
+		*crashRounds, len(h.acked), len(ids), h.stats, h.took["record"].Round(time.Millisecond), h.took["import"].Round(time.Millisecond))
 }

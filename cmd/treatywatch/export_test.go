@@ -31,9 +31,5 @@ func RunCrashingAfterSends(n int, args []string) int {
 			os.Exit(CrashExitCode)
 		}
 	}
-	code := m.Run(ctx, args)
-	if err := m.Close(); err != nil && code == 0 {
-		code = 1
-	}
-	return code
+	return m.RunAndClose(ctx, args)
 }

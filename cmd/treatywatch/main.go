@@ -10,11 +10,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := NewMain(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	code := m.Run(ctx, os.Args[1:])
-	if err := m.Close(); err != nil && code == 0 {
-		code = 1
-	}
+	code := NewMain(os.Stdin, os.Stdout, os.Stderr, os.Getenv).RunAndClose(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

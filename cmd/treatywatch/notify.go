@@ -116,33 +116,33 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 }
 
 // Run runs the sender, the scheduler and the router until ctx ends, then
-// stops them in reverse order and closes the subscriber.
+// closes the subscriber.
 func (n *notifier) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
 	runs := []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run}
 	if n.own {
 		runs = append(runs, n.runner.Run)
 	}
-	for _, run := range runs {
-		wg.Go(func() {
-			if err := run(ctx); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	cerr := n.sub.Close()
-	return errors.Join(append(collect(errs), cerr)...)
+	err := runAll(ctx, runs...)
+	return errors.Join(err, n.sub.Close())
 }
 
-func collect(errs <-chan error) []error {
-	var out []error
-	for err := range errs {
-		out = append(out, err)
+// runAll runs each function in its own goroutine until all have returned
+// and returns their errors joined — but for the cancellation of ctx,
+// which a function returns when it stopped as asked (a read or a write
+// in flight when ctx ended, say).
+func runAll(ctx context.Context, runs ...func(context.Context) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(runs))
+	for i, run := range runs {
+		wg.Go(func() { errs[i] = run(ctx) })
 	}
-	return out
+	wg.Wait()
+	for i, err := range errs {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			errs[i] = nil
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func runNotify(ctx context.Context, m *Main, args []string) error {

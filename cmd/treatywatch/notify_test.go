@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -39,11 +38,25 @@ func runHelperProcess() (int, bool) {
 	return treatywatch.RunCrashingAfterSends(n, os.Args[1:]), true
 }
 
-// notifier starts `treatywatch notify run` against a fake Slack, pacing
-// each channel at 50 ms unless env sets TREATYWATCH_CHANNEL_INTERVAL.
-func (c *cli) notifier(t *testing.T, fake *slackfake.Server, env ...string) *exec.Cmd {
+// slackEnv is the environment of a notifier against the fake Slack,
+// pacing each channel at 50 ms unless env sets
+// TREATYWATCH_CHANNEL_INTERVAL (later entries win).
+func (c *cli) slackEnv(fake *slackfake.Server, env ...string) *cli {
+	return c.with(append([]string{"SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL=" + fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=50ms"}, env...)...)
+}
+
+// notifier starts `treatywatch notify run` in process against a fake
+// Slack.
+func (c *cli) notifier(fake *slackfake.Server, env ...string) *running {
+	c.t.Helper()
+	return c.slackEnv(fake, env...).start("notify", "run")
+}
+
+// notifierProcess starts the shipped binary's `notify run` against a fake
+// Slack, for the tests that kill it.
+func (c *cli) notifierProcess(t *testing.T, fake *slackfake.Server, env ...string) *exec.Cmd {
 	t.Helper()
-	return c.startNotifier(t, binary, fake, env...)
+	return c.startNotifier(t, "", fake, env...)
 }
 
 // crashingNotifier starts the real notifier in a helper process (this
@@ -60,35 +73,11 @@ func (c *cli) crashingNotifier(t *testing.T, fake *slackfake.Server, n int, env 
 
 func (c *cli) startNotifier(t *testing.T, exe string, fake *slackfake.Server, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(exe, "--db", c.db, "notify", "run")
-	// Later entries win: env may override the interval.
-	cmd.Env = append(os.Environ(), append(append(c.env, "SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=50ms"), env...)...)
+	cmd := c.slackEnv(fake, env...).command(exe, "notify", "run")
 	if testing.Verbose() {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd
-}
-
-// waitFor polls cond (a positive sentinel) until it holds or the
-// deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return c.startProcess(cmd)
 }
 
 // postsMentioning counts the fake's posts, per channel, whose text names s.
@@ -125,6 +114,7 @@ func (c *cli) recordSentinel(t *testing.T, fake *slackfake.Server, channels ...s
 // delivery, restarts it each time, and checks that every deposit reached
 // each subscribed Slack channel exactly once.
 func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
@@ -135,7 +125,7 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 	}
 	ratifiers := []string{"Algeria", "Angola", "Australia", "Austria", "Azerbaijan", "Belarus", "Belgium", "Brazil", "Chile", "China", "Cuba", "Ecuador", "Egypt", "France"}
 	rng := rand.New(rand.NewPCG(7, 11))
-	proc := c.notifier(t, fake)
+	proc := c.notifierProcess(t, fake)
 	kills := 0
 	for i, p := range ratifiers {
 		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 100+i))
@@ -144,7 +134,7 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 			_ = proc.Process.Kill() // SIGKILL: no cleanup at all
 			_ = proc.Wait()
 			kills++
-			proc = c.notifier(t, fake)
+			proc = c.notifierProcess(t, fake)
 		}
 	}
 	want := len(ratifiers) * len(channels)
@@ -184,6 +174,7 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 // test binary run as a helper process: the shipped binary has no fault
 // injection.
 func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
@@ -203,7 +194,7 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 			t.Fatalf("round %d: %d posts after the crash, want %d", round, got, round)
 		}
 	}
-	proc := c.notifier(t, fake)
+	proc := c.notifierProcess(t, fake)
 	c.recordSentinel(t, fake, "C0NGO1")
 	_ = proc.Process.Kill()
 	_ = proc.Wait()
@@ -226,13 +217,14 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 // exactly-once tests lives in the test binary only. The shipped binary,
 // given the old switch, keeps running and delivers every message.
 func TestShippedBinaryHasNoCrashSwitch(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
 	defer fake.Close()
 	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
-	proc := c.notifier(t, fake, "TREATYWATCH_CRASH_AFTER_SENDS=1")
+	proc := c.notifierProcess(t, fake, "TREATYWATCH_CRASH_AFTER_SENDS=1")
 	c.recordSentinel(t, fake, "C0NGO1") // posted after Algeria's: the process outlived its first send
 	if proc.ProcessState != nil {
 		t.Fatalf("the notifier exited: %v", proc.ProcessState)
@@ -252,6 +244,7 @@ func TestShippedBinaryHasNoCrashSwitch(t *testing.T) {
 // the channel still comes at least the channel interval (1 s, Slack's
 // pace) after the first, as the fake Slack measured their arrival.
 func TestPacingHoldsAcrossACrash(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
@@ -264,7 +257,7 @@ func TestPacingHoldsAcrossACrash(t *testing.T) {
 	if err := crash.Wait(); err == nil {
 		t.Fatal("the crashing notifier did not crash")
 	}
-	proc := c.notifier(t, fake, "TREATYWATCH_CHANNEL_INTERVAL="+pace.String())
+	proc := c.notifierProcess(t, fake, "TREATYWATCH_CHANNEL_INTERVAL="+pace.String())
 	waitFor(t, 20*time.Second, "Angola's ratification", func() bool { return postsMentioning(fake, "Angola")["C0NGO1"] == 1 })
 	_ = proc.Process.Kill()
 	_ = proc.Wait()
@@ -278,6 +271,7 @@ func TestPacingHoldsAcrossACrash(t *testing.T) {
 }
 
 func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	for _, tc := range []struct {
@@ -327,6 +321,7 @@ func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
 // (invalid_auth) sends the message to the dead letters, once; after the
 // token is fixed, `notify redrive` sends it.
 func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
@@ -334,18 +329,14 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
 	fake.Fail(slackfake.Fault{SlackError: "invalid_auth"})
-	proc := c.notifier(t, fake)
-	deadline := time.Now().Add(15 * time.Second)
+	proc := c.notifier(fake)
 	var dl string
-	for time.Now().Before(deadline) {
-		if dl = c.ok("notify", "dead-letters"); strings.Contains(dl, "invalid_auth") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = proc.Process.Kill()
-	_ = proc.Wait()
-	if !strings.Contains(dl, "D1") || !strings.Contains(dl, "invalid_auth") {
+	waitFor(t, 15*time.Second, "the dead letter", func() bool {
+		dl = c.ok("notify", "dead-letters")
+		return strings.Contains(dl, "invalid_auth")
+	})
+	proc.mustStop(t)
+	if !strings.Contains(dl, "D1") {
 		t.Fatalf("dead letters:\n%s", dl)
 	}
 	if n := fake.Calls("chat.postMessage"); n != 1 {
@@ -355,12 +346,9 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 	if out := c.ok("notify", "redrive", "D1"); !strings.Contains(out, "1 deliveries back in the queue") {
 		t.Fatalf("redrive: %q", out)
 	}
-	proc = c.notifier(t, fake)
-	for len(fake.Posts()) < 1 && time.Now().Before(deadline.Add(10*time.Second)) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = proc.Process.Kill()
-	_ = proc.Wait()
+	proc = c.notifier(fake)
+	waitFor(t, 15*time.Second, "the redriven post", func() bool { return len(fake.Posts()) >= 1 })
+	proc.mustStop(t)
 	if posts := fake.Posts(); len(posts) != 1 || !strings.Contains(posts[0].Text, "Algeria") {
 		t.Fatalf("after redrive: %+v", posts)
 	}
@@ -373,6 +361,7 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 }
 
 func TestNotifyPreviewRendersWithoutSending(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	out := c.ok("notify", "preview", "--treaty", "hanoi")
@@ -403,6 +392,7 @@ func TestNotifyPreviewRendersWithoutSending(t *testing.T) {
 // run` takes over at once; each deposit reaches each channel exactly
 // once.
 func TestServeAndNotifyRunOnOneLedgerPostEachMessageOnce(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	fake := slackfake.New()
@@ -411,40 +401,15 @@ func TestServeAndNotifyRunOnOneLedgerPostEachMessageOnce(t *testing.T) {
 	for _, ch := range channels {
 		c.ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
 	}
-	env := append(os.Environ(), append(c.env, "SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=20ms")...)
-	addr := freePort(t)
+	// Two processes: the lease's holder is a process (host, pid), and a
+	// holder that is this very process is never taken for gone.
+	env := c.slackEnv(fake, "TREATYWATCH_CHANNEL_INTERVAL=20ms")
 	var serveLog, notifyLog syncBuffer
-	serve := exec.Command(binary, "--db", c.db, "-v", "serve", "--addr", addr, "--no-seed")
-	serve.Env, serve.Stderr = env, &serveLog
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if serve.ProcessState == nil {
-			_ = serve.Process.Kill()
-			_ = serve.Wait()
-		}
-	})
-	waitFor(t, 60*time.Second, "serve ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	serve, _ := env.serveProcess(&syncBuffer{}, &serveLog, "--no-seed")
 	waitFor(t, 30*time.Second, "serve holding the sender lease", func() bool { return leaseHolder(t, c.db) != "" })
-	notify := exec.Command(binary, "--db", c.db, "-v", "notify", "run")
-	notify.Env, notify.Stderr = env, &notifyLog
-	if err := notify.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if notify.ProcessState == nil {
-			_ = notify.Process.Kill()
-			_ = notify.Wait()
-		}
-	})
+	notify := env.command("", "-v", "notify", "run")
+	notify.Stderr = &notifyLog
+	env.startProcess(notify)
 	waitFor(t, 30*time.Second, "notify run saying it waits for the sender lease", func() bool {
 		return strings.Contains(notifyLog.String(), "another sender holds the ledger's sender lease")
 	})
@@ -492,4 +457,24 @@ func leaseHolder(t *testing.T, db string) string {
 		return ""
 	}
 	return holder.String
+}
+
+// TestNotifierAndServeStopCleanlyRightAfterTheyStart: stopped (as by a
+// signal) the moment they run, while the router still reads the log,
+// `notify run` and serve exit 0. They used to exit 1 with "read log
+// after 0: context canceled".
+func TestNotifierAndServeStopCleanlyRightAfterTheyStart(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.ok("seed")
+	for range 10 {
+		r := c.start("notify", "run")
+		waitFor(t, 10*time.Second, "the notifier running", func() bool { return strings.Contains(r.stderr.String(), "notifier running") })
+		r.mustStop(t)
+	}
+	for range 3 {
+		r := c.start("serve", "--addr", freePort(t), "--no-seed")
+		waitFor(t, 10*time.Second, "serve serving", func() bool { return strings.Contains(r.stderr.String(), "serving http://") })
+		r.mustStop(t)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +64,7 @@ func (c *cli) dbBytes() []byte {
 // or its files could find them, that deliveries still reach the URL
 // signed with the secret, and that the same subscription is refused.
 func TestWebhookSecretsStayOutOfTheLog(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	recv := newHookReceiver(t)
@@ -96,30 +96,21 @@ func TestWebhookSecretsStayOutOfTheLog(t *testing.T) {
 
 	// The notifier finds the URL and the secret in the secret store; its
 	// log lines (at debug level) hold neither.
-	var logs bytes.Buffer
-	cmd := exec.Command(binary, "--db", c.db, "-v", "notify", "run")
-	cmd.Env = append(os.Environ(), c.env...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
+	proc := c.start("-v", "notify", "run")
 	var bodies [][]byte
 	var sigs []string
-	for time.Now().Before(deadline) {
-		if bodies, sigs = recv.received(); len(bodies) > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 20*time.Second, "the webhook delivery", func() bool {
+		bodies, sigs = recv.received()
+		return len(bodies) > 0
+	})
 	// While the notifier runs, the ledger has its -wal and -shm files.
 	for _, suffix := range []string{"", "-wal", "-shm", ".secrets-key"} {
 		if fi, err := os.Stat(c.db + suffix); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want mode 0600", suffix, fi, err)
 		}
 	}
-	_ = cmd.Process.Signal(os.Interrupt)
-	_ = cmd.Wait()
+	proc.mustStop(t)
+	logs := proc.stdout.String() + proc.stderr.String()
 	if len(bodies) != 1 {
 		t.Fatalf("webhook received %d deliveries, want 1", len(bodies))
 	}
@@ -130,7 +121,7 @@ func TestWebhookSecretsStayOutOfTheLog(t *testing.T) {
 	if err := json.Unmarshal(bodies[0], &p); err != nil || p.Notice.Participant != "Algeria" {
 		t.Errorf("delivery %s: %v", bodies[0], err)
 	}
-	if strings.Contains(logs.String(), "ngo-cyber-7f3a") || strings.Contains(logs.String(), secret) {
-		t.Errorf("the notifier logged a secret:\n%s", logs.String())
+	if strings.Contains(logs, "ngo-cyber-7f3a") || strings.Contains(logs, secret) {
+		t.Errorf("the notifier logged a secret:\n%s", logs)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +25,7 @@ import (
 // secret (the Slack bot token and signing secret, API tokens, webhook URLs
 // and HMAC secrets).
 func TestNoSecretInAnyLogLine(t *testing.T) {
+	t.Parallel()
 	const (
 		botToken      = "xoxb-1111-SECRETBOTTOKEN"
 		signingSecret = "8f2b6c-SECRETSIGNING-77"
@@ -72,31 +71,17 @@ func TestNoSecretInAnyLogLine(t *testing.T) {
 	run("subscribe", "--sink", "slack-webhook", "--url", hookURL, "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("subscribe", "--sink", "webhook", "--url", receiverURL, "--secret", hmacSecret, "--treaty", "XVIII-16", "--on", "deposits")
 
+	// The service is a real process: everything it prints, from its first
+	// line to its last, is captured.
 	addr := freePort(t)
 	var logs syncBuffer
-	cmd := exec.Command(binary, "--db", c.db, "-v", "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), append(c.env, "SLACK_BOT_TOKEN="+botToken, "SLACK_SIGNING_SECRET="+signingSecret,
-		"SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=10ms")...)
+	cmd := c.with("SLACK_BOT_TOKEN="+botToken, "SLACK_SIGNING_SECRET="+signingSecret,
+		"SLACK_API_URL="+fake.APIURL(), "TREATYWATCH_CHANNEL_INTERVAL=10ms").command("", "-v", "serve", "--addr", addr)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
+	c.startProcess(cmd)
 	base := "http://" + addr
+	waitReady(t, base, func() string { return "" })
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	call := func(method, path, token, contentType, body string, header ...string) (int, string) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		if err != nil {

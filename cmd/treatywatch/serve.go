@@ -12,6 +12,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/projections"
+	"github.com/treatywatch/treatywatch/seed"
 )
 
 // stage is one component of the service with its own lifetime: Run
@@ -28,7 +29,8 @@ type stage struct {
 // The first stage to return before the stop began has failed, even with
 // a nil error (a component never stops on its own): supervise returns
 // that failure; after an orderly stop, the errors stages returned while
-// stopping, joined.
+// stopping, joined, but for context.Canceled: a stage that returns the
+// cancellation of its context stopped as asked.
 func supervise(ctx context.Context, stages []stage, after func(name string)) error {
 	type exit struct {
 		i   int
@@ -61,7 +63,9 @@ func supervise(ctx context.Context, stages []stage, after func(name string)) err
 			e := <-exits
 			exited[e.i], errs[e.i] = true, e.err
 		}
-		if errs[i] != nil && failure == nil {
+		// A stage that reports the cancellation it was just given stopped
+		// as asked (a read in flight when the stop came, say).
+		if errs[i] != nil && failure == nil && !errors.Is(errs[i], context.Canceled) {
 			stopErrs = append(stopErrs, fmt.Errorf("%s: %w", stages[i].name, errs[i]))
 		}
 		if after != nil {
@@ -102,7 +106,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 		if head == 0 {
-			if n, err := loadSeed(ctx, l); err != nil {
+			if n, err := seed.Load(ctx, l); err != nil {
 				return err
 			} else if n > 0 {
 				m.logger.Info("seed loaded into the empty ledger", "events", n)

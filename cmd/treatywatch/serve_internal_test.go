@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -95,5 +96,63 @@ func TestSuperviseOrderlyStop(t *testing.T) {
 	}
 	if !slices.Equal(order, []string{"c", "b", "a"}) {
 		t.Errorf("stopped in order %v", order)
+	}
+}
+
+// TestSuperviseOrderlyStopIgnoresTheCancellation: a stage that, told to
+// stop, returns its context's cancellation (wrapped: a read in flight when
+// the stop came) stopped as asked; one that fails otherwise while stopping
+// is reported. serve stopped right after its start used to exit 1 with
+// "router: read log after 0: context canceled".
+func TestSuperviseOrderlyStopIgnoresTheCancellation(t *testing.T) {
+	boom := errors.New("flush: disk full")
+	for _, tc := range []struct {
+		name   string
+		onStop error
+		want   error
+	}{
+		{"the cancellation, wrapped", nil, nil},
+		{"another error", boom, boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			ready := make(chan struct{})
+			go func() { <-ready; cancel() }()
+			err := supervise(ctx, []stage{{"router", func(ctx context.Context) error {
+				close(ready)
+				<-ctx.Done()
+				if tc.onStop != nil {
+					return tc.onStop
+				}
+				return fmt.Errorf("read log after 0: %w", ctx.Err())
+			}}}, nil)
+			if tc.want == nil && err != nil || tc.want != nil && (!errors.Is(err, tc.want) || !strings.HasPrefix(err.Error(), "router: ")) {
+				t.Fatalf("supervise = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunAllIgnoresTheCancellationOnly: `notify run` stopped while its
+// router read the log exited 1 with "read log after 0: context
+// canceled"; a real failure is still its result.
+func TestRunAllIgnoresTheCancellationOnly(t *testing.T) {
+	boom := errors.New("sender: disk full")
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := func(ctx context.Context) error { <-ctx.Done(); return fmt.Errorf("read log after 0: %w", ctx.Err()) }
+	go cancel()
+	if err := runAll(ctx, waiting, waiting); err != nil {
+		t.Fatalf("runAll after the stop = %v, want nil", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	go cancel()
+	if err := runAll(ctx, waiting, func(ctx context.Context) error { <-ctx.Done(); return boom }); !errors.Is(err, boom) || errors.Is(err, context.Canceled) {
+		t.Fatalf("runAll = %v, want the failure alone", err)
+	}
+	// Before the stop, a cancellation of another context is a failure.
+	other, stop := context.WithCancel(context.Background())
+	stop()
+	if err := runAll(context.Background(), func(context.Context) error { return other.Err() }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("runAll = %v, want the cancellation reported", err)
 	}
 }

@@ -1,11 +1,9 @@
 package main_test
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,59 +13,15 @@ import (
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// TestServeSeedsServesAndStopsOnSIGTERM starts the main job on a fresh
-// ledger: it seeds the Hanoi Convention, answers the API and the
-// dashboard, prints console notifications for new deposits, and on
-// SIGTERM stops in order and exits 0.
+// TestServeSeedsServesAndStopsOnSIGTERM starts the main job, the shipped
+// binary, on a fresh ledger: it seeds the Hanoi Convention, answers the
+// API and the dashboard, prints console notifications for new deposits,
+// and on SIGTERM stops in order and exits 0.
 func TestServeSeedsServesAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
-	addr := freePort(t)
-	cmd := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), c.env...)
 	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	cmd, base := c.serveProcess(&out, &errb)
 	for _, path := range []string{"/api/v1/treaties/XVIII-16/status", "/", "/treaties/XVIII-16", "/metrics"} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -75,14 +29,10 @@ func TestServeSeedsServesAndStopsOnSIGTERM(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	// A deposit recorded by another process reaches the console.
+	// A deposit recorded by another Main (in this process) reaches the
+	// console of the served process.
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
-	for !strings.Contains(out.String(), "Ratification by Algeria") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !strings.Contains(out.String(), "Ratification by Algeria") {
-		t.Fatalf("no console notification:\n%s", out.String())
-	}
+	waitFor(t, 30*time.Second, "the console notification", func() bool { return strings.Contains(out.String(), "Ratification by Algeria") })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +54,28 @@ func TestServeSeedsServesAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+// TestServeStopsInOrderWhenItsContextEnds: serve run in process stops as
+// on a signal when its context ends — in order, exit 0 — and a console
+// notification of a deposit recorded meanwhile was printed first.
+func TestServeStopsInOrderWhenItsContextEnds(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	srv, base := c.serve()
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
+	waitFor(t, 30*time.Second, "the console notification", func() bool { return strings.Contains(srv.stdout.String(), "Ratification by Algeria") })
+	if srv.mustStop(t) && !strings.Contains(srv.stderr.String(), "treatywatch: stopped") {
+		t.Fatalf("no orderly stop:\n%s", srv.stderr.String())
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still answering after the stop")
+	}
+}
+
 // TestServeOnAPortInUseFailsAtOnce: started on an address another
-// process holds, serve says so and exits non-zero before it serves or
+// listener holds, serve says so and exits non-zero before it serves or
 // writes anything.
 func TestServeOnAPortInUseFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -127,6 +95,7 @@ func TestServeOnAPortInUseFailsAtOnce(t *testing.T) {
 // the user's own definition of a shipped treaty keeps it through serve
 // and seed: no definition-amended event, no seed rows.
 func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	own := strings.Replace(mustReadSeed(t, "treaties/xviii-16-hanoi.yaml"), "instruments: 40", "instruments: 30", 1)
 	def := t.TempDir() + "/hanoi.yaml"
@@ -136,31 +105,8 @@ func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
 	c.ok("treaty", "add", def)
 	before := c.logLines()
 
-	addr := freePort(t)
-	cmd := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), c.env...)
-	var errb syncBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	srv, _ := c.serve()
+	srv.mustStop(t)
 	if after := c.logLines(); len(after) != len(before) {
 		t.Fatalf("serve wrote %d events into a ledger that was not empty:\n%s", len(after)-len(before), strings.Join(after[len(before):], "\n"))
 	}
@@ -180,34 +126,12 @@ func TestServeAndSeedNeverOverwriteAUsersDefinition(t *testing.T) {
 // TestBackupWhileServing copies the ledger while serve runs and writes
 // land through its API; the copy verifies and restores.
 func TestBackupWhileServing(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	token := strings.TrimSpace(c.ok("token", "create", "--role", "officer", "--name", "backup test"))
 	token = token[strings.LastIndex(token, "\n")+1:]
-	addr := freePort(t)
-	cmd := exec.Command(binary, "--db", c.db, "serve", "--addr", addr)
-	cmd.Env = append(os.Environ(), c.env...)
-	var errb syncBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	_, base := c.serve()
 	// Writes go on through the API while the backup runs.
 	stop := make(chan struct{})
 	var wrote sync.WaitGroup

@@ -47,6 +47,7 @@ func (c *cli) status(args ...string) statusJSON {
 }
 
 func TestStatusOfTheHanoiConvention(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	s := c.status("XVIII-16")
@@ -74,6 +75,7 @@ func TestStatusOfTheHanoiConvention(t *testing.T) {
 // dates against Article 65: the ninetieth day after the fortieth
 // instrument; a later State thirty days after its own deposit.
 func TestEntryIntoForceFromRecordedDeposits(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	var csv strings.Builder
@@ -168,6 +170,7 @@ func deref(s *string) string {
 }
 
 func TestTreatyAddValidatesAndAmends(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	c.ok("seed")
 	dir := t.TempDir()

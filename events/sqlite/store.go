@@ -371,6 +371,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// database/sql rolled the transaction back when ctx ended
+			// and reports sql.ErrTxDone: say why.
+			return fmt.Errorf("commit: %w", context.Cause(ctx))
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -264,50 +263,24 @@ func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// participantTreaty is one treaty in a participant's record.
-type participantTreaty struct {
-	Treaty              string               `json:"treaty"`
-	Title               string               `json:"title"`
-	Signature           *events.Date         `json:"signature"`
-	Consent             *projections.Consent `json:"consent"`
-	EntryIntoForce      *events.Date         `json:"entry_into_force"`
-	WithdrawalEffective *events.Date         `json:"withdrawal_effective"`
-}
-
 // participantRecord is a participant across the tracked treaties.
 type participantRecord struct {
-	Name     string              `json:"name"`
-	ISO3     string              `json:"iso3,omitempty"`
-	Region   string              `json:"region,omitempty"`
-	Kind     string              `json:"kind,omitempty"`
-	Aliases  []string            `json:"aliases,omitempty"`
-	Treaties []participantTreaty `json:"treaties"`
+	Name     string                          `json:"name"`
+	ISO3     string                          `json:"iso3,omitempty"`
+	Region   string                          `json:"region,omitempty"`
+	Kind     string                          `json:"kind,omitempty"`
+	Aliases  []string                        `json:"aliases,omitempty"`
+	Treaties []projections.ParticipantTreaty `json:"treaties"`
 }
 
-// acted returns, for every participant with an act on a tracked treaty as
-// of a date, its row in each such treaty, and the names in UNTC order.
-func (s *Server) acted(ctx context.Context, asOf events.Date) (map[string][]participantTreaty, []string, error) {
+// acted returns the cross-treaty view (projections.ParticipantViews) of
+// every participant with an act on a tracked treaty as of a date.
+func (s *Server) acted(ctx context.Context, asOf events.Date) ([]projections.ParticipantView, error) {
 	sts, err := s.statuses(ctx, asOf, time.Time{})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	by := map[string][]participantTreaty{}
-	for _, st := range sts {
-		name := st.ShortTitle
-		if name == "" {
-			name = st.Title
-		}
-		for _, p := range st.Participants {
-			by[p.Participant] = append(by[p.Participant], participantTreaty{Treaty: st.Treaty, Title: name, Signature: p.Signature,
-				Consent: p.Consent, EntryIntoForce: p.EntryIntoForce, WithdrawalEffective: p.WithdrawalEffective})
-		}
-	}
-	names := make([]string, 0, len(by))
-	for n := range by {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return events.Normalize(names[i]) < events.Normalize(names[j]) })
-	return by, names, nil
+	return projections.ParticipantViews(sts), nil
 }
 
 func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request) error {
@@ -315,7 +288,7 @@ func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	by, names, err := s.acted(r.Context(), asOf)
+	views, err := s.acted(r.Context(), asOf)
 	if err != nil {
 		return err
 	}
@@ -323,10 +296,10 @@ func (s *Server) handleParticipants(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	list := make([]participantRecord, 0, len(names))
-	for _, n := range names {
-		rec := participantRecord{Name: n, Treaties: by[n]}
-		if p, ok := dir.Lookup(n); ok {
+	list := make([]participantRecord, 0, len(views))
+	for _, v := range views {
+		rec := participantRecord{Name: v.Participant, Treaties: v.Treaties}
+		if p, ok := dir.Lookup(v.Participant); ok {
 			rec.ISO3, rec.Region, rec.Kind = p.ISO3, p.Region, p.Kind
 		}
 		list = append(list, rec)
@@ -345,15 +318,12 @@ func (s *Server) participant(ctx context.Context, name string, asOf events.Date)
 	if err != nil {
 		return participantRecord{}, err
 	}
-	by, _, err := s.acted(ctx, asOf)
+	sts, err := s.statuses(ctx, asOf, time.Time{})
 	if err != nil {
 		return participantRecord{}, err
 	}
-	rec := participantRecord{Name: p.Name, ISO3: p.ISO3, Region: p.Region, Kind: p.Kind, Aliases: p.Aliases, Treaties: by[p.Name]}
-	if rec.Treaties == nil {
-		rec.Treaties = []participantTreaty{}
-	}
-	return rec, nil
+	v := projections.ParticipantViewOf(sts, p.Name)
+	return participantRecord{Name: p.Name, ISO3: p.ISO3, Region: p.Region, Kind: p.Kind, Aliases: p.Aliases, Treaties: v.Treaties}, nil
 }
 
 func (s *Server) handleParticipant(w http.ResponseWriter, r *http.Request) error {

@@ -97,11 +97,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 			sigs = append(sigs, *p.Signature)
 		}
 	}
-	start := h.Definition.Adopted
-	if w := h.Definition.Signature; start.IsZero() && w != nil {
-		start = w.Opens
-	}
-	curve := renderCurve(points, sigs, st.Required, start, asOf)
+	curve := renderCurve(points, sigs, st.Required, projections.OpenedForSignature(h.Definition, st), asOf)
 
 	var latest []events.Fact
 	for _, f := range h.Facts() {
@@ -216,17 +212,17 @@ func (s *Server) pageParticipants(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) participantsIndex(w http.ResponseWriter, r *http.Request, status int, notFound *events.UnknownParticipantError) error {
-	by, names, err := s.acted(r.Context(), s.today())
+	views, err := s.acted(r.Context(), s.today())
 	if err != nil {
 		return err
 	}
 	type line struct {
 		Name     string
-		Treaties []participantTreaty
+		Treaties []projections.ParticipantTreaty
 	}
-	lines := make([]line, len(names))
-	for i, n := range names {
-		lines[i] = line{Name: n, Treaties: by[n]}
+	lines := make([]line, len(views))
+	for i, v := range views {
+		lines[i] = line{Name: v.Participant, Treaties: v.Treaties}
 	}
 	return s.render(w, r, status, "participants", map[string]any{"Participants": lines, "NotFound": notFound, "Q": r.URL.Query().Get("q")})
 }

@@ -113,6 +113,9 @@ func TestDashboardPages(t *testing.T) {
 	if strings.Contains(string(tr.Body), "Record an action") {
 		t.Error("an anonymous visitor sees the officer's actions")
 	}
+	// The curve starts on the day the treaty opened for signature (25 Oct
+	// 2025, projections.OpenedForSignature), not on its adoption (24 Dec 2024).
+	contains(t, tr, "Step line of counted instruments from 2025-10-25 to ")
 
 	asOf := b.get("/treaties/hanoi?as_of=2025-10-24")
 	wantStatus(t, asOf, http.StatusOK)

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/treatywatch/treatywatch/cmd/internal/web"
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/sqlite"
-	"github.com/treatywatch/treatywatch/events/treatyfile"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/projections"
 	"github.com/treatywatch/treatywatch/seed"
@@ -123,44 +121,12 @@ func (e *env) Close() {
 	}
 }
 
-// mustSeed loads the shipped seed as cmd/treatywatch's loadSeed does.
+// mustSeed loads the shipped seed into the ledger, as `treatywatch seed`
+// does (seed.Load).
 func mustSeed(tb testing.TB, l *events.Ledger) {
 	tb.Helper()
-	ctx := context.Background()
-	files := seed.Files()
-	dir, err := l.Directory(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	names, err := seed.Treaties()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var defs []events.Definition
-	for _, name := range names {
-		def, err := treatyfile.ParseFS(files, name, dir)
-		if err != nil {
-			tb.Fatalf("seed %s: %v", name, err)
-		}
-		defs = append(defs, def)
-	}
-	sort.SliceStable(defs, func(i, j int) bool { return defs[i].Parent == "" && defs[j].Parent != "" })
-	for _, def := range defs {
-		if _, err := l.AddTreaty(ctx, def, events.Metadata{Actor: "seed"}); err != nil {
-			tb.Fatalf("seed %s: %v", def.ID, err)
-		}
-	}
-	f, err := files.Open(seed.HanoiCSV)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := events.ParseImportCSV(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := l.Import(ctx, hanoi, rows, events.ImportOptions{Meta: events.Metadata{Actor: "seed"}}); err != nil {
-		tb.Fatalf("seed import: %v", err)
+	if _, err := seed.Load(context.Background(), l); err != nil {
+		tb.Fatalf("seed: %v", err)
 	}
 }
 
