@@ -5,17 +5,23 @@
 // own clause to the instruments deposited — threshold date, general date of
 // entry into force, each participant's date, and the progress of every
 // condition — and the read models built on it: a treaty's Status as of a
-// date, the Timeline of counted instruments, and the Milestones between
-// two statuses that the notifiers announce. It holds data only: how a
-// status reads for people (the CLI's text, a Slack message, the dashboard)
-// belongs to the delivery that shows it.
+// date, the Timeline of counted instruments, the Milestones between two
+// statuses that the notifiers announce, the cross-treaty view of each
+// participant (ParticipantViews) and the date a treaty opened for
+// signature (OpenedForSignature). It holds data only: how a status reads
+// for people (the CLI's text, a Slack message, the dashboard) belongs to
+// the delivery that shows it.
 //
-// Everything here is a pure function of its arguments. The package does no
-// I/O of its own, never reads a clock — "as of" dates are arguments — and
-// never decides or appends events: corrections and retractions are applied
-// by events.History before a projection sees them, and the transaction-time
-// axis ("as the ledger knew it at T") is chosen by the caller when it folds
-// the stream.
-// Runners that persist these models and their checkpoints live beside this
-// code and call it; they hold the I/O.
+// These are pure functions of their arguments: they do no I/O, never read
+// a clock — "as of" dates are arguments — and never decide or append
+// events: corrections and retractions are applied by events.History before
+// a projection sees them, and the transaction-time axis ("as the ledger
+// knew it at T") is chosen by the caller when it folds the stream.
+//
+// Runner is the one exception, and the process's one reader of the log: it
+// follows the log through the Log interface it declares (reads only), keeps
+// bounded caches of folded histories and statuses, and publishes each
+// event's Transition to the notifier, the scheduler and the HTTP layer.
+// StatusFromLog and Rebuild fold from the log for callers without a
+// Runner (the command line). Nothing here writes.
 package projections
