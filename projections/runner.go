@@ -39,12 +39,13 @@ type RunnerConfig struct {
 	// events: the least recently used treaty is dropped (and read from its
 	// stream again when next needed) beyond it; default 50,000.
 	HistoryEvents int
-	// Statuses bounds the statuses kept (per treaty and date); default
-	// 1,024.
+	// Statuses bounds the statuses and timelines kept (per treaty and
+	// date); default 1,024. They are also bounded by their size: at most
+	// 200,000 participant rows and statements in all.
 	Statuses int
 	// Transitions is how many of the latest events' transitions are kept
 	// for the consumers that follow the log (older ones are computed again
-	// from the treaty's stream when asked for); default 256.
+	// from the treaty's stream when asked for); default 64.
 	Transitions int
 }
 
@@ -62,7 +63,7 @@ func (c *RunnerConfig) setDefaults() {
 		c.Statuses = 1024
 	}
 	if c.Transitions == 0 {
-		c.Transitions = 256
+		c.Transitions = 64
 	}
 }
 
@@ -132,6 +133,7 @@ type Runner struct {
 
 	cacheMu   sync.Mutex
 	cache     map[statusKey]cachedStatus
+	cacheRows int // the sizes of the statuses kept, summed
 	timelines map[statusKey]cachedTimeline
 
 	wake chan struct{}
@@ -747,6 +749,21 @@ type stamp struct{ version, parentVersion, dirGen int64 }
 type cachedStatus struct {
 	stamp  stamp
 	status Status
+	size   int
+}
+
+// maxCachedRows bounds the statuses kept by their size: participant rows
+// and statements, summed (a status of a treaty with thousands of
+// declarations is large).
+const maxCachedRows = 200_000
+
+// statusSize is a status's participant rows and statements.
+func statusSize(st Status) int {
+	n := 1 + len(st.Participants)
+	for _, p := range st.Participants {
+		n += len(p.Declarations) + len(p.Reservations) + len(p.Unofficial)
+	}
+	return n
 }
 
 type cachedTimeline struct {
@@ -787,13 +804,20 @@ func (r *Runner) remember(k statusKey, s stamp, st Status) {
 	if r.cache == nil {
 		r.cache = map[statusKey]cachedStatus{}
 	}
-	if len(r.cache) >= r.cfg.Statuses {
-		for old := range r.cache {
-			delete(r.cache, old)
+	if old, ok := r.cache[k]; ok {
+		r.cacheRows -= old.size
+		delete(r.cache, k)
+	}
+	size := statusSize(st)
+	for old, c := range r.cache {
+		if len(r.cache) < r.cfg.Statuses && r.cacheRows+size <= maxCachedRows {
 			break
 		}
+		r.cacheRows -= c.size
+		delete(r.cache, old)
 	}
-	r.cache[k] = cachedStatus{stamp: s, status: st}
+	r.cache[k] = cachedStatus{stamp: s, status: st, size: size}
+	r.cacheRows += size
 }
 
 // Timeline returns a treaty's counted instruments over time up to asOf,

@@ -5,8 +5,12 @@ import (
 	"sync"
 )
 
-// maxCachedBodies bounds the encoded answers kept by bodyCache.
-const maxCachedBodies = 512
+// maxCachedBodies and maxCachedBytes bound the encoded answers kept by
+// bodyCache, in number and in bytes.
+const (
+	maxCachedBodies = 512
+	maxCachedBytes  = 32 << 20
+)
 
 // bodyCache keeps the encoded JSON of read answers that depend only on a
 // treaty's standing at a date (its status, participant table, timeline),
@@ -15,8 +19,9 @@ const maxCachedBodies = 512
 // same status again costs a map lookup, not an encoding of the whole
 // participant table. It is safe for concurrent use.
 type bodyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedBody
+	mu    sync.Mutex
+	m     map[string]cachedBody
+	bytes int
 }
 
 type cachedBody struct {
@@ -37,13 +42,22 @@ func (c *bodyCache) put(key, stamp string, body []byte) {
 	if c.m == nil {
 		c.m = map[string]cachedBody{}
 	}
-	if len(c.m) >= maxCachedBodies {
-		for k := range c.m {
-			delete(c.m, k)
+	if old, ok := c.m[key]; ok {
+		c.bytes -= len(old.body)
+		delete(c.m, key)
+	}
+	if len(body) > maxCachedBytes/4 {
+		return // too large to be worth keeping
+	}
+	for k, b := range c.m {
+		if len(c.m) < maxCachedBodies && c.bytes+len(body) <= maxCachedBytes {
 			break
 		}
+		c.bytes -= len(b.body)
+		delete(c.m, k)
 	}
 	c.m[key] = cachedBody{stamp: stamp, body: body}
+	c.bytes += len(body)
 }
 
 // writeCachedJSON answers 200 with the JSON that build encodes for key,
