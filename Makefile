@@ -7,7 +7,7 @@ FUZZTIME  ?= 20s
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test test-deps lint bench fuzz load vet fmt
+.PHONY: build run status test test-deps lint bench bench-scale fuzz load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -50,6 +50,17 @@ bench:
 	$(GO) test -run '^$$' -bench 'Batch100k|1M' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./events/sqlite
 	$(GO) test -run '^$$' -bench 'Rebuild|StatusAsOf' -benchtime $(BENCHTIME) -timeout 30m ./projections
 	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -timeout 10m ./notifiers
+
+## bench-scale: the built binary as whole processes (wall time, CPU, peak RSS; serve to /readyz, first
+## start and restart) on a ledger holding only the Hanoi Convention and on ledgers of 1,000 treaties
+## sharing SCALE events, with each figure's ratio to the Hanoi-only ledger. The generated ledgers are
+## kept in SCALE_CACHE, outside the repository, so reruns start measuring at once.
+SCALE       ?= 10k,100k,1m
+SCALE_RUNS  ?= 3
+SCALE_CACHE ?= $(or $(TMPDIR),/tmp)/treatywatch-scale
+bench-scale: build
+	$(GO) build -o bin/treatywatch-scale ./cmd/treatywatch-scale
+	./bin/treatywatch-scale --bin $(BIN) --cache $(SCALE_CACHE) --scale $(SCALE) --runs $(SCALE_RUNS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s). `make test` already runs every target's seed
 ## corpus (testdata/fuzz/<FuzzName>/); a failing input the fuzzer finds is written there too.
