@@ -42,7 +42,7 @@ type config struct {
 type command struct {
 	name   string
 	perLog bool // costs what the whole log costs by its nature: no target
-	args    func(run int, participants []string) []string
+	args   func(run int, participants []string) []string
 }
 
 func commands() []command {

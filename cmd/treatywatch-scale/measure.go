@@ -47,7 +47,7 @@ type serveSample struct {
 	SettledHead   int64         `json:"log_head"`
 	SettledRSS    int64         `json:"rss_settled_bytes"`
 	SettledHWM    int64         `json:"peak_rss_settled_bytes"`
-	Process   sample        `json:"process"`                // the whole process, start to exit
+	Process       sample        `json:"process"` // the whole process, start to exit
 }
 
 // maxRSSBytes converts getrusage's ru_maxrss (kilobytes on Linux, bytes
