@@ -75,14 +75,25 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./notifiers
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./cmd/internal/web
 
-## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger.
+## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger;
+## at the end the driver checks the ledger itself, through the API's log pages and in the file, for
+## every acknowledged write present exactly once (LOAD_CLIENTS, LOAD_DURATION to change the load).
+LOAD_CLIENTS  ?= 100
+LOAD_DURATION ?= 60s
+LOAD_ADDR     ?= 127.0.0.1:18181
 load: build
-	@set -e; dir=$$(mktemp -d); db=$$dir/load.db; \
+	@set -e; dir=$$(mktemp -d); db=$$dir/load.db; pid=; \
+	trap 'if [ -n "$$pid" ]; then kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; fi; rm -rf $$dir' EXIT; \
+	./$(BIN) --db $$db seed --quiet; \
 	token=$$(./$(BIN) --db $$db token create --role officer --name load | tail -n 1); \
-	./$(BIN) --db $$db serve --addr 127.0.0.1:18181 >$$dir/serve.log 2>&1 & pid=$$!; \
-	for i in $$(seq 50); do curl -sf http://127.0.0.1:18181/readyz >/dev/null 2>&1 && break; sleep 0.2; done; \
-	./bin/treatywatch-load --url http://127.0.0.1:18181 --token $$token --clients 100 --duration 60s; status=$$?; \
-	kill $$pid; wait $$pid || true; rm -rf $$dir; exit $$status
+	./$(BIN) --db $$db serve --addr $(LOAD_ADDR) >$$dir/serve.log 2>&1 & pid=$$!; \
+	ready=; for i in $$(seq 150); do \
+		kill -0 $$pid 2>/dev/null || break; \
+		grep -q 'serving http' $$dir/serve.log && curl -sf http://$(LOAD_ADDR)/readyz >/dev/null 2>&1 && { ready=1; break; }; \
+		sleep 0.2; \
+	done; \
+	if [ -z "$$ready" ]; then echo "make load: the server on a fresh ledger did not become ready at $(LOAD_ADDR):" >&2; cat $$dir/serve.log >&2; exit 1; fi; \
+	./bin/treatywatch-load --url http://$(LOAD_ADDR) --token $$token --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION) --db $$db
 
 ## lint: golangci-lint v2, pinned in go.mod as a tool (no downloaded binary), with the linters and the
 ## import-direction rule of .golangci.yml.
