@@ -44,12 +44,15 @@ test-deps:
 		{ echo "make test: apt-get install chromium failed; the browser tests need /usr/bin/chromium" >&2; exit 1; }; \
 	fi
 
-## bench: every benchmark, each against its raw SQLite baseline in the same run.
+## bench: every benchmark, each against its raw SQLite baseline (the fastest plain go-sqlite3 loop for
+## the same rows) in the same run, wall and CPU time; each package's run ends with a ratio line per pair.
+## BENCHCOUNT > 1 repeats each pair and gives the median ratio.
+BENCHCOUNT ?= 1
 bench:
-	$(GO) test -run '^$$' -bench 'One$$' -benchtime 3s -benchmem ./events/sqlite
-	$(GO) test -run '^$$' -bench 'Batch100k|1M' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./events/sqlite
-	$(GO) test -run '^$$' -bench 'Rebuild|StatusAsOf' -benchtime $(BENCHTIME) -timeout 30m ./projections
-	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -timeout 10m ./notifiers
+	$(GO) test -run '^$$' -bench '^Benchmark(AppendOne|Append1k)$$' -benchtime 3s -count $(BENCHCOUNT) -benchmem ./events/sqlite
+	$(GO) test -run '^$$' -bench '^Benchmark(AppendBatch100k|ReadAll1M)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem -timeout 30m ./events/sqlite
+	$(GO) test -run '^$$' -bench '^Benchmark(Rebuild|StatusAsOf)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 30m ./projections
+	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 10m ./notifiers
 
 ## bench-scale: the built binary as whole processes (wall time, CPU, peak RSS; serve to /readyz, first
 ## start and restart) on a ledger holding only the Hanoi Convention and on ledgers of 1,000 treaties
