@@ -34,6 +34,7 @@ type config struct {
 	jsonOut  string
 	keep     bool
 	settle   time.Duration
+	prepare  bool
 }
 
 // command is one measured CLI command; args gets the run's number (the
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	only := fs.String("commands", strings.Join(allCommands(), ","), "the commands to measure, comma-separated, of "+strings.Join(allCommands(), ","))
 	fs.StringVar(&c.jsonOut, "json", "", "also write every sample to this file as JSON")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working copies of the ledgers")
+	fs.BoolVar(&c.prepare, "prepare", false, "build and verify the ledgers missing from the cache, and measure nothing")
 	fs.DurationVar(&c.settle, "settle", 30*time.Second, "after serve is ready, wait up to this long for its notifier to reach the head of the log (0: do not wait)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -126,6 +128,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.bin = bin
+	if c.prepare {
+		for _, spec := range c.scales {
+			if _, err := ensureLedger(ctx, c.cache, c.bin, spec, stderr); err != nil {
+				fmt.Fprintln(stderr, "treatywatch-scale:", err)
+				return 1
+			}
+		}
+		return 0
+	}
 	res, err := measure(ctx, c, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "treatywatch-scale:", err)
