@@ -379,7 +379,12 @@ func benchModelRows(b *testing.B, path string) *modelRows {
 				}
 				mt.rows = append(mt.rows, vals)
 			}
+			err = rows.Err()
 			rows.Close()
+			if err != nil {
+				benchModels.err = err
+				return
+			}
 			m.tables = append(m.tables, mt)
 		}
 	})

@@ -82,7 +82,7 @@ func (t *tail) Write(p []byte) (int, error) {
 // and returns what the finished process cost. A non-zero exit is an
 // error naming the command and its last words.
 func runOnce(ctx context.Context, bin string, env []string, args ...string) (sample, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // G204: the binary under measurement, named by the user
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = io.Discard
 	var errb tail
@@ -98,7 +98,7 @@ func runOnce(ctx context.Context, bin string, env []string, args ...string) (sam
 
 // runQuiet runs the binary and returns its combined output.
 func runQuiet(ctx context.Context, bin string, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput() //nolint:gosec // G204: the binary under measurement
 	return string(out), err
 }
 
@@ -121,7 +121,7 @@ func serveOnce(ctx context.Context, bin string, env []string, db string, settle 
 	if err != nil {
 		return serveSample{}, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "--db", db, "serve", "--addr", addr, "--no-seed")
+	cmd := exec.CommandContext(ctx, bin, "--db", db, "serve", "--addr", addr, "--no-seed") //nolint:gosec // G204: the binary under measurement
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = io.Discard
 	var errb tail
@@ -134,7 +134,9 @@ func serveOnce(ctx context.Context, bin string, env []string, db string, settle 
 	go func() { exited <- cmd.Wait() }()
 	fail := func(err error) (serveSample, error) {
 		_ = cmd.Process.Kill()
-		<-exited
+		if werr := <-exited; werr != nil {
+			err = fmt.Errorf("%w (then killed: %v)", err, werr)
+		}
 		return serveSample{}, fmt.Errorf("serve %s: %w: %s", db, err, bytes.TrimSpace(errb.b))
 	}
 	// The listener is bound before the projections catch up, so a request
@@ -148,10 +150,10 @@ func serveOnce(ctx context.Context, bin string, env []string, db string, settle 
 			return serveSample{}, fmt.Errorf("serve %s exited before it was ready (%v): %s", db, err, bytes.TrimSpace(errb.b))
 		default:
 		}
-		resp, err := client.Get("http://" + addr + "/readyz")
+		resp, err := get(ctx, client, "http://"+addr+"/readyz")
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				s.Ready = time.Since(t0)
 				break
@@ -163,7 +165,7 @@ func serveOnce(ctx context.Context, bin string, env []string, db string, settle 
 		time.Sleep(5 * time.Millisecond)
 	}
 	s.RSS, s.HWM = procMemory(cmd.Process.Pid)
-	s.HeapInuse = heapInuse(client, addr)
+	s.HeapInuse = heapInuse(ctx, client, addr)
 	if settle > 0 {
 		if err := waitNotifier(ctx, db, settle, t0, &s); err != nil {
 			return fail(err)
@@ -220,6 +222,14 @@ func lastLine(b []byte) string {
 	return lines[len(lines)-1]
 }
 
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return client.Do(req)
+}
+
 // procMemory reads a process's resident set (VmRSS) and its peak (VmHWM)
 // from /proc; zero where unknown.
 func procMemory(pid int) (rss, hwm int64) {
@@ -254,8 +264,8 @@ func procMemory(pid int) (rss, hwm int64) {
 
 // heapInuse reads go_memstats_heap_inuse_bytes from the server's
 // /metrics; -1 when it is not there.
-func heapInuse(client *http.Client, addr string) int64 {
-	resp, err := client.Get("http://" + addr + "/metrics")
+func heapInuse(ctx context.Context, client *http.Client, addr string) int64 {
+	resp, err := get(ctx, client, "http://"+addr+"/metrics")
 	if err != nil {
 		return -1
 	}
