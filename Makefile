@@ -7,7 +7,7 @@ FUZZTIME  ?= 20s
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test test-deps lint bench fuzz load vet fmt
+.PHONY: build run status test test-deps lint bench bench-scale fuzz load vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -44,12 +44,26 @@ test-deps:
 		{ echo "make test: apt-get install chromium failed; the browser tests need /usr/bin/chromium" >&2; exit 1; }; \
 	fi
 
-## bench: every benchmark, each against its raw SQLite baseline in the same run.
+## bench: every benchmark, each against its raw SQLite baseline (the fastest plain go-sqlite3 loop for
+## the same rows) in the same run, wall and CPU time; each package's run ends with a ratio line per pair.
+## BENCHCOUNT > 1 repeats each pair and gives the median ratio.
+BENCHCOUNT ?= 1
 bench:
-	$(GO) test -run '^$$' -bench 'One$$' -benchtime 3s -benchmem ./events/sqlite
-	$(GO) test -run '^$$' -bench 'Batch100k|1M' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./events/sqlite
-	$(GO) test -run '^$$' -bench 'Rebuild|StatusAsOf' -benchtime $(BENCHTIME) -timeout 30m ./projections
-	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -timeout 10m ./notifiers
+	$(GO) test -run '^$$' -bench '^Benchmark(AppendOne|Append1k)$$' -benchtime 3s -count $(BENCHCOUNT) -benchmem ./events/sqlite
+	$(GO) test -run '^$$' -bench '^Benchmark(AppendBatch100k|ReadAll1M)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem -timeout 30m ./events/sqlite
+	$(GO) test -run '^$$' -bench '^Benchmark(Rebuild|StatusAsOf)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 30m ./projections
+	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 10m ./notifiers
+
+## bench-scale: the built binary as whole processes (wall time, CPU, peak RSS; serve to /readyz, first
+## start and restart) on a ledger holding only the Hanoi Convention and on ledgers of 1,000 treaties
+## sharing SCALE events, with each figure's ratio to the Hanoi-only ledger. The generated ledgers are
+## kept in SCALE_CACHE, outside the repository, so reruns start measuring at once.
+SCALE       ?= 10k,100k,1m
+SCALE_RUNS  ?= 3
+SCALE_CACHE ?= $(or $(TMPDIR),/tmp)/treatywatch-scale
+bench-scale: build
+	$(GO) build -o bin/treatywatch-scale ./cmd/treatywatch-scale
+	./bin/treatywatch-scale --bin $(BIN) --cache $(SCALE_CACHE) --scale $(SCALE) --runs $(SCALE_RUNS)
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s). `make test` already runs every target's seed
 ## corpus (testdata/fuzz/<FuzzName>/); a failing input the fuzzer finds is written there too.
@@ -64,14 +78,25 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./notifiers
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./cmd/internal/web
 
-## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger.
+## load: 100 clients for 60 s (90 % reads, 10 % writes) against a server on a fresh temporary ledger;
+## at the end the driver checks the ledger itself, through the API's log pages and in the file, for
+## every acknowledged write present exactly once (LOAD_CLIENTS, LOAD_DURATION to change the load).
+LOAD_CLIENTS  ?= 100
+LOAD_DURATION ?= 60s
+LOAD_ADDR     ?= 127.0.0.1:18181
 load: build
-	@set -e; dir=$$(mktemp -d); db=$$dir/load.db; \
+	@set -e; dir=$$(mktemp -d); db=$$dir/load.db; pid=; \
+	trap 'if [ -n "$$pid" ]; then kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; fi; rm -rf $$dir' EXIT; \
+	./$(BIN) --db $$db seed --quiet; \
 	token=$$(./$(BIN) --db $$db token create --role officer --name load | tail -n 1); \
-	./$(BIN) --db $$db serve --addr 127.0.0.1:18181 >$$dir/serve.log 2>&1 & pid=$$!; \
-	for i in $$(seq 50); do curl -sf http://127.0.0.1:18181/readyz >/dev/null 2>&1 && break; sleep 0.2; done; \
-	./bin/treatywatch-load --url http://127.0.0.1:18181 --token $$token --clients 100 --duration 60s; status=$$?; \
-	kill $$pid; wait $$pid || true; rm -rf $$dir; exit $$status
+	./$(BIN) --db $$db serve --addr $(LOAD_ADDR) >$$dir/serve.log 2>&1 & pid=$$!; \
+	ready=; for i in $$(seq 150); do \
+		kill -0 $$pid 2>/dev/null || break; \
+		grep -q 'serving http' $$dir/serve.log && curl -sf http://$(LOAD_ADDR)/readyz >/dev/null 2>&1 && { ready=1; break; }; \
+		sleep 0.2; \
+	done; \
+	if [ -z "$$ready" ]; then echo "make load: the server on a fresh ledger did not become ready at $(LOAD_ADDR):" >&2; cat $$dir/serve.log >&2; exit 1; fi; \
+	./bin/treatywatch-load --url http://$(LOAD_ADDR) --token $$token --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION) --db $$db
 
 ## lint: golangci-lint v2, pinned in go.mod as a tool (no downloaded binary), with the linters and the
 ## import-direction rule of .golangci.yml.
