@@ -46,6 +46,7 @@ func (p Participant) IsREIO() bool { return p.Kind == KindREIO }
 type Directory struct {
 	list  []Participant
 	index map[string]int // normalized name or alias → list index
+	exact map[string]exactKey // name, alias or code exactly as added (a fast path: no folding)
 }
 
 // NewDirectory returns a directory of the shipped reference list (198
@@ -56,7 +57,7 @@ func NewDirectory() (*Directory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference participants: %w", err)
 	}
-	d := &Directory{index: map[string]int{}}
+	d := &Directory{index: map[string]int{}, exact: map[string]exactKey{}}
 	for i, row := range rows[1:] {
 		if len(row) != 8 {
 			return nil, fmt.Errorf("reference participants line %d: want 8 columns, got %d", i+2, len(row))
@@ -105,6 +106,7 @@ func (d *Directory) Add(p Participant) error {
 	d.list = append(d.list, p)
 	for _, k := range keys {
 		d.index[Normalize(k)] = idx
+		d.exact[k] = exactKey{idx, Normalize(k)}
 	}
 	return nil
 }
@@ -155,6 +157,9 @@ func (d *Directory) Resolve(name string) (Participant, error) {
 	if err := CheckText("participant", name, NameText); err != nil {
 		return Participant{}, err
 	}
+	if k, ok := d.exact[name]; ok {
+		return d.list[k.index], nil
+	}
 	if i, ok := d.index[Normalize(name)]; ok {
 		return d.list[i], nil
 	}
@@ -182,6 +187,9 @@ func (d *Directory) Nearest(name string) (string, int) {
 
 // Lookup is Resolve without the error: the participant and whether it exists.
 func (d *Directory) Lookup(name string) (Participant, bool) {
+	if k, ok := d.exact[name]; ok {
+		return d.list[k.index], true
+	}
 	i, ok := d.index[Normalize(name)]
 	if !ok {
 		return Participant{}, false
@@ -298,11 +306,30 @@ func EditDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
+// exactKey is what a name exactly as added stands for: its participant's
+// index and the name's normalized form.
+type exactKey struct {
+	index int
+	norm  string
+}
+
+// Key returns Normalize(name), from the directory's memory when name is a
+// name, alias or code exactly as added.
+func (d *Directory) Key(name string) string {
+	if k, ok := d.exact[name]; ok {
+		return k.norm
+	}
+	return Normalize(name)
+}
+
 // Clone returns a copy of d that can be extended without changing d.
 func (d *Directory) Clone() *Directory {
-	c := &Directory{list: append([]Participant(nil), d.list...), index: make(map[string]int, len(d.index))}
+	c := &Directory{list: append([]Participant(nil), d.list...), index: make(map[string]int, len(d.index)), exact: make(map[string]exactKey, len(d.exact))}
 	for k, v := range d.index {
 		c.index[k] = v
+	}
+	for k, v := range d.exact {
+		c.exact[k] = v
 	}
 	return c
 }

@@ -961,11 +961,15 @@ type Summary struct {
 }
 
 // Rebuild folds every treaty of the log from position 0 up to until (0:
-// the whole log), one treaty stream at a time (so its memory is one
-// treaty's), and computes each one's status as of the end of time: the
+// the whole log), one treaty stream at a time (so its memory is a few
+// treaties'), and computes each one's status as of the end of time: the
 // check that the whole log decodes and folds, and what a rebuild of all
 // state costs. It returns one Summary per registered treaty, by id, and
 // the number of events folded.
+//
+// The work is a three-stage pipeline, each stage in its own goroutine:
+// reading the streams, decoding and folding them, computing statuses; a
+// few streams are in flight at a time.
 func Rebuild(ctx context.Context, log interface {
 	Log
 	Streams(ctx context.Context, prefix string) ([]string, error)
@@ -993,35 +997,81 @@ func Rebuild(ctx context.Context, log interface {
 	if err != nil {
 		return nil, n, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type read struct {
+		treaty string
+		evs    []events.Envelope
+	}
+	reads := make(chan read, 4)
+	folded := make(chan *events.History, 4)
+	var readErr, foldErr error
+	folds := 0
+	go func() { // stage 1: read
+		defer close(reads)
+		for _, s := range streams {
+			treaty, _ := events.TreatyOfStream(s)
+			evs, err := log.ReadStream(ctx, s)
+			if err != nil {
+				readErr = fmt.Errorf("read treaty %s: %w", treaty, err)
+				cancel()
+				return
+			}
+			select {
+			case reads <- read{treaty, evs}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { // stage 2: decode and fold
+		defer close(folded)
+		for r := range reads {
+			h := &events.History{}
+			for _, e := range r.evs {
+				if until > 0 && e.Position > until {
+					break
+				}
+				p, err := reg.Decode(e)
+				if err == nil {
+					err = h.Apply(e, p)
+				}
+				if err != nil {
+					foldErr = fmt.Errorf("fold treaty %s: %w", r.treaty, err)
+					cancel()
+					for range reads { // let the reader finish
+					}
+					return
+				}
+				folds++
+			}
+			if !h.Registered {
+				continue
+			}
+			select {
+			case folded <- h:
+			case <-ctx.Done():
+				for range reads {
+				}
+				return
+			}
+		}
+	}()
 	statuses := map[string]Status{}           // every treaty's, as of the end of time
 	protocols := map[string]*events.History{} // computed again with their parent's
-	for _, s := range streams {
-		treaty, _ := events.TreatyOfStream(s)
-		evs, err := log.ReadStream(ctx, s)
-		if err != nil {
-			return nil, n, err
-		}
-		h := &events.History{}
-		for _, e := range evs {
-			if until > 0 && e.Position > until {
-				break
-			}
-			p, err := reg.Decode(e)
-			if err != nil {
-				return nil, n, err
-			}
-			if err := h.Apply(e, p); err != nil {
-				return nil, n, err
-			}
-			n++
-		}
-		if !h.Registered {
-			continue
-		}
-		statuses[treaty] = Compute(h, dir, EndOfTime(), nil)
+	for h := range folded {                   // stage 3: statuses
+		statuses[h.Definition.ID] = Compute(h, dir, EndOfTime(), nil)
 		if h.Definition.Parent != "" {
-			protocols[treaty] = h
+			protocols[h.Definition.ID] = h
 		}
+	}
+	// Both stages have stopped: folded is closed only after reads is.
+	n += folds
+	if err := errors.Join(readErr, foldErr); err != nil {
+		return nil, n, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, n, err
 	}
 	for treaty, h := range protocols {
 		if ps, ok := statuses[h.Definition.Parent]; ok {

@@ -306,7 +306,7 @@ func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Part
 	type named struct{ name, key string }
 	keyed := make([]named, 0, len(byP))
 	for n := range byP {
-		keyed = append(keyed, named{n, events.Normalize(n)})
+		keyed = append(keyed, named{n, dir.Key(n)})
 	}
 	sort.Slice(keyed, func(i, j int) bool {
 		if keyed[i].key != keyed[j].key {
