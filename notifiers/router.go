@@ -192,11 +192,11 @@ func (r *Router) Process(ctx context.Context, e events.Envelope) error {
 		return nil
 	}
 	subs, err := r.subs.activeAt(ctx, e.Position)
-	if err != nil {
-		return err
+	if err != nil || len(subs) == 0 {
+		return err // nobody to tell: the transition is not even needed
 	}
 	notices, err := r.notices(ctx, treaty, e)
-	if err != nil || len(notices) == 0 || len(subs) == 0 {
+	if err != nil || len(notices) == 0 {
 		return err
 	}
 	now := r.cfg.Now()
