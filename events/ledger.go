@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,6 +260,17 @@ func (l *Ledger) ResolveTreaty(ctx context.Context, name string) (string, error)
 	}
 	if err := CheckText("treaty", name, LineText); err != nil {
 		return "", err
+	}
+	if id := strings.TrimSpace(name); CheckTreatyID("treaty", id) == nil {
+		// An exact id: one indexed range read of the stream names, not
+		// every definition of the log.
+		streams, err := l.store.Streams(ctx, TreatyStream(id))
+		if err != nil {
+			return "", fmt.Errorf("resolve treaty %s: %w", clip(id), err)
+		}
+		if slices.Contains(streams, TreatyStream(id)) {
+			return id, nil
+		}
 	}
 	defs, err := l.Treaties(ctx)
 	if err != nil {
