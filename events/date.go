@@ -122,7 +122,16 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return d.Time().Format(time.DateOnly)
+	return string(d.appendISO(make([]byte, 0, 10)))
+}
+
+// appendISO appends d as YYYY-MM-DD (years 0001–9999, four digits) to b:
+// time.Format's result without its cost, for the millions of dates a
+// status answer encodes.
+func (d Date) appendISO(b []byte) []byte {
+	y, m, day := d.YMD()
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+day/10), byte('0'+day%10))
 }
 
 // AddDays returns d plus n calendar days, saturated to 0001-01-01 …
@@ -207,7 +216,12 @@ func MaxDate(a, b Date) Date {
 }
 
 // MarshalText formats d as YYYY-MM-DD. The zero Date marshals as "".
-func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	return d.appendISO(make([]byte, 0, 10)), nil
+}
 
 // UnmarshalText parses YYYY-MM-DD; empty text gives the zero Date.
 func (d *Date) UnmarshalText(b []byte) error {

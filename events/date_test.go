@@ -3,6 +3,7 @@ package events_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 )
@@ -110,5 +111,26 @@ func TestCanonicalHashIgnoresWhitespace(t *testing.T) {
 	e.Payload = []byte(`{"action":"signature","participant":"Viet  Nam"}`)
 	if string(events.NewChain(nil).Next(e)) == string(a) {
 		t.Fatal("whitespace inside a string was ignored")
+	}
+}
+
+// String and MarshalText format every date as time.Format would, from
+// 0001-01-01 to 9999-12-31.
+func TestDateStringEqualsTimeFormat(t *testing.T) {
+	first, last := events.NewDate(1, time.January, 1), events.NewDate(9999, time.December, 31)
+	for d := first; d.Before(last); d = d.AddDays(97) {
+		want := d.Time().Format(time.DateOnly)
+		text, _ := d.MarshalText()
+		if d.String() != want || string(text) != want {
+			t.Fatalf("date %d days after 0001-01-01: String %q, MarshalText %q, want %q", first.DaysUntil(d), d.String(), text, want)
+		}
+	}
+	for _, d := range []events.Date{first, last, events.MustDate("2025-10-25"), events.MustDate("2000-02-29")} {
+		if d.String() != d.Time().Format(time.DateOnly) {
+			t.Fatalf("%v: String %q", d.Time(), d.String())
+		}
+	}
+	if text, _ := (events.Date{}).MarshalText(); len(text) != 0 || (events.Date{}).String() != "" {
+		t.Fatalf("the zero Date formats as %q", text)
 	}
 }

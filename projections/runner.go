@@ -45,7 +45,8 @@ type RunnerConfig struct {
 	Statuses int
 	// Transitions is how many of the latest events' transitions are kept
 	// for the consumers that follow the log (older ones are computed again
-	// from the treaty's stream when asked for); default 64.
+	// from the treaty's stream when asked for); default 4,096 (a
+	// transition holds headline statuses only: a few kilobytes).
 	Transitions int
 }
 
@@ -63,7 +64,7 @@ func (c *RunnerConfig) setDefaults() {
 		c.Statuses = 1024
 	}
 	if c.Transitions == 0 {
-		c.Transitions = 64
+		c.Transitions = 4096
 	}
 }
 
@@ -83,6 +84,10 @@ func (c RunnerConfig) Validate() error {
 // (parent-aware: a protocol's status takes its parent's into account), the
 // decoded payload and the treaty's definition after it. For any other
 // event (participants, subscriptions, tokens) only Event is set.
+//
+// Before and After are headline statuses: every field but Participants
+// (nil), which is what a notice or a digest reports; the full status of
+// any date is Status's. So many transitions can be kept at little cost.
 type Transition struct {
 	Event      events.Envelope
 	Payload    events.Payload
@@ -91,6 +96,13 @@ type Transition struct {
 	Definition events.Definition
 	Before     Status
 	After      Status
+}
+
+// Headline returns st without its participant rows: the part of a status
+// a Transition keeps.
+func Headline(st Status) Status {
+	st.Participants = nil
+	return st
 }
 
 // Runner is the read side of one process: the one component that reads
@@ -403,7 +415,7 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 		if la, ok := r.last[treaty]; ok && la.version == e.Version-1 && la.stamp == r.stampLocked(treaty) {
 			tr.Before = la.status
 		} else {
-			tr.Before = Compute(h, r.dir, EndOfTime(), parent)
+			tr.Before = Headline(Compute(h, r.dir, EndOfTime(), parent))
 		}
 		if err := h.Apply(e, p); err != nil {
 			r.dropLocked(treaty)
@@ -417,7 +429,7 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 			r.defs[treaty] = h.Definition
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			tr.Registered, tr.Definition = true, h.Definition
-			tr.After = Compute(h, r.dir, EndOfTime(), parent)
+			tr.After = Headline(Compute(h, r.dir, EndOfTime(), parent))
 			if r.last == nil {
 				r.last = map[string]lastAfter{}
 			}
@@ -438,27 +450,32 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 	return nil
 }
 
-// historyBefore returns a private copy-free history of treaty at version
-// before: the kept one when it is exactly there (it is then taken out of
-// the cache until follow puts it back), else one folded from the stream.
+// historyBefore returns treaty's history at version before: the kept one
+// when it is exactly there (it stays in the cache: readers read it under
+// r.mu held for reading, and follow applies the event under r.mu held for
+// writing), else one folded from the stream. The caller holds r.fold.
 func (r *Runner) historyBefore(ctx context.Context, treaty string, version int64) (*events.History, error) {
-	r.mu.Lock()
+	r.mu.RLock()
 	if el, ok := r.hist[treaty]; ok {
-		ent := el.Value.(*histEntry)
-		if ent.h.Version == version-1 {
-			r.removeLocked(el)
-			r.mu.Unlock()
-			return ent.h, nil
+		if h := el.Value.(*histEntry).h; h.Version == version-1 {
+			r.mu.RUnlock()
+			return h, nil
 		}
 	}
-	r.mu.Unlock()
+	r.mu.RUnlock()
+	return r.foldStream(ctx, treaty, func(e events.Envelope) bool { return e.Version < version })
+}
+
+// foldStream reads treaty's stream and folds its events while keep
+// accepts them.
+func (r *Runner) foldStream(ctx context.Context, treaty string, keep func(events.Envelope) bool) (*events.History, error) {
 	evs, err := r.cfg.Log.ReadStream(ctx, events.TreatyStream(treaty))
 	if err != nil {
 		return nil, fmt.Errorf("projections: read treaty %s: %w", treaty, err)
 	}
 	h := &events.History{}
 	for _, e := range evs {
-		if e.Version >= version {
+		if !keep(e) {
 			break
 		}
 		p, err := r.reg.Decode(e)
@@ -473,8 +490,11 @@ func (r *Runner) historyBefore(ctx context.Context, treaty string, version int64
 }
 
 // history returns treaty's current history for reading under r.mu: the
-// kept one, or one read from the stream and kept. The caller must not
-// hold r.mu; the history must be read with r.mu held for reading.
+// kept one, or one read from the stream and kept. A history read from the
+// stream holds the events up to the last one the runner followed (so that
+// following goes on from it, one event at a time, and readers never see a
+// treaty ahead of the runner's stamp). The caller must not hold r.mu; the
+// history must be read with r.mu held for reading.
 func (r *Runner) history(ctx context.Context, treaty string) (*events.History, error) {
 	r.mu.Lock()
 	if el, ok := r.hist[treaty]; ok {
@@ -485,23 +505,24 @@ func (r *Runner) history(ctx context.Context, treaty string) (*events.History, e
 			return ent.h, nil
 		}
 	}
+	applied := r.applied
 	r.mu.Unlock()
-	evs, err := r.cfg.Log.ReadStream(ctx, events.TreatyStream(treaty))
+	h, err := r.foldStream(ctx, treaty, func(e events.Envelope) bool { return e.Position <= applied })
 	if err != nil {
-		return nil, fmt.Errorf("projections: read treaty %s: %w", treaty, err)
-	}
-	h, err := events.Fold(r.reg, evs, time.Time{})
-	if err != nil {
-		return nil, fmt.Errorf("projections: %w", err)
+		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if el, ok := r.hist[treaty]; ok && el.Value.(*histEntry).h.Version >= h.Version {
 		return el.Value.(*histEntry).h, nil // followed meanwhile
 	}
-	if h.Version > r.versions[treaty] {
-		r.versions[treaty] = h.Version
+	if h.Version < r.versions[treaty] {
+		// The runner followed events of this treaty meanwhile and no
+		// longer keeps them: h is the treaty as of the snapshot, right
+		// for this read, too old to keep.
+		return h, nil
 	}
+	r.versions[treaty] = h.Version
 	r.keepLocked(treaty, h)
 	return h, nil
 }
@@ -648,7 +669,7 @@ func (r *Runner) TreatyTransitions(ctx context.Context, treaty string, in func(e
 		r.mu.RLock()
 		parent := r.parentLocked(h.Definition.Parent, EndOfTime())
 		r.mu.RUnlock()
-		tr.Before = Compute(h, dir, EndOfTime(), parent)
+		tr.Before = Headline(Compute(h, dir, EndOfTime(), parent))
 		if err := h.Apply(ev, p); err != nil {
 			return nil, fmt.Errorf("projections: %w", err)
 		}
@@ -657,7 +678,7 @@ func (r *Runner) TreatyTransitions(ctx context.Context, treaty string, in func(e
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			r.mu.RUnlock()
 			tr.Registered, tr.Definition = true, h.Definition
-			tr.After = Compute(h, dir, EndOfTime(), parent)
+			tr.After = Headline(Compute(h, dir, EndOfTime(), parent))
 		}
 		out = append(out, tr)
 	}
