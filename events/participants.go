@@ -45,7 +45,7 @@ func (p Participant) IsREIO() bool { return p.Kind == KindREIO }
 // concurrently with anything.
 type Directory struct {
 	list  []Participant
-	index map[string]int // normalized name or alias → list index
+	index map[string]int      // normalized name or alias → list index
 	exact map[string]exactKey // name, alias or code exactly as added (a fast path: no folding)
 }
 
