@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 )
@@ -19,9 +20,20 @@ const (
 // same status again costs a map lookup, not an encoding of the whole
 // participant table. It is safe for concurrent use.
 type bodyCache struct {
-	mu    sync.Mutex
-	m     map[string]cachedBody
-	bytes int
+	mu     sync.Mutex
+	m      map[string]cachedBody
+	bytes  int
+	flight map[string]*building // answers being built, by key and stamp
+}
+
+// building is an answer one request is building for every request that
+// asks for the same key and stamp meanwhile: after a write, the readers of
+// a busy treaty wait for one encoding instead of each doing it.
+type building struct {
+	done    chan struct{}
+	waiting int // requests waiting for it
+	body []byte
+	err  error // build's error, or errEncode
 }
 
 type cachedBody struct {
@@ -63,21 +75,63 @@ func (c *bodyCache) put(key, stamp string, body []byte) {
 // writeCachedJSON answers 200 with the JSON that build encodes for key,
 // from the cache while stamp holds. build's errors are returned as they
 // are (nothing is cached then).
+// Requests for the same key and stamp while one builds it wait for that
+// one's answer.
 func (s *Server) writeCachedJSON(w http.ResponseWriter, key, stamp string, build func() (any, error)) error {
-	if b, ok := s.bodies.get(key, stamp); ok {
-		writeRawJSON(w, http.StatusOK, b)
-		return nil
-	}
-	v, err := build()
-	if err != nil {
-		return err
-	}
-	b, err := encodeJSON(v)
-	if err != nil {
+	b, err := s.bodies.answer(key, stamp, func() ([]byte, error) {
+		v, err := build()
+		if err != nil {
+			return nil, err
+		}
+		b, err := encodeJSON(v)
+		if err != nil {
+			return nil, errEncode
+		}
+		return b, nil
+	})
+	switch {
+	case errors.Is(err, errEncode):
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal", "message": "cannot encode the response"})
 		return nil
+	case err != nil:
+		return err
 	}
-	s.bodies.put(key, stamp, b)
 	writeRawJSON(w, http.StatusOK, b)
 	return nil
+}
+
+// errEncode is a body's encoding failure.
+var errEncode = errors.New("cannot encode the response")
+
+// answer returns the body kept for key at stamp, or the one a concurrent
+// request is building, or builds it (and keeps it).
+func (c *bodyCache) answer(key, stamp string, build func() ([]byte, error)) ([]byte, error) {
+	if b, ok := c.get(key, stamp); ok {
+		return b, nil
+	}
+	fk := key + "\x00" + stamp
+	c.mu.Lock()
+	if f, ok := c.flight[fk]; ok {
+		f.waiting++
+		c.mu.Unlock()
+		<-f.done
+		return f.body, f.err
+	}
+	if c.flight == nil {
+		c.flight = map[string]*building{}
+	}
+	f := &building{done: make(chan struct{}), err: errEncode} // what waiters get if build panics
+	c.flight[fk] = f
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.flight, fk)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.body, f.err = build()
+	if f.err == nil {
+		c.put(key, stamp, f.body)
+	}
+	return f.body, f.err
 }
