@@ -191,11 +191,17 @@ func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) 
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
-	build := func() (any, error) { return s.requestedStatus(r) }
 	if key, stamp, ok := s.cacheKey(r, "status"); ok {
-		return s.writeCachedJSON(w, key, stamp, build)
+		sb := statusBodies{s: s, rowsKey: "rows" + key[len("status"):], stamp: stamp}
+		return s.writeCachedBody(w, key, stamp, func() ([]byte, error) {
+			st, err := s.requestedStatus(r)
+			if err != nil {
+				return nil, err
+			}
+			return sb.status(st)
+		})
 	}
-	st, err := build()
+	st, err := s.requestedStatus(r)
 	if err != nil {
 		return err
 	}
@@ -204,25 +210,25 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request) error {
-	build := func() (any, error) {
-		st, err := s.requestedStatus(r)
-		if err != nil {
-			return nil, err
-		}
-		rows := st.Participants
-		if rows == nil {
-			rows = []projections.Participation{}
-		}
-		return map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows}, nil
-	}
 	if key, stamp, ok := s.cacheKey(r, "participants"); ok {
-		return s.writeCachedJSON(w, key, stamp, build)
+		sb := statusBodies{s: s, rowsKey: "rows" + key[len("participants"):], stamp: stamp}
+		return s.writeCachedBody(w, key, stamp, func() ([]byte, error) {
+			st, err := s.requestedStatus(r)
+			if err != nil {
+				return nil, err
+			}
+			return sb.participants(st)
+		})
 	}
-	v, err := build()
+	st, err := s.requestedStatus(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	rows := st.Participants
+	if rows == nil {
+		rows = []projections.Participation{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows})
 	return nil
 }
 

@@ -1,9 +1,13 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
+
+	"github.com/treatywatch/treatywatch/projections"
 )
 
 // maxCachedBodies and maxCachedBytes bound the encoded answers kept by
@@ -32,8 +36,8 @@ type bodyCache struct {
 type building struct {
 	done    chan struct{}
 	waiting int // requests waiting for it
-	body []byte
-	err  error // build's error, or errEncode
+	body    []byte
+	err     error // build's error, or errEncode
 }
 
 type cachedBody struct {
@@ -74,11 +78,10 @@ func (c *bodyCache) put(key, stamp string, body []byte) {
 
 // writeCachedJSON answers 200 with the JSON that build encodes for key,
 // from the cache while stamp holds. build's errors are returned as they
-// are (nothing is cached then).
-// Requests for the same key and stamp while one builds it wait for that
-// one's answer.
+// are (nothing is cached then). Requests for the same key and stamp while
+// one builds it wait for that one's answer.
 func (s *Server) writeCachedJSON(w http.ResponseWriter, key, stamp string, build func() (any, error)) error {
-	b, err := s.bodies.answer(key, stamp, func() ([]byte, error) {
+	return s.writeCachedBody(w, key, stamp, func() ([]byte, error) {
 		v, err := build()
 		if err != nil {
 			return nil, err
@@ -89,6 +92,12 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, key, stamp string, build
 		}
 		return b, nil
 	})
+}
+
+// writeCachedBody is writeCachedJSON for a build that encodes the body
+// itself.
+func (s *Server) writeCachedBody(w http.ResponseWriter, key, stamp string, build func() ([]byte, error)) error {
+	b, err := s.bodies.answer(key, stamp, build)
 	switch {
 	case errors.Is(err, errEncode):
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "internal", "message": "cannot encode the response"})
@@ -98,6 +107,72 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, key, stamp string, build
 	}
 	writeRawJSON(w, http.StatusOK, b)
 	return nil
+}
+
+// statusBodies builds the status and participant-table answers of one
+// treaty and date, with the participant rows (nearly all of either
+// answer's bytes) encoded once, under rowsKey, for both.
+type statusBodies struct {
+	s       *Server
+	rowsKey string
+	stamp   string
+}
+
+// rows returns the JSON array of st's participant rows.
+func (sb statusBodies) rows(st projections.Status) ([]byte, error) {
+	return sb.s.bodies.answer(sb.rowsKey, sb.stamp, func() ([]byte, error) {
+		rows := st.Participants
+		if rows == nil {
+			rows = []projections.Participation{}
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return nil, errEncode
+		}
+		return b, nil
+	})
+}
+
+// status returns the status answer: st encoded with its rows spliced in,
+// byte for byte what encodeJSON(st) gives.
+func (sb statusBodies) status(st projections.Status) ([]byte, error) {
+	if st.Participants == nil {
+		return encodeJSON(st) // "participants": null, and nothing to share
+	}
+	rows, err := sb.rows(st)
+	if err != nil {
+		return nil, err
+	}
+	head := st
+	head.Participants = nil
+	b, err := json.Marshal(head)
+	if err != nil {
+		return nil, errEncode
+	}
+	const tail = `"participants":null}`
+	if !bytes.HasSuffix(b, []byte(tail)) { // Participants is no longer the last field
+		return encodeJSON(st)
+	}
+	b = append(b[:len(b)-len("null}")], rows...)
+	return append(b, '}', '\n'), nil
+}
+
+// participants returns the participant-table answer, byte for byte what
+// encodeJSON gives for {"treaty", "as_of", "participants"}.
+func (sb statusBodies) participants(st projections.Status) ([]byte, error) {
+	rows, err := sb.rows(st)
+	if err != nil {
+		return nil, err
+	}
+	asOf, err1 := json.Marshal(st.AsOf)
+	treaty, err2 := json.Marshal(st.Treaty)
+	if err1 != nil || err2 != nil {
+		return nil, errEncode
+	}
+	b := make([]byte, 0, len(rows)+len(asOf)+len(treaty)+48)
+	b = append(append(append(b, `{"as_of":`...), asOf...), `,"participants":`...)
+	b = append(append(append(b, rows...), `,"treaty":`...), treaty...)
+	return append(b, '}', '\n'), nil
 }
 
 // errEncode is a body's encoding failure.

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
 )
 
 // After a change, the requests for the same answer that arrive while one
@@ -59,5 +62,47 @@ func TestBodyCacheBuildsAnAnswerOnce(t *testing.T) {
 	// answered any more.
 	if _, err := c.answer("status XVIII-16 2026-12-01", "v80", func() ([]byte, error) { builds.Add(1); return []byte(`{}`), nil }); err != nil || builds.Load() != 2 {
 		t.Fatalf("after a change: %v, %d builds", err, builds.Load())
+	}
+}
+
+// The status and participant-table answers built around one encoding of
+// the rows are byte for byte what encoding each whole answer gives, for
+// text that needs escaping too.
+func TestStatusBodiesEqualTheirWholeEncoding(t *testing.T) {
+	d := events.MustDate("2026-06-01")
+	eif := events.MustDate("2026-08-30")
+	for _, st := range []projections.Status{
+		{Treaty: "XVIII-16", Title: "United Nations Convention against Cybercrime", AsOf: d, Required: 40},
+		{
+			Treaty: "XVIII-16", Title: `Convention "against" <Cybercrime> & co`, AsOf: d, Required: 40, Counted: 1,
+			EntryIntoForce: &eif, Milestones: []projections.Mark{{Percent: 25, Target: 10}},
+			Participants: []projections.Participation{
+				{Participant: "Viet Nam", ISO3: "VNM", Signature: &d, Consent: &projections.Consent{Kind: events.Ratification, Date: d, Counts: true},
+					Declarations: []projections.Statement{{Kind: events.Declaration, Date: d, Note: "art. 4 \u2028 <b>\"quoted\"</b> \\ tab\t", Reference: "C.N.196.2025.TREATIES-XVIII.16"}}},
+				{Participant: "Türkiye", ISO3: "TUR", Signature: &d},
+			},
+		},
+	} {
+		sb := statusBodies{s: &Server{}, rowsKey: "rows|XVIII-16|2026-06-01", stamp: "s1"}
+		got, err := sb.status(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := encodeJSON(st)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("status body\n got %s\nwant %s", got, want)
+		}
+		rows := st.Participants
+		if rows == nil {
+			rows = []projections.Participation{}
+		}
+		got, err = sb.participants(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ = encodeJSON(map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows})
+		if !bytes.Equal(got, want) {
+			t.Fatalf("participants body\n got %s\nwant %s", got, want)
+		}
 	}
 }
