@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -211,6 +212,30 @@ func (h *History) EachFact(fn func(f *Fact)) {
 	for i := range h.facts {
 		if h.facts[i].Position > 0 {
 			fn(&h.facts[i])
+		}
+	}
+}
+
+// EachParticipant calls fn once for each participant with a live fact,
+// in no particular order, with its live facts in log order that keep
+// accepts (nil accepts all); a participant none of whose facts is
+// accepted is skipped. The slice is fn's to keep.
+func (h *History) EachParticipant(keep func(f *Fact) bool, fn func(participant string, facts []*Fact)) {
+	for name, idx := range h.byP {
+		if !slices.IsSorted(idx) { // a correction moved a fact to this participant
+			idx = slices.Sorted(slices.Values(idx))
+		}
+		var facts []*Fact
+		for _, i := range idx {
+			if f := &h.facts[i]; f.Position > 0 && (keep == nil || keep(f)) {
+				if facts == nil {
+					facts = make([]*Fact, 0, len(idx))
+				}
+				facts = append(facts, f)
+			}
+		}
+		if facts != nil {
+			fn(name, facts)
 		}
 	}
 }

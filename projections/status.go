@@ -297,11 +297,10 @@ type tenure struct {
 // order as the tenures that tie them to rows.
 func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Participation, []tenure, []Instrument) {
 	byP := map[string][]*events.Fact{}
-	h.EachFact(func(f *events.Fact) {
-		if f.Participant == "" || f.Date.IsZero() || f.Date.After(asOf) {
-			return
+	h.EachParticipant(func(f *events.Fact) bool { return !f.Date.IsZero() && !f.Date.After(asOf) }, func(name string, facts []*events.Fact) {
+		if name != "" {
+			byP[name] = facts
 		}
-		byP[f.Participant] = append(byP[f.Participant], f)
 	})
 	type named struct{ name, key string }
 	keyed := make([]named, 0, len(byP))
