@@ -216,11 +216,14 @@ func MaxDate(a, b Date) Date {
 }
 
 // MarshalText formats d as YYYY-MM-DD. The zero Date marshals as "".
-func (d Date) MarshalText() ([]byte, error) {
+func (d Date) MarshalText() ([]byte, error) { return d.AppendText(nil) }
+
+// AppendText appends d as MarshalText formats it to b (encoding.TextAppender).
+func (d Date) AppendText(b []byte) ([]byte, error) {
 	if d.IsZero() {
-		return []byte{}, nil
+		return b, nil
 	}
-	return d.appendISO(make([]byte, 0, 10)), nil
+	return d.appendISO(b), nil
 }
 
 // UnmarshalText parses YYYY-MM-DD; empty text gives the zero Date.

@@ -125,11 +125,7 @@ func (sb statusBodies) rows(st projections.Status) ([]byte, error) {
 		if rows == nil {
 			rows = []projections.Participation{}
 		}
-		b, err := json.Marshal(rows)
-		if err != nil {
-			return nil, errEncode
-		}
-		return b, nil
+		return appendRows(make([]byte, 0, 256*len(rows)), rows)
 	})
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,41 @@ func TestStatusBodiesEqualTheirWholeEncoding(t *testing.T) {
 		want, _ = encodeJSON(map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows})
 		if !bytes.Equal(got, want) {
 			t.Fatalf("participants body\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// appendRows writes what json.Marshal writes, for every field of a row
+// set and unset, and for text of every kind (escapes, HTML characters,
+// non-ASCII, invalid UTF-8).
+func TestAppendRowsEqualsJSONMarshal(t *testing.T) {
+	d1, d2 := events.MustDate("2025-10-25"), events.MustDate("2026-06-01")
+	texts := []string{"", "Viet Nam", "Türkiye", `a "quoted" \ back`, "<script>&amp;</script>", "line\nbreak\ttab\r\b\f\x01", "\u2028\u2029", "bad \xff utf-8", "C.N.196.2025.TREATIES-XVIII.16"}
+	var rows []projections.Participation
+	for i, s := range texts {
+		st := projections.Statement{Kind: events.Declaration, Date: d1, Subject: s, Note: texts[(i+1)%len(texts)], Reference: texts[(i+2)%len(texts)]}
+		row := projections.Participation{Participant: s, ISO3: texts[(i+3)%len(texts)]}
+		if i%2 == 0 {
+			row.Signature, row.EntryIntoForce = &d1, &d2
+			row.Consent = &projections.Consent{Kind: events.Accession, Date: d2, Counts: i%4 == 0}
+			row.WithdrawalNotified, row.WithdrawalEffective = &d2, &d1
+			row.Earlier = []projections.Tenure{{Consent: projections.Consent{Kind: events.Ratification, Date: d1}, EntryIntoForce: &d2, WithdrawalNotified: d1}}
+			row.Unofficial = []projections.Statement{st}
+		}
+		if i%3 != 0 {
+			row.Declarations = []projections.Statement{st, {Kind: events.Objection, Date: d2}}
+			row.Reservations = []projections.Statement{}
+		}
+		rows = append(rows, row)
+	}
+	for _, rs := range [][]projections.Participation{nil, {}, rows} {
+		got, err := appendRows(nil, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(rs)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendRows\n got %s\nwant %s", got, want)
 		}
 	}
 }
