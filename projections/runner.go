@@ -132,6 +132,7 @@ type Runner struct {
 	started  bool
 	defs     map[string]events.Definition // registered treaties
 	versions map[string]int64             // latest version seen per treaty stream
+	affects  map[string]*affectStack      // per treaty: which followed event last changed the standing as of a date
 	dir      *events.Directory
 	dirVer   int64 // participants stream version folded into dir
 	dirGen   int64 // bumped when a participant is registered
@@ -211,6 +212,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.defs, r.versions = map[string]events.Definition{}, map[string]int64{}
+	r.affects = map[string]*affectStack{}
 	for _, d := range defs {
 		r.defs[d.ID] = d
 	}
@@ -422,9 +424,19 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 			return fmt.Errorf("projections: %w", err)
 		}
 		r.keepLocked(treaty, h)
+		as := r.affects[treaty]
+		if as == nil {
+			as = &affectStack{base: r.versions[treaty]}
+			r.affects[treaty] = as
+		}
 		if v := r.versions[treaty]; e.Version > v {
 			r.versions[treaty] = e.Version
 		}
+		var from events.Date // the earliest date whose standing the event may change: any, but for a plain act
+		if act, ok := p.(*events.Act); ok {
+			from = act.Date
+		}
+		as.push(e.Version, from)
 		if h.Registered {
 			r.defs[treaty] = h.Definition
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
@@ -724,7 +736,7 @@ func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, kn
 	}
 	key := statusKey{treaty: treaty, asOf: asOf}
 	r.mu.RLock()
-	stamp := r.stampLocked(treaty)
+	stamp := r.stampAtLocked(treaty, asOf)
 	r.mu.RUnlock()
 	if st, ok := r.cached(key, stamp); ok {
 		return st, nil
@@ -742,7 +754,7 @@ func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, kn
 		return Status{}, &events.UnknownTreatyError{Treaty: treaty, Known: r.treatiesLocked()}
 	}
 	st := Compute(h, r.dir, asOf, r.parentLocked(h.Definition.Parent, asOf))
-	r.remember(key, r.stampLocked(treaty), st)
+	r.remember(key, r.stampAtLocked(treaty, asOf), st)
 	return st, nil
 }
 
@@ -802,6 +814,72 @@ func (r *Runner) Stamp(treaty string) string {
 	defer r.mu.RUnlock()
 	s := r.stampLocked(treaty)
 	return fmt.Sprintf("%d.%d.%d", s.version, s.parentVersion, s.dirGen)
+}
+
+// StampAt is Stamp for what Status and Timeline answer for the treaty as
+// of one date: it changes only when an event that may change the standing
+// as of that date is followed — an act dated on or before it, any
+// correction, retraction or definition change, a participant registered,
+// or such a change of the parent — so a write dated today leaves the
+// answers for earlier dates valid.
+func (r *Runner) StampAt(treaty string, asOf events.Date) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.stampAtLocked(treaty, asOf)
+	return fmt.Sprintf("%d.%d.%d", s.version, s.parentVersion, s.dirGen)
+}
+
+func (r *Runner) stampAtLocked(treaty string, asOf events.Date) stamp {
+	st := stamp{version: r.versionAtLocked(treaty, asOf), dirGen: r.dirGen}
+	if p := r.defs[treaty].Parent; p != "" {
+		st.parentVersion = r.versionAtLocked(p, asOf)
+	}
+	return st
+}
+
+func (r *Runner) versionAtLocked(treaty string, asOf events.Date) int64 {
+	if as := r.affects[treaty]; as != nil {
+		return as.at(asOf)
+	}
+	return r.versions[treaty]
+}
+
+// affectStack answers, for a date, the version of the latest followed
+// event of a treaty that may have changed its standing as of that date
+// (base when none since the runner started following it). Its entries
+// rise in both version and date: an event affecting dates from d hides
+// every earlier entry affecting dates from d or later, which no query
+// answered by them could tell apart from it. So it holds at most one
+// entry per date, in practice a few, and at most maxAffects.
+type affectStack struct {
+	base    int64
+	entries []affect
+}
+
+type affect struct {
+	version int64
+	from    events.Date // zero: every date
+}
+
+const maxAffects = 1024
+
+func (a *affectStack) push(version int64, from events.Date) {
+	for n := len(a.entries); n > 0 && !a.entries[n-1].from.Before(from); n-- {
+		a.entries = a.entries[:n-1]
+	}
+	a.entries = append(a.entries, affect{version, from})
+	if len(a.entries) > maxAffects { // the oldest becomes the floor: answers change, never wrongly stay
+		a.base = a.entries[0].version
+		a.entries = append(a.entries[:0], a.entries[1:]...)
+	}
+}
+
+func (a *affectStack) at(asOf events.Date) int64 {
+	i := sort.Search(len(a.entries), func(i int) bool { return asOf.Before(a.entries[i].from) })
+	if i == 0 {
+		return a.base
+	}
+	return a.entries[i-1].version
 }
 
 func (r *Runner) stampLocked(treaty string) stamp {
@@ -866,7 +944,7 @@ func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, 
 	}
 	key := statusKey{treaty: treaty, asOf: asOf}
 	r.mu.RLock()
-	stamp := r.stampLocked(treaty)
+	stamp := r.stampAtLocked(treaty, asOf)
 	r.mu.RUnlock()
 	r.cacheMu.Lock()
 	if c, ok := r.timelines[key]; ok && c.stamp == stamp {
@@ -880,7 +958,7 @@ func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, 
 	}
 	r.mu.RLock()
 	points := Timeline(h, r.dir, asOf)
-	stamp = r.stampLocked(treaty)
+	stamp = r.stampAtLocked(treaty, asOf)
 	r.mu.RUnlock()
 	r.cacheMu.Lock()
 	defer r.cacheMu.Unlock()

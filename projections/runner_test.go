@@ -91,7 +91,9 @@ func TestRunnerEqualsAFoldOfTheLog(t *testing.T) {
 					t.Fatal(err)
 				}
 				treaty := []string{"XVIII-16", "XVIII-16-a"}[rng.IntN(2)]
-				asOf := start.AddDays(rng.IntN(500) - 50)
+				// A few dates, so that kept statuses are asked for again
+				// after later writes (before and after their date).
+				asOf := start.AddDays(rng.IntN(12)*45 - 50)
 				got, err := runner.Status(ctx, treaty, asOf, time.Time{})
 				if err != nil {
 					t.Fatal(err)
@@ -288,5 +290,73 @@ func TestRunnerStatusCacheFollowsTheLedger(t *testing.T) {
 		if n := signatories(); n != i+1 { // from the cache
 			t.Fatalf("cached: signatories = %d, want %d", n, i+1)
 		}
+	}
+}
+
+// StampAt changes when an event may change the standing as of its date,
+// and only then: an act dated after it leaves it (and the kept status)
+// as it was; an act dated on or before it, a correction, a retraction and
+// a participant registration change it.
+func TestStampAtChangesOnlyWithTheStandingAsOfItsDate(t *testing.T) {
+	ctx := context.Background()
+	f := mustLedger(t)
+	if _, err := f.ledger.AddTreaty(ctx, hanoiDefinition(t), events.Metadata{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	runner, err := projections.NewRunner(projections.RunnerConfig{Log: f.store}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := func() {
+		t.Helper()
+		if _, err := runner.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record := func(action, participant, date string) *events.Envelope {
+		t.Helper()
+		e, err := f.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: action, Participant: participant, Date: date})
+		if err != nil {
+			t.Fatal(err)
+		}
+		follow()
+		return e
+	}
+	past := events.MustDate("2025-12-31")
+	record("signature", "Viet Nam", "2025-10-25")
+	st0, err := runner.Status(ctx, "XVIII-16", past, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runner.StampAt("XVIII-16", past) // after the first read: reading the stream tells the runner its version
+	later := record("signature", "France", "2026-03-01")
+	if got := runner.StampAt("XVIII-16", past); got != before {
+		t.Fatalf("an act dated 2026-03-01 changed the stamp as of %s: %s → %s", past, before, got)
+	}
+	if got := runner.StampAt("XVIII-16", events.MustDate("2026-03-01")); got == before {
+		t.Fatal("an act dated 2026-03-01 left the stamp as of that day unchanged")
+	}
+	st1, _ := runner.Status(ctx, "XVIII-16", past, time.Time{})
+	if mustJSON(t, st0) != mustJSON(t, st1) || st1.Signatories != 1 {
+		t.Fatalf("the status as of %s changed with a later act: %d signatories", past, st1.Signatories)
+	}
+	record("signature", "Ghana", "2025-11-20")
+	changed := runner.StampAt("XVIII-16", past)
+	if changed == before {
+		t.Fatal("an act dated 2025-11-20 left the stamp as of 2025-12-31 unchanged")
+	}
+	if st, _ := runner.Status(ctx, "XVIII-16", past, time.Time{}); st.Signatories != 2 {
+		t.Fatalf("as of %s after Ghana's signature: %d signatories, want 2", past, st.Signatories)
+	}
+	// A correction moving the later act before the date changes it.
+	if _, err := f.ledger.Correct(ctx, events.CorrectInput{Treaty: "XVIII-16", Position: later.Position, Reason: "date", Date: "2025-12-01"}); err != nil {
+		t.Fatal(err)
+	}
+	follow()
+	if got := runner.StampAt("XVIII-16", past); got == changed {
+		t.Fatal("a correction left the stamp unchanged")
+	}
+	if st, _ := runner.Status(ctx, "XVIII-16", past, time.Time{}); st.Signatories != 3 {
+		t.Fatalf("as of %s after the correction: %d signatories, want 3", past, st.Signatories)
 	}
 }

@@ -187,7 +187,7 @@ func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) 
 	if err != nil || !knownAt.IsZero() {
 		return "", "", false
 	}
-	return route + "|" + id + "|" + asOf.String(), s.cfg.Runner.Stamp(id), true
+	return route + "|" + id + "|" + asOf.String(), s.cfg.Runner.StampAt(id, asOf), true
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
