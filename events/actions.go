@@ -47,7 +47,6 @@ const (
 )
 
 type actionMeta struct {
-	consent    bool // a consent to be bound
 	needsSign  bool // needs a prior signature unless requires_signature is false
 	needsBound bool // only a bound participant may do it
 	unofficial bool
@@ -56,12 +55,12 @@ type actionMeta struct {
 
 var actionInfo = map[Action]actionMeta{
 	Signature:              {label: "Signature"},
-	DefinitiveSignature:    {consent: true, label: "Definitive signature"},
-	Ratification:           {consent: true, needsSign: true, label: "Ratification"},
-	Acceptance:             {consent: true, needsSign: true, label: "Acceptance"},
-	Approval:               {consent: true, needsSign: true, label: "Approval"},
-	Accession:              {consent: true, label: "Accession"},
-	Succession:             {consent: true, label: "Succession"},
+	DefinitiveSignature:    {label: "Definitive signature"},
+	Ratification:           {needsSign: true, label: "Ratification"},
+	Acceptance:             {needsSign: true, label: "Acceptance"},
+	Approval:               {needsSign: true, label: "Approval"},
+	Accession:              {label: "Accession"},
+	Succession:             {label: "Succession"},
 	Declaration:            {label: "Declaration"},
 	Reservation:            {label: "Reservation"},
 	ReservationWithdrawn:   {label: "Withdrawal of reservation"},
@@ -122,7 +121,10 @@ func ConsentKinds() []Action {
 func (a Action) Valid() bool { _, ok := actionInfo[a]; return ok }
 
 // IsConsent reports whether a expresses consent to be bound.
-func (a Action) IsConsent() bool { return actionInfo[a].consent }
+// (A switch, not the vocabulary's map: a status asks it of every fact.)
+func (a Action) IsConsent() bool {
+	return a == Ratification || a == Acceptance || a == Approval || a == Accession || a == Succession || a == DefinitiveSignature
+}
 
 // NeedsSignature reports whether a needs a prior signature (ratification,
 // acceptance, approval) when the treaty requires one.

@@ -134,3 +134,16 @@ func TestDateStringEqualsTimeFormat(t *testing.T) {
 		t.Fatalf("the zero Date formats as %q", text)
 	}
 }
+
+// IsConsent's switch agrees with the vocabulary's table and ConsentKinds.
+func TestIsConsentAgreesWithTheVocabulary(t *testing.T) {
+	kinds := map[events.Action]bool{}
+	for _, k := range events.ConsentKinds() {
+		kinds[k] = true
+	}
+	for _, a := range events.AllActions() {
+		if a.IsConsent() != kinds[a] {
+			t.Errorf("%s: IsConsent %v, ConsentKinds says %v", a, a.IsConsent(), kinds[a])
+		}
+	}
+}
