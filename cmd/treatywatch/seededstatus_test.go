@@ -37,6 +37,18 @@ func TestStatusOfSeededTreatiesShowsTheUNTCFigures(t *testing.T) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}
 	}
+	var cmp []struct {
+		Treaty      string `json:"treaty"`
+		Signatories int    `json:"signatories"`
+		Parties     int    `json:"parties"`
+		InForceFor  int    `json:"in_force_for"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("compare", "XXVI-9", "--json")), &cmp); err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp) != 1 || cmp[0].Signatories != 95 || cmp[0].Parties != 74 || cmp[0].InForceFor != 74 {
+		t.Errorf("compare = %+v; want 95 signatories, 74 parties, in force for 74", cmp)
+	}
 	// ATT: Spain's declaration of provisional application (art. 23) is in
 	// its row, and counts for nothing.
 	att := c.ok("status", "XXVI-8")
