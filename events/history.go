@@ -39,6 +39,8 @@ type History struct {
 	// Registration is the metadata of the treaty.registered event: who
 	// registered the treaty ("seed" for the shipped seed) and from where.
 	Registration Metadata
+	// RegisteredAt is the recorded time of the treaty.registered event.
+	RegisteredAt time.Time
 
 	facts   []Fact        // in log order; retracted ones have Position < 0
 	index   map[int64]int // act or correction position → index in facts
@@ -87,7 +89,7 @@ func (h *History) Apply(e Envelope, p Payload) error {
 	h.Version, h.LastPosition = e.Version, e.Position
 	switch v := p.(type) {
 	case *TreatyRegistered:
-		h.Registered, h.Definition, h.Registration = true, v.Definition, e.Meta
+		h.Registered, h.Definition, h.Registration, h.RegisteredAt = true, v.Definition, e.Meta, e.RecordedAt
 	case *TreatyAmended:
 		h.Definition = v.Definition
 	case *Act:
