@@ -84,6 +84,9 @@ func TestStatusKnownAtBeforeRegistration(t *testing.T) {
 	if j.Treaty != "XXVI-9" || j.Registered == nil || *j.Registered || j.RegisteredAt == "" || j.KnownAt != "2020-01-01T23:59:59.999999999Z" || !strings.Contains(j.Message, "knew nothing of it then") {
 		t.Errorf("--json answer %+v", j)
 	}
+	if out := c.ok("timeline", "XXVI-9", "--known-at", "2020-01-01"); !strings.Contains(out, "the ledger knew nothing of XXVI-9") {
+		t.Errorf("timeline --known-at before registration:\n%s", out)
+	}
 	// A treaty the ledger has never held is still unknown (exit 4).
 	if r := c.run("", "status", "XXVII-99", "--known-at", "2020-01-01"); r.code != 4 || !strings.Contains(r.stderr, "unknown treaty") {
 		t.Errorf("unknown treaty: exit %d\n%s", r.code, r.stderr)

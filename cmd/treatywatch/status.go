@@ -135,6 +135,13 @@ func runTimeline(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !h.Registered && !k.IsZero() {
+		now, err := l.History(ctx, id, time.Time{})
+		if err != nil {
+			return err
+		}
+		return m.notYetRegistered(&events.NotYetRegisteredError{Treaty: id, KnownAt: k, RegisteredAt: now.RegisteredAt}, *asJSON, false)
+	}
 	dir, err := l.Directory(ctx)
 	if err != nil {
 		return err
