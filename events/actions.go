@@ -29,6 +29,11 @@ const (
 	ReservationWithdrawn   Action = "reservation-withdrawn"
 	Objection              Action = "objection"
 	TerritorialApplication Action = "territorial-application"
+	// ProvisionalApplication is a declaration that the participant will
+	// apply the treaty, or some of its articles, provisionally pending its
+	// entry into force for it (ATT art. 23; the UNTC's mark "n"). It binds
+	// nobody to the treaty and never counts toward entry into force.
+	ProvisionalApplication Action = "provisional-application"
 )
 
 // Withdrawal and protocols.
@@ -66,6 +71,7 @@ var actionInfo = map[Action]actionMeta{
 	ReservationWithdrawn:   {label: "Withdrawal of reservation"},
 	Objection:              {label: "Objection"},
 	TerritorialApplication: {label: "Territorial application"},
+	ProvisionalApplication: {label: "Provisional application"},
 	Denunciation:           {needsBound: true, label: "Denunciation"},
 	ProtocolProposed:       {label: "Protocol proposed"},
 	ProtocolAdopted:        {label: "Protocol adopted"},

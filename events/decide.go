@@ -339,6 +339,12 @@ func checkStanding(h *History, parent *History, act Act, skip int64) error {
 		case !hasActBy(h, act.Subject, act.Date, skip, nil, objectable):
 			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("cannot object to %s: %s has no act recorded in %s on or before %s (a reservation, a declaration, an accession, ...) to object to", act.Subject, act.Subject, def.ID, act.Date)}
 		}
+	case act.Action == ProvisionalApplication:
+		// ATT art. 23: declared at signature or at the deposit of an
+		// instrument of consent, so one of them must come first.
+		if !hasActBy(h, act.Participant, act.Date, skip, nil, signedOrConsented) {
+			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("has neither signed %s nor consented to be bound by it on or before %s, so it cannot declare provisional application; record its signature or its instrument first", def.ID, act.Date)}
+		}
 	case act.Action == ReservationWithdrawn:
 		if !hasActBy(h, act.Participant, act.Date, skip, nil, isReservation) {
 			return &RefusedError{Participant: act.Participant, Reason: fmt.Sprintf("has no reservation to %s recorded on or before %s, so there is none to withdraw", def.ID, act.Date)}
@@ -371,6 +377,8 @@ func standingWithout(h *History, participant string, skip int64) *Standing {
 func objectable(a Action) bool { return !a.IsUnofficial() }
 
 func isReservation(a Action) bool { return a == Reservation }
+
+func signedOrConsented(a Action) bool { return a == Signature || a.IsConsent() }
 
 // hasActBy reports whether participant has a live act matching match
 // dated on or before d, ignoring the fact at position skip and counting
@@ -406,6 +414,8 @@ func checkDependants(h *History, old Fact, repl *Act) error {
 			match = isReservation
 		case f.Action == Objection && f.Subject == p:
 			match = objectable
+		case f.Action == ProvisionalApplication && f.Participant == p:
+			match = signedOrConsented
 		default:
 			continue
 		}

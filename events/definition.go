@@ -49,9 +49,36 @@ func (w *Window) Contains(d Date) bool {
 	return true
 }
 
-// Withdrawal says when a denunciation takes effect.
+// Withdrawal says when a denunciation takes effect. A zero Withdrawal is a
+// treaty without a withdrawal clause: a denunciation then takes effect
+// under the Vienna Convention's default (Period, Rule).
 type Withdrawal struct {
 	TakesEffect Period `json:"takes_effect,omitzero"`
+}
+
+// ViennaDefaultRule labels the period a denunciation takes effect after
+// when the treaty has no withdrawal clause: the Vienna Convention on the
+// Law of Treaties, art. 56(2), asks for not less than twelve months'
+// notice of a denunciation of a treaty that provides for none.
+const ViennaDefaultRule = "Vienna Convention art. 56(2) default: 12 months"
+
+// Period returns the period after its notification at which a
+// denunciation takes effect: TakesEffect, or twelve months (the Vienna
+// Convention's art. 56(2) default) when the treaty sets none.
+func (w Withdrawal) Period() Period {
+	if w.TakesEffect.IsZero() {
+		return Period{N: 12, Unit: Months}
+	}
+	return w.TakesEffect
+}
+
+// Rule says which rule Period applies, for people: "treaty clause: 1 year
+// after notification", or ViennaDefaultRule.
+func (w Withdrawal) Rule() string {
+	if w.TakesEffect.IsZero() {
+		return ViennaDefaultRule
+	}
+	return "treaty clause: " + w.TakesEffect.String() + " after notification"
 }
 
 // Rule is an entry-into-force clause.

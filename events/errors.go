@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Typed errors below wrap them, so callers can test with
@@ -65,6 +66,27 @@ func (e *UnknownTreatyError) Error() string {
 
 // Unwrap returns ErrNotFound.
 func (e *UnknownTreatyError) Unwrap() error { return ErrNotFound }
+
+// NotYetRegisteredError: a treaty the ledger holds now was not yet
+// registered at the moment asked about (a --known-at or known_at before
+// its treaty.registered event was recorded): the ledger knew nothing of it
+// then. It unwraps to an *UnknownTreatyError, and so to ErrNotFound, for
+// callers that only ask whether the treaty was known.
+type NotYetRegisteredError struct {
+	Treaty string
+	// KnownAt is the moment asked about; RegisteredAt the recorded time
+	// of the treaty's registration.
+	KnownAt      time.Time
+	RegisteredAt time.Time
+}
+
+func (e *NotYetRegisteredError) Error() string {
+	return fmt.Sprintf("%s was not yet registered in this ledger at %s: the ledger knew nothing of it then (it was registered at %s; ask as known at that moment or later)",
+		e.Treaty, e.KnownAt.UTC().Format(time.RFC3339), e.RegisteredAt.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns an *UnknownTreatyError for the treaty.
+func (e *NotYetRegisteredError) Unwrap() error { return &UnknownTreatyError{Treaty: e.Treaty} }
 
 // UnknownParticipantError: a name resolves to no participant. It wraps
 // ErrNotFound and lists the closest known names.

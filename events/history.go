@@ -37,11 +37,18 @@ type History struct {
 	Version int64
 	// LastPosition is the global position of the last applied event.
 	LastPosition int64
+	// Registration is the metadata of the treaty.registered event: who
+	// registered the treaty ("seed" for the shipped seed) and from where.
+	Registration Metadata
+	// RegisteredAt is the recorded time of the treaty.registered event.
+	RegisteredAt time.Time
 
 	facts   []Fact        // in log order; retracted ones have Position < 0
 	index   map[int64]int // act or correction position → index in facts
 	parties map[string]*Standing
 	byP     map[string][]int // participant → indices in facts
+	// originals keeps, for a corrected act, the act as first recorded.
+	originals map[int64]Act
 }
 
 // Standing is one participant's effective standing in a treaty: its
@@ -83,7 +90,7 @@ func (h *History) Apply(e Envelope, p Payload) error {
 	h.Version, h.LastPosition = e.Version, e.Position
 	switch v := p.(type) {
 	case *TreatyRegistered:
-		h.Registered, h.Definition = true, v.Definition
+		h.Registered, h.Definition, h.Registration, h.RegisteredAt = true, v.Definition, e.Meta, e.RecordedAt
 	case *TreatyAmended:
 		h.Definition = v.Definition
 	case *Act:
@@ -98,6 +105,12 @@ func (h *History) Apply(e Envelope, p Payload) error {
 		}
 		old := h.facts[i].Participant
 		f := &h.facts[i]
+		if f.CorrectedBy == 0 {
+			if h.originals == nil {
+				h.originals = map[int64]Act{}
+			}
+			h.originals[f.Position] = f.Act
+		}
 		f.Act, f.CorrectedBy = v.Act, e.Position
 		if v.Reference != "" {
 			f.Reference = v.Reference
@@ -240,6 +253,25 @@ func (h *History) EachParticipant(keep func(f *Fact) bool, fn func(participant s
 	}
 }
 
+// EachRecorded calls fn with every act the stream has ever recorded, in
+// log order: each act as it stands now (retracted ones included) and, for
+// a corrected act, also as it was first recorded. It tells whether an act
+// was ever recorded, whatever became of it since (the seed imports only
+// rows the ledger never held).
+func (h *History) EachRecorded(fn func(a Act)) {
+	for i := range h.facts {
+		f := &h.facts[i]
+		fn(f.Act)
+		pos := f.Position
+		if pos < 0 { // retracted
+			pos = -pos
+		}
+		if orig, ok := h.originals[pos]; ok {
+			fn(orig)
+		}
+	}
+}
+
 // Fact returns the live fact recorded (or last corrected) at position pos.
 func (h *History) Fact(pos int64) (Fact, bool) {
 	i, ok := h.index[pos]
@@ -271,7 +303,7 @@ func (h *History) BoundOn(participant string, d Date) bool {
 		return false
 	}
 	if s.Denunciation != nil {
-		eff := h.Definition.Withdrawal.TakesEffect.After(s.Denunciation.Date)
+		eff := h.WithdrawalEffective(s.Denunciation.Date)
 		if !eff.After(d) {
 			return false
 		}
@@ -279,10 +311,12 @@ func (h *History) BoundOn(participant string, d Date) bool {
 	return true
 }
 
-// WithdrawalEffective returns the date a denunciation takes effect under
-// the treaty's withdrawal clause.
+// WithdrawalEffective returns the date a denunciation notified on notified
+// takes effect under the treaty's withdrawal clause, or under the Vienna
+// Convention's default of twelve months when it has none
+// (Withdrawal.Period).
 func (h *History) WithdrawalEffective(notified Date) Date {
-	return h.Definition.Withdrawal.TakesEffect.After(notified)
+	return h.Definition.Withdrawal.Period().After(notified)
 }
 
 func removeIndex(list []int, i int) []int {

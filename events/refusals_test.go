@@ -175,7 +175,7 @@ func TestRefusedText(t *testing.T) {
 		{name: "action with inner space", run: record(hanoiAct("reservation withdrawn", "Viet Nam", "2026-06-01")), want: new(*events.UnknownActionError), is: events.ErrInvalid,
 			msg: `unknown action "reservation withdrawn"; did you mean "reservation-withdrawn"?; known actions: `, prefix: true},
 		{name: "action missing", run: record(hanoiAct("  ", "Viet Nam", "2026-06-01")), want: &ie, is: events.ErrInvalid,
-			msg: "action: is required (one of acceptance, accession, approval, declaration, definitive-signature, denunciation, intent-announced, objection, parliamentary-approval, protocol-adopted, protocol-proposed, ratification, reservation, reservation-withdrawn, signature, succession, territorial-application)"},
+			msg: "action: is required (one of acceptance, accession, approval, declaration, definitive-signature, denunciation, intent-announced, objection, parliamentary-approval, protocol-adopted, protocol-proposed, provisional-application, ratification, reservation, reservation-withdrawn, signature, succession, territorial-application)"},
 	})
 }
 

@@ -29,6 +29,9 @@ type ParticipantTreaty struct {
 	Consent             *Consent     `json:"consent"`
 	EntryIntoForce      *events.Date `json:"entry_into_force"`
 	WithdrawalEffective *events.Date `json:"withdrawal_effective"`
+	// ProvisionalApplication is the date of the participant's declaration
+	// of provisional application, if any (never a consent).
+	ProvisionalApplication *events.Date `json:"provisional_application"`
 }
 
 // ParticipantViews returns the cross-treaty view of every participant
@@ -83,6 +86,10 @@ func rowOf(st Status, p Participation) ParticipantTreaty {
 	if title == "" {
 		title = st.Title
 	}
-	return ParticipantTreaty{Treaty: st.Treaty, Title: title, Signature: p.Signature, Consent: p.Consent,
+	v := ParticipantTreaty{Treaty: st.Treaty, Title: title, Signature: p.Signature, Consent: p.Consent,
 		EntryIntoForce: p.EntryIntoForce, WithdrawalEffective: p.WithdrawalEffective}
+	if pa := p.ProvisionalApplication; pa != nil {
+		v.ProvisionalApplication = &pa.Date
+	}
+	return v
 }

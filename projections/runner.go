@@ -934,9 +934,6 @@ func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, 
 		if err != nil {
 			return nil, err
 		}
-		if !h.Registered {
-			return nil, &events.UnknownTreatyError{Treaty: treaty}
-		}
 		r.mu.RLock()
 		dir := r.dir.Clone()
 		r.mu.RUnlock()
@@ -1015,9 +1012,6 @@ func StatusFromLog(ctx context.Context, log StreamReader, reg *events.Registry, 
 	if err != nil {
 		return Status{}, err
 	}
-	if !h.Registered {
-		return Status{}, &events.UnknownTreatyError{Treaty: treaty}
-	}
 	var parent *Status
 	if p := h.Definition.Parent; p != "" {
 		ps, err := StatusFromLog(ctx, log, reg, dir, p, asOf, knownAt)
@@ -1042,12 +1036,27 @@ type StreamReader interface {
 	ReadStream(ctx context.Context, stream string) ([]events.Envelope, error)
 }
 
+// foldStream folds a treaty's stream as known at knownAt (zero: now). A
+// treaty not registered then is an *events.UnknownTreatyError, or an
+// *events.NotYetRegisteredError when its registration was recorded later.
 func foldStream(ctx context.Context, log StreamReader, reg *events.Registry, treaty string, knownAt time.Time) (*events.History, error) {
 	evs, err := log.ReadStream(ctx, events.TreatyStream(treaty))
 	if err != nil {
 		return nil, fmt.Errorf("read treaty %s: %w", treaty, err)
 	}
-	return events.Fold(reg, evs, knownAt)
+	h, err := events.Fold(reg, evs, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	if !h.Registered {
+		for _, e := range evs {
+			if e.Type == events.TypeTreatyRegistered && !knownAt.IsZero() {
+				return nil, &events.NotYetRegisteredError{Treaty: treaty, KnownAt: knownAt, RegisteredAt: e.RecordedAt}
+			}
+		}
+		return nil, &events.UnknownTreatyError{Treaty: treaty}
+	}
+	return h, nil
 }
 
 // Summary is one treaty's standing as of the end of time, as Rebuild

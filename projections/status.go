@@ -43,9 +43,18 @@ type Status struct {
 	Percent float64 `json:"percent"`
 	// Signatories is the number of participants that have signed.
 	Signatories int `json:"signatories"`
-	// Parties is the number of participants for which the treaty is in
-	// force on AsOf.
+	// Parties counts parties the way the UN Treaty Collection does: the
+	// participants that have consented to be bound (by any kind of
+	// instrument, counted toward the threshold or not), less those whose
+	// withdrawal has taken effect by AsOf — before entry into force as
+	// after it.
 	Parties int `json:"parties"`
+	// InForceFor is the number of participants for which the treaty is in
+	// force on AsOf.
+	InForceFor int `json:"in_force_for"`
+	// WithdrawalRule says when a denunciation takes effect: the treaty's
+	// clause, or events.ViennaDefaultRule when it has none.
+	WithdrawalRule string `json:"withdrawal_rule"`
 	// ThresholdMetOn is the date every condition first held.
 	ThresholdMetOn *events.Date `json:"threshold_met_on"`
 	// EntryIntoForce is the general date of entry into force; it may lie
@@ -104,6 +113,11 @@ type Participation struct {
 	// Unofficial lists domestic steps (intent announced, parliamentary
 	// approval), which never count.
 	Unofficial []Statement `json:"unofficial,omitempty"`
+	// ProvisionalApplication is the participant's declaration of
+	// provisional application (ATT art. 23; the UNTC's mark "n"), the
+	// first one if several; nil if none. It never counts toward entry
+	// into force and makes nobody a party.
+	ProvisionalApplication *Statement `json:"provisional_application"`
 }
 
 // Consent is a consent to be bound: its kind and date of deposit.
@@ -211,8 +225,12 @@ func ComputeWithTimeline(h *events.History, dir *events.Directory, asOf events.D
 		if p.Signature != nil {
 			s.Signatories++
 		}
+		if p.Consent != nil && (p.WithdrawalEffective == nil || p.WithdrawalEffective.After(asOf)) {
+			s.Parties++
+		}
 	}
-	s.Parties = s.PartiesOn(asOf)
+	s.InForceFor = s.PartiesOn(asOf)
+	s.WithdrawalRule = def.Withdrawal.Rule()
 	s.ThresholdMetOn = datePtr(ev.Threshold)
 	s.EntryIntoForce = datePtr(ev.EntryIntoForce)
 	if eif := ev.EntryIntoForce; !eif.IsZero() {
@@ -367,6 +385,11 @@ func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Part
 				row.Declarations = append(row.Declarations, st)
 			case a.IsUnofficial():
 				row.Unofficial = append(row.Unofficial, st)
+			case a == events.ProvisionalApplication:
+				if row.ProvisionalApplication == nil {
+					pa := st
+					row.ProvisionalApplication = &pa
+				}
 			}
 		}
 		for i, in := range mine {

@@ -38,11 +38,12 @@ func TestComputeTPNW(t *testing.T) {
 		inForce    bool
 		daysUntil  int // -1: null
 		daysSince  int // -1: null
-		parties    int
+		parties    int // UNTC: consented, less withdrawals in effect
+		inForceFor int
 		milestones [5]string
 	}{
 		{
-			asOf: "2020-10-23", counted: 49, remaining: 1, percent: 98, daysUntil: -1, daysSince: -1,
+			asOf: "2020-10-23", counted: 49, remaining: 1, percent: 98, daysUntil: -1, daysSince: -1, parties: 49,
 			// fillers ratify one a day from 1 Jan 2018: the 13th, 25th,
 			// 38th and 45th reach 25, 50, 75 and 90 % of 50 (synthetic)
 			milestones: [5]string{"2018-01-13", "2018-01-25", "2018-02-07", "2018-02-14", ""},
@@ -50,24 +51,24 @@ func TestComputeTPNW(t *testing.T) {
 		{
 			// 50th instrument 24 Oct 2020 → in force 22 Jan 2021 (UNTC XXVI-9)
 			asOf: "2020-10-24", counted: 50, percent: 100, threshold: "2020-10-24", eif: "2021-01-22",
-			daysUntil: 90, daysSince: -1,
+			daysUntil: 90, daysSince: -1, parties: 50,
 			milestones: [5]string{"2018-01-13", "2018-01-25", "2018-02-07", "2018-02-14", "2020-10-24"},
 		},
 		{
 			asOf: "2021-01-21", counted: 51, percent: 100, threshold: "2020-10-24", eif: "2021-01-22",
-			daysUntil: 1, daysSince: -1,
+			daysUntil: 1, daysSince: -1, parties: 51,
 			milestones: [5]string{"2018-01-13", "2018-01-25", "2018-02-07", "2018-02-14", "2020-10-24"},
 		},
 		{
 			// in force for the 50 that had deposited by 24 Oct; Benin only
 			// from 11 Mar 2021
 			asOf: "2021-01-22", counted: 51, percent: 100, threshold: "2020-10-24", eif: "2021-01-22",
-			inForce: true, daysUntil: -1, daysSince: 0, parties: 50,
+			inForce: true, daysUntil: -1, daysSince: 0, parties: 51, inForceFor: 50,
 			milestones: [5]string{"2018-01-13", "2018-01-25", "2018-02-07", "2018-02-14", "2020-10-24"},
 		},
 		{
 			asOf: "2021-03-11", counted: 51, percent: 100, threshold: "2020-10-24", eif: "2021-01-22",
-			inForce: true, daysUntil: -1, daysSince: 48, parties: 51,
+			inForce: true, daysUntil: -1, daysSince: 48, parties: 51, inForceFor: 51,
 			milestones: [5]string{"2018-01-13", "2018-01-25", "2018-02-07", "2018-02-14", "2020-10-24"},
 		},
 	}
@@ -89,8 +90,8 @@ func TestComputeTPNW(t *testing.T) {
 			if got := intOr(s.DaysSinceEntryIntoForce); got != tt.daysSince {
 				t.Errorf("days since = %d, want %d", got, tt.daysSince)
 			}
-			if s.Parties != tt.parties {
-				t.Errorf("parties = %d, want %d", s.Parties, tt.parties)
+			if s.Parties != tt.parties || s.InForceFor != tt.inForceFor {
+				t.Errorf("parties %d, in force for %d; want %d, %d", s.Parties, s.InForceFor, tt.parties, tt.inForceFor)
 			}
 			for i, m := range s.Milestones {
 				if ds(m.Date) != tt.milestones[i] {

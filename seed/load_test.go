@@ -16,12 +16,18 @@ import (
 // at 27 November 2026, after every shipped act.
 func MustLedger(tb testing.TB) *events.Ledger {
 	tb.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "ledger.db"), sqlite.Config{}, nil)
+	return MustLedgerAt(tb, filepath.Join(tb.TempDir(), "ledger.db"), time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+}
+
+// MustLedgerAt opens the ledger file at path (creating it if need be)
+// with "today" fixed at now.
+func MustLedgerAt(tb testing.TB, path string, now time.Time) *events.Ledger {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), path, sqlite.Config{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	l, err := events.NewLedger(st, events.LedgerConfig{Now: func() time.Time { return now }, Secrets: st})
 	if err != nil {
 		tb.Fatal(err)
@@ -50,8 +56,8 @@ func registered(tb testing.TB, l *events.Ledger) (map[string]events.Definition, 
 }
 
 // TestLoadRegistersEveryShippedTreatyOnce: into an empty ledger Load
-// registers each shipped treaty and the 69 Hanoi signatures; a second Load
-// records nothing.
+// registers each shipped treaty and every row of the shipped histories
+// (the 69 Hanoi signatures among them); a second Load records nothing.
 func TestLoadRegistersEveryShippedTreatyOnce(t *testing.T) {
 	l := MustLedger(t)
 	ctx := context.Background()
@@ -60,8 +66,8 @@ func TestLoadRegistersEveryShippedTreatyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	shipped := MustTreaties(t)
-	if want := len(shipped) + 69; n != want {
-		t.Errorf("Load recorded %d events, want %d (%d treaties and 69 signatures)", n, want, len(shipped))
+	if want := len(shipped) + rowsAfter(t, events.FirstDate()); n != want {
+		t.Errorf("Load recorded %d events, want %d (%d treaties and every shipped history row)", n, want, len(shipped))
 	}
 	got, acts := registered(t, l)
 	for id := range shipped {
@@ -99,8 +105,8 @@ func TestLoadNeverAmendsAUsersDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	shipped := MustTreaties(t)
-	if want := len(shipped) - 1; n != want {
-		t.Errorf("Load recorded %d events, want %d (the other shipped treaties only)", n, want)
+	if want := len(shipped) - 1 + rowsAfter(t, events.FirstDate()) - 69; n != want {
+		t.Errorf("Load recorded %d events, want %d (the other shipped treaties and their histories only)", n, want)
 	}
 	got, acts := registered(t, l)
 	if got[seed.HanoiID].EntryIntoForce.Instruments != 30 {
@@ -114,13 +120,12 @@ func TestLoadNeverAmendsAUsersDefinition(t *testing.T) {
 	}
 }
 
-// TestLoadCompletesAPartialSeed: a ledger that holds the Hanoi Convention
-// but no other shipped treaty gets the others, and no Hanoi signature:
-// those come only with a Hanoi Convention the seed registers itself.
+// TestLoadCompletesAPartialSeed: a ledger that holds the Hanoi Convention,
+// registered by an earlier seed that shipped nothing else and no history,
+// gets the other treaties with their histories and the Hanoi signatures:
+// a treaty the seed registered gets the shipped rows it lacks.
 func TestLoadCompletesAPartialSeed(t *testing.T) {
 	ctx := context.Background()
-	// The Hanoi Convention only, as an earlier version that shipped
-	// nothing else would have left it.
 	l2 := MustLedger(t)
 	hanoi, err := seed.Definition(MustDirectory(t), seed.HanoiID)
 	if err != nil {
@@ -133,11 +138,11 @@ func TestLoadCompletesAPartialSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := len(MustTreaties(t)) - 1; n != want {
+	if want := len(MustTreaties(t)) - 1 + rowsAfter(t, events.FirstDate()); n != want {
 		t.Errorf("Load recorded %d events, want %d", n, want)
 	}
-	if _, acts := registered(t, l2); acts != 0 {
-		t.Errorf("%d Hanoi acts: the signatures come only with a Hanoi Convention the seed registers itself", acts)
+	if _, acts := registered(t, l2); acts != 69 {
+		t.Errorf("%d Hanoi acts, want the 69 shipped signatures", acts)
 	}
 }
 

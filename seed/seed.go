@@ -17,11 +17,38 @@ const (
 	HanoiCSV = "hanoi-convention.csv"
 	// README says where every shipped fact came from.
 	README = "README.md"
+	// HistoriesDir holds the real histories of the other shipped
+	// treaties, one or more CSV files per treaty (Histories).
+	HistoriesDir = "histories"
 )
+
+// HistoryFile is one shipped CSV file of acts concerning one treaty:
+// participant,action,date,source, every row with its source.
+type HistoryFile struct {
+	// Treaty is the treaty's id.
+	Treaty string
+	// Path is the file's path inside Files().
+	Path string
+}
+
+// Histories returns the shipped history files in the order Load imports
+// them: each treaty's acts, and the ATT's declarations of provisional
+// application after its signatures and instruments, which they follow.
+func Histories() []HistoryFile {
+	return []HistoryFile{
+		{Treaty: HanoiID, Path: HanoiCSV},
+		{Treaty: "XVIII-14", Path: path.Join(HistoriesDir, "xviii-14-uncac.csv")},
+		{Treaty: "XXI-10", Path: path.Join(HistoriesDir, "xxi-10-bbnj.csv")},
+		{Treaty: "XXVI-8", Path: path.Join(HistoriesDir, "xxvi-8-att.csv")},
+		{Treaty: "XXVI-8", Path: path.Join(HistoriesDir, "xxvi-8-att-provisional-application.csv")},
+		{Treaty: "XXVI-9", Path: path.Join(HistoriesDir, "xxvi-9-tpnw.csv")},
+		{Treaty: "XXVII-7-d", Path: path.Join(HistoriesDir, "xxvii-7-d-paris.csv")},
+	}
+}
 
 // files is immutable, so this package-level value is not shared state.
 //
-//go:embed README.md hanoi-convention.csv treaties/*.yaml treaties/*.csv
+//go:embed README.md hanoi-convention.csv treaties/*.yaml treaties/*.csv histories/*.csv
 var files embed.FS
 
 // Files returns the shipped seed files as a read-only file system. It is

@@ -20,11 +20,15 @@ type comparison struct {
 	// Opened is projections.OpenedForSignature: the definition's
 	// signature.opens, else the first signature recorded, else the
 	// adoption.
-	Opened         *events.Date `json:"opened_for_signature"`
-	Required       int          `json:"required"`
-	Counted        int          `json:"counted"`
-	Percent        float64      `json:"percent"`
-	Signatories    int          `json:"signatories"`
+	Opened      *events.Date `json:"opened_for_signature"`
+	Required    int          `json:"required"`
+	Counted     int          `json:"counted"`
+	Percent     float64      `json:"percent"`
+	Signatories int          `json:"signatories"`
+	// Parties and InForceFor are the UNTC's parties (consented, less
+	// withdrawals in effect) and the participants it is in force for.
+	Parties        int          `json:"parties"`
+	InForceFor     int          `json:"in_force_for"`
 	ThresholdMetOn *events.Date `json:"threshold_met_on"`
 	EntryIntoForce *events.Date `json:"entry_into_force"`
 	// DaysToThreshold counts the days from Opened to the threshold.
@@ -71,7 +75,7 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 		c := comparison{Treaty: id, Name: h.Definition.Name(), Required: st.Required, Counted: st.Counted, Percent: st.Percent,
-			Signatories: st.Signatories, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce}
+			Signatories: st.Signatories, Parties: st.Parties, InForceFor: st.InForceFor, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce}
 		if start := projections.OpenedForSignature(h.Definition, st); !start.IsZero() {
 			c.Opened = &start
 			if st.ThresholdMetOn != nil {
@@ -85,14 +89,14 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 		return json.NewEncoder(m.stdout).Encode(rows)
 	}
 	tw := tabwriter.NewWriter(m.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "TREATY\tNAME\tOPENED\tCOUNTED\tSIGNATORIES\tTHRESHOLD MET\tDAYS TO THRESHOLD\tENTRY INTO FORCE\n")
+	fmt.Fprintf(tw, "TREATY\tNAME\tOPENED\tCOUNTED\tSIGNATORIES\tPARTIES\tIN FORCE FOR\tTHRESHOLD MET\tDAYS TO THRESHOLD\tENTRY INTO FORCE\n")
 	for _, c := range rows {
 		days := "—"
 		if c.DaysToThreshold != nil {
 			days = fmt.Sprint(*c.DaysToThreshold)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d (%.1f%%)\t%d\t%s\t%s\t%s\n", c.Treaty, c.Name, dateOrDash(c.Opened), c.Counted, c.Required, c.Percent,
-			c.Signatories, dateOrDash(c.ThresholdMetOn), days, dateOrDash(c.EntryIntoForce))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d (%.1f%%)\t%d\t%d\t%d\t%s\t%s\t%s\n", c.Treaty, c.Name, dateOrDash(c.Opened), c.Counted, c.Required, c.Percent,
+			c.Signatories, c.Parties, c.InForceFor, dateOrDash(c.ThresholdMetOn), days, dateOrDash(c.EntryIntoForce))
 	}
 	return tw.Flush()
 }

@@ -24,7 +24,7 @@ func runSeed(ctx context.Context, m *Main, args []string) error {
 	}
 	if n > 0 || !*quiet {
 		if n == 0 {
-			fmt.Fprintln(m.stdout, "seed: nothing to do (every shipped treaty is registered; the seed never changes a registered one)")
+			fmt.Fprintln(m.stdout, "seed: nothing to do (every shipped treaty is registered and holds every shipped act up to today; the seed never changes a registered definition)")
 		} else {
 			fmt.Fprintf(m.stdout, "seed: %d events recorded\n", n)
 		}

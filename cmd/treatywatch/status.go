@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -72,6 +73,9 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	st, err := m.statusAt(ctx, l, id, d, k)
+	if nyr, ok := errors.AsType[*events.NotYetRegisteredError](err); ok {
+		return m.notYetRegistered(nyr, *asJSON, *asCSV)
+	}
 	if err != nil {
 		return err
 	}
@@ -84,6 +88,28 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 		return writeParticipantsCSV(m.stdout, st)
 	}
 	return writeStatusText(m.stdout, st)
+}
+
+// notYetRegistered answers a status asked as known at a moment before the
+// treaty was registered: what the ledger knew then is nothing, which is an
+// answer, not an error (exit 0). The text says so; --json prints
+// {"treaty", "known_at", "registered": false, "registered_at", "message"};
+// --csv prints the participant table's header alone, and the message on
+// standard error.
+func (m *Main) notYetRegistered(e *events.NotYetRegisteredError, asJSON, asCSV bool) error {
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(m.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"treaty": e.Treaty, "known_at": e.KnownAt.UTC(), "registered": false,
+			"registered_at": e.RegisteredAt.UTC(), "message": e.Error()})
+	case asCSV:
+		fmt.Fprintln(m.stderr, e.Error())
+		return writeParticipantsCSV(m.stdout, projections.Status{Treaty: e.Treaty})
+	}
+	_, err := fmt.Fprintf(m.stdout, "As known at %s, the ledger knew nothing of %s: it was registered at %s.\nAsk with --known-at %s or later, or without --known-at for what the ledger knows now.\n",
+		e.KnownAt.UTC().Format(time.RFC3339), e.Treaty, e.RegisteredAt.UTC().Format(time.RFC3339), e.RegisteredAt.UTC().Format(time.RFC3339))
+	return err
 }
 
 func runTimeline(ctx context.Context, m *Main, args []string) error {
@@ -108,6 +134,13 @@ func runTimeline(ctx context.Context, m *Main, args []string) error {
 	h, err := l.History(ctx, id, k)
 	if err != nil {
 		return err
+	}
+	if !h.Registered && !k.IsZero() {
+		now, err := l.History(ctx, id, time.Time{})
+		if err != nil {
+			return err
+		}
+		return m.notYetRegistered(&events.NotYetRegisteredError{Treaty: id, KnownAt: k, RegisteredAt: now.RegisteredAt}, *asJSON, false)
 	}
 	dir, err := l.Directory(ctx)
 	if err != nil {

@@ -60,7 +60,11 @@ func writeStatusText(w io.Writer, s projections.Status) error {
 		fmt.Fprintf(tw, "Entry into force:\t%s (in force; %s ago)\n", s.EntryIntoForce, plural(*s.DaysSinceEntryIntoForce, "day"))
 	}
 	fmt.Fprintf(tw, "Signatories:\t%d\n", s.Signatories)
-	fmt.Fprintf(tw, "Parties:\t%d\n", s.Parties)
+	fmt.Fprintf(tw, "Parties:\t%d (consented to be bound, less withdrawals in effect)\n", s.Parties)
+	fmt.Fprintf(tw, "In force for:\t%d\n", s.InForceFor)
+	if s.WithdrawalRule != "" {
+		fmt.Fprintf(tw, "Withdrawal:\t%s\n", s.WithdrawalRule)
+	}
 	p.flush(tw)
 
 	p.printf("\nConditions\n")
@@ -115,8 +119,8 @@ func writeStatusText(w io.Writer, s projections.Status) error {
 	return p.err
 }
 
-// statementsText summarises a participant's declarations, reservations and
-// unofficial domestic steps for the text table ("declaration 2026-06-01;
+// statementsText summarises a participant's declarations, reservations,
+// provisional application and unofficial domestic steps for the text table ("declaration 2026-06-01;
 // unofficial: parliamentary approval 2026-02-10").
 func statementsText(r projections.Participation) string {
 	var parts []string
@@ -124,6 +128,9 @@ func statementsText(r projections.Participation) string {
 		for _, st := range list {
 			parts = append(parts, strings.ToLower(st.Kind.Label())+" "+st.Date.String())
 		}
+	}
+	if pa := r.ProvisionalApplication; pa != nil {
+		parts = append(parts, "provisional application "+pa.Date.String())
 	}
 	for _, st := range r.Unofficial {
 		parts = append(parts, "unofficial: "+strings.ToLower(strings.TrimSuffix(st.Kind.Label(), " (unofficial)"))+" "+st.Date.String())

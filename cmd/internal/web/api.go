@@ -85,6 +85,8 @@ type treatySummary struct {
 	Percent                 float64      `json:"percent"`
 	Signatories             int          `json:"signatories"`
 	Parties                 int          `json:"parties"`
+	InForceFor              int          `json:"in_force_for"`
+	WithdrawalRule          string       `json:"withdrawal_rule"`
 	ThresholdMetOn          *events.Date `json:"threshold_met_on"`
 	EntryIntoForce          *events.Date `json:"entry_into_force"`
 	InForce                 bool         `json:"in_force"`
@@ -96,7 +98,7 @@ func summarize(st projections.Status) treatySummary {
 	return treatySummary{
 		ID: st.Treaty, Title: st.Title, ShortTitle: st.ShortTitle, Parent: st.Parent, AsOf: st.AsOf, Rule: st.Rule,
 		Required: st.Required, Counted: st.Counted, Remaining: st.Remaining, Percent: st.Percent,
-		Signatories: st.Signatories, Parties: st.Parties, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce,
+		Signatories: st.Signatories, Parties: st.Parties, InForceFor: st.InForceFor, WithdrawalRule: st.WithdrawalRule, ThresholdMetOn: st.ThresholdMetOn, EntryIntoForce: st.EntryIntoForce,
 		InForce: st.InForce, DaysUntilEntryIntoForce: st.DaysUntilEntryIntoForce, DaysSinceEntryIntoForce: st.DaysSinceEntryIntoForce,
 	}
 }
@@ -155,6 +157,9 @@ func (s *Server) handleTreaty(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !h.Registered {
+		if now, err := s.cfg.Ledger.History(r.Context(), id, time.Time{}); err == nil && now.Registered && !knownAt.IsZero() {
+			return &events.NotYetRegisteredError{Treaty: id, KnownAt: knownAt, RegisteredAt: now.RegisteredAt}
+		}
 		return &events.UnknownTreatyError{Treaty: id}
 	}
 	writeJSON(w, http.StatusOK, h.Definition)

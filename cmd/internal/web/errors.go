@@ -62,6 +62,7 @@ type problem struct {
 //
 //	ErrInvalid (bad date, unknown action, bad file, refused rows) → 422
 //	ErrNotFound (unknown treaty, participant, event)               → 404
+//	  (a treaty not yet registered at known_at: 404 not_yet_registered)
 //	ErrRefused (not signed, already bound, window closed)          → 409 refused
 //	ErrDuplicate (the act is already recorded)                     → 409 duplicate
 //	ErrConflict (a concurrent writer won; retry)                   → 409 conflict
@@ -77,6 +78,7 @@ func toAPIError(err error) *apiError {
 		tfe treatyfile.Errors
 		upe *events.UnknownParticipantError
 		ute *events.UnknownTreatyError
+		nyr *events.NotYetRegisteredError
 		dup *events.DuplicateError
 		inv *events.InvalidError
 		mbe *http.MaxBytesError
@@ -100,6 +102,9 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid_definition", Message: err.Error(), Details: map[string]any{"problems": ps}}
 	case errors.As(err, &upe):
 		return &apiError{Status: http.StatusNotFound, Code: "unknown_participant", Message: err.Error(), Details: map[string]any{"name": upe.Name, "closest": nonNil(upe.Closest)}}
+	case errors.As(err, &nyr):
+		return &apiError{Status: http.StatusNotFound, Code: "not_yet_registered", Message: err.Error(),
+			Details: map[string]any{"treaty": nyr.Treaty, "known_at": nyr.KnownAt.UTC(), "registered_at": nyr.RegisteredAt.UTC()}}
 	case errors.As(err, &ute):
 		return &apiError{Status: http.StatusNotFound, Code: "unknown_treaty", Message: err.Error(), Details: map[string]any{"treaty": ute.Treaty, "known": nonNil(ute.Known)}}
 	case errors.Is(err, events.ErrNotFound):

@@ -124,6 +124,7 @@ func TestAppendRowsEqualsJSONMarshal(t *testing.T) {
 			row.WithdrawalNotified, row.WithdrawalEffective = &d2, &d1
 			row.Earlier = []projections.Tenure{{Consent: projections.Consent{Kind: events.Ratification, Date: d1}, EntryIntoForce: &d2, WithdrawalNotified: d1}}
 			row.Unofficial = []projections.Statement{st}
+			row.ProvisionalApplication = &projections.Statement{Kind: events.ProvisionalApplication, Date: d1, Note: s}
 		}
 		if i%3 != 0 {
 			row.Declarations = []projections.Statement{st, {Kind: events.Objection, Date: d2}}

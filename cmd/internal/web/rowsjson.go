@@ -68,6 +68,12 @@ func appendRows(b []byte, rows []projections.Participation) ([]byte, error) {
 			b = append(b, `,"unofficial":`...)
 			b = appendStatements(b, r.Unofficial)
 		}
+		b = append(b, `,"provisional_application":`...)
+		if r.ProvisionalApplication == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendStatement(b, *r.ProvisionalApplication)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
@@ -92,25 +98,29 @@ func appendStatements(b []byte, sts []projections.Statement) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"kind":`...)
-		b = appendJSONString(b, string(st.Kind))
-		b = append(b, `,"date":`...)
-		b = appendDate(b, st.Date)
-		if st.Subject != "" {
-			b = append(b, `,"subject":`...)
-			b = appendJSONString(b, st.Subject)
-		}
-		if st.Note != "" {
-			b = append(b, `,"note":`...)
-			b = appendJSONString(b, st.Note)
-		}
-		if st.Reference != "" {
-			b = append(b, `,"reference":`...)
-			b = appendJSONString(b, st.Reference)
-		}
-		b = append(b, '}')
+		b = appendStatement(b, st)
 	}
 	return append(b, ']')
+}
+
+func appendStatement(b []byte, st projections.Statement) []byte {
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, string(st.Kind))
+	b = append(b, `,"date":`...)
+	b = appendDate(b, st.Date)
+	if st.Subject != "" {
+		b = append(b, `,"subject":`...)
+		b = appendJSONString(b, st.Subject)
+	}
+	if st.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendJSONString(b, st.Note)
+	}
+	if st.Reference != "" {
+		b = append(b, `,"reference":`...)
+		b = appendJSONString(b, st.Reference)
+	}
+	return append(b, '}')
 }
 
 func appendDatePtr(b []byte, d *events.Date) []byte {
