@@ -393,4 +393,3 @@ func titleOf(name string, st State, detail string) string {
 func sortNames(n []string) {
 	sort.Slice(n, func(i, j int) bool { return events.Normalize(n[i]) < events.Normalize(n[j]) })
 }
-
