@@ -367,7 +367,7 @@ func (r *Renderer) view(m Map) view {
 	for _, s := range States() {
 		v.Legend = append(v.Legend, legendRow{State: s, Label: s.Label(), Fill: s.fill(), Count: counts[s]})
 		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(s.Label()), counts[s]))
+			parts = append(parts, fmt.Sprintf("%s: %d", s.Label(), counts[s]))
 		}
 		if n := small[s]; len(n) > 0 {
 			sortNames(n)
@@ -378,8 +378,8 @@ func (r *Renderer) view(m Map) view {
 			v.All = append(v.All, group{State: s, Label: s.Label(), Fill: s.fill(), Names: n})
 		}
 	}
-	v.Title = "World map of " + m.Treaty + " as of " + Friendly(m.Date)
-	v.Desc = fmt.Sprintf("%d participants: %s.", len(m.Participants), strings.Join(parts, ", "))
+	v.Title = m.Treaty + ": its participants on the world map as of " + Friendly(m.Date)
+	v.Desc = fmt.Sprintf("%d participants. %s.", len(m.Participants), strings.Join(parts, "; "))
 	return v
 }
 
