@@ -145,7 +145,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	}
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
-		"Map": worldMap,
+		"Map":    worldMap,
 		"Status": st, "Definition": h.Definition, "Rows": rows, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),

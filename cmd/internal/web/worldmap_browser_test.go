@@ -80,7 +80,7 @@ func TestBrowserWorldMap(t *testing.T) {
 	mustDo(t, ctx, "open the treaty page", chromedp.Navigate(e.URL+"/treaties/"+hanoi), chromedp.WaitVisible(chromedp.CSS(`#map-svg`)))
 	check("treaty page", 600)
 	save("map-treaty.png", mustRun(t, ctx, "screenshot the map", chromedp.Screenshot(chromedp.CSS(`#map`))))
-	save("map-treaty-page.png", mustRun(t, ctx, "screenshot the page", chromedp.FullScreenshot(90)))
+	save("map-treaty-page.png", mustRun(t, ctx, "screenshot the page", chromedp.FullScreenshot(100)))
 
 	mustDo(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#map-svg`)))
 	check("treaty page on a phone", 300)
@@ -112,7 +112,7 @@ func TestBrowserWorldMap(t *testing.T) {
 	check("home page, ?map=hanoi", 600)
 	save("map-home.png", mustRun(t, ctx, "screenshot the home map", chromedp.Screenshot(chromedp.CSS(`.map-section`))))
 	mustDo(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#map-svg`)))
-	save("map-home-phone.png", mustRun(t, ctx, "phone screenshot", chromedp.FullScreenshot(90)))
+	save("map-home-phone.png", mustRun(t, ctx, "phone screenshot", chromedp.FullScreenshot(100)))
 	if mustRun(t, ctx, "page width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
 		t.Error("the home page scrolls sideways on a phone")
 	}
