@@ -5,6 +5,7 @@ import (
 	"bytes"
 	_ "embed" // the map data
 	"fmt"
+	"html"
 	"html/template"
 	"sort"
 	"strconv"
@@ -136,12 +137,13 @@ type Map struct {
 	Date events.Date
 	// Participants are every participant to show, normally the whole
 	// reference list with each one's state (NoAct for those without a
-	// row in the status).
+	// row in the status). The lists beside the map keep their order.
 	Participants []Participant
 }
 
 // FromStatus builds the Map of a treaty status: every participant of dir
-// (and every participant of the status dir does not know), each with its
+// in the directory's order (the reference list is in the UNTC's order),
+// then every participant of the status dir does not know, each with its
 // state on st.AsOf.
 func FromStatus(name string, st projections.Status, dir *events.Directory) Map {
 	m := Map{Treaty: name, Date: st.AsOf}
@@ -291,16 +293,26 @@ type view struct {
 	Title, Desc   string
 	Shapes        []shape
 	Markers       []marker
+	Body          template.HTML // the shapes and markers, drawn by body
 	Legend        []legendRow
+	OtherFill     string
 	Small         []group
 	All           []group
 	Total         int
 }
 
 type shape struct {
-	M49, Path, Fill, Title string
-	State                  State
+	M49, Path, Fill, Stroke, Title string
+	State                          State
 }
+
+// otherFill and otherStroke draw a territory that is not a participant in
+// the reference list (Greenland, Western Sahara, Taiwan, Puerto Rico...):
+// near white with a grey outline, unlike the grey of "no act".
+const (
+	otherFill   = "#fbfbfb"
+	otherStroke = "#b0b7bf"
+)
 
 type marker struct {
 	M49, Fill, Title string
@@ -321,7 +333,7 @@ type group struct {
 }
 
 func (r *Renderer) view(m Map) view {
-	v := view{Width: r.width, Height: r.height, Total: len(m.Participants)}
+	v := view{Width: r.width, Height: r.height, Total: len(m.Participants), OtherFill: otherFill}
 	counts := map[State]int{}
 	small := map[State][]string{}
 	all := map[State][]string{}
@@ -358,7 +370,7 @@ func (r *Renderer) view(m Map) view {
 			v.Shapes = append(v.Shapes, shape{M49: c.m49, Path: c.path, Fill: st.fill(), Title: titleOf(p.Name, st, p.Detail), State: st})
 			continue
 		}
-		v.Shapes = append(v.Shapes, shape{M49: c.m49, Path: c.path, Fill: "#f4f4f4", Title: c.name + ": not a participant in the list", State: "other"})
+		v.Shapes = append(v.Shapes, shape{M49: c.m49, Path: c.path, Fill: otherFill, Stroke: otherStroke, Title: c.name + ": not a participant in the list", State: "other"})
 	}
 	// Markers of participants with an act on top, so the Caribbean's
 	// non-signatories do not hide a signatory.
@@ -370,17 +382,63 @@ func (r *Renderer) view(m Map) view {
 			parts = append(parts, fmt.Sprintf("%s: %d", s.Label(), counts[s]))
 		}
 		if n := small[s]; len(n) > 0 {
-			sortNames(n)
 			v.Small = append(v.Small, group{State: s, Label: s.Label(), Fill: s.fill(), Names: n})
 		}
 		if n := all[s]; len(n) > 0 {
-			sortNames(n)
 			v.All = append(v.All, group{State: s, Label: s.Label(), Fill: s.fill(), Names: n})
 		}
 	}
+	v.Body = v.body()
 	v.Title = m.Treaty + ": its participants on the world map as of " + Friendly(m.Date)
 	v.Desc = fmt.Sprintf("%d participants. %s.", len(m.Participants), strings.Join(parts, "; "))
 	return v
+}
+
+// body draws the countries and the markers. It writes the SVG directly
+// (the template engine's escaping of 200 paths per page costs 5 ms): the
+// paths, codes and fills are the embedded data's and the package's own,
+// and every text (a title) is escaped.
+func (v view) body() template.HTML {
+	var b strings.Builder
+	b.Grow(48 << 10)
+	b.WriteString(`<g class="countries" stroke="#ffffff" stroke-width="0.6" stroke-linejoin="round">`)
+	for _, s := range v.Shapes {
+		b.WriteString("\n" + `<path d="`)
+		b.WriteString(s.Path)
+		b.WriteString(`" fill="`)
+		b.WriteString(s.Fill)
+		if s.Stroke != "" {
+			b.WriteString(`" stroke="`)
+			b.WriteString(s.Stroke)
+		}
+		b.WriteString(`" vector-effect="non-scaling-stroke" data-m49="`)
+		b.WriteString(html.EscapeString(s.M49))
+		b.WriteString(`" data-state="`)
+		b.WriteString(string(s.State))
+		b.WriteString(`"><title>`)
+		b.WriteString(html.EscapeString(s.Title))
+		b.WriteString(`</title></path>`)
+	}
+	b.WriteString("\n</g>\n" + `<g class="markers">`)
+	for _, m := range v.Markers {
+		fmt.Fprintf(&b, "\n"+`<circle cx="%.1f" cy="%.1f" `, m.X, m.Y)
+		if m.State == NoAct {
+			b.WriteString(`r="2.5" stroke="#ffffff" stroke-width="0.6"`)
+		} else {
+			b.WriteString(`r="4" stroke="#1b1f24" stroke-width="0.8"`)
+		}
+		b.WriteString(` fill="`)
+		b.WriteString(m.Fill)
+		b.WriteString(`" vector-effect="non-scaling-stroke" data-m49="`)
+		b.WriteString(html.EscapeString(m.M49))
+		b.WriteString(`" data-state="`)
+		b.WriteString(string(m.State))
+		b.WriteString(`"><title>`)
+		b.WriteString(html.EscapeString(m.Title))
+		b.WriteString(`</title></circle>`)
+	}
+	b.WriteString("\n</g>")
+	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
 }
 
 func titleOf(name string, st State, detail string) string {
@@ -388,8 +446,4 @@ func titleOf(name string, st State, detail string) string {
 		detail = strings.ToLower(st.Label())
 	}
 	return name + ": " + detail
-}
-
-func sortNames(n []string) {
-	sort.Slice(n, func(i, j int) bool { return events.Normalize(n[i]) < events.Normalize(n[j]) })
 }

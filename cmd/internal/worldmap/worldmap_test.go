@@ -178,6 +178,9 @@ func TestSVGOfTheHanoiSignatures(t *testing.T) {
 	if paths["704"].Attr["fill"] == paths["356"].Attr["fill"] {
 		t.Error("Viet Nam (signed) and India (no act) have the same fill")
 	}
+	if paths["304"].Attr["fill"] == paths["356"].Attr["fill"] || paths["304"].Attr["stroke"] == "" {
+		t.Error("Greenland (not a participant) is drawn like India (no act)")
+	}
 	// Small signatories get a dot: Nauru (absent from 1:110m), Luxembourg (tiny).
 	dots := shapes(t, els, "circle")
 	for _, m := range []string{"520", "442", "462", "585"} {
@@ -366,5 +369,19 @@ func TestMapDataPlacesEveryParticipant(t *testing.T) {
 	}
 	if fi.Size() > 150<<10 {
 		t.Errorf("countries.tsv is %d bytes; keep it under 150 KB", fi.Size())
+	}
+}
+
+// BenchmarkRender measures one treaty page's map (the seeded Hanoi
+// Convention): the figure is rendered on every page view.
+func BenchmarkRender(b *testing.B) {
+	st, dir := MustStatus(b, MustLedger(b))
+	r := MustRenderer(b)
+	m := worldmap.FromStatus("Hanoi Convention", st, dir)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
