@@ -59,8 +59,9 @@ func (s State) Label() string {
 		return "Signed"
 	case Withdrawn:
 		return "Withdrawn"
+	default: // NoAct
+		return "No signature or consent"
 	}
-	return "No signature or consent"
 }
 
 // style is how a state is drawn: a fill and, for withdrawn, a hatch.
@@ -77,8 +78,9 @@ func (s State) fill() string {
 		return "#9ecae1"
 	case Withdrawn:
 		return "url(#map-hatch)"
+	default: // NoAct
+		return "#e4e4e4"
 	}
-	return "#e4e4e4"
 }
 
 // StateOf is the state of a participant's row of a treaty status on date
