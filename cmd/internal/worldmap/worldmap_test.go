@@ -241,8 +241,17 @@ func TestFigureLegendCountsAreTheStatus(t *testing.T) {
 	}
 	els := mustParseXML(t, []byte(html))
 	got = legend(t, els)
-	if got["party"] != 1 || got["signed"] != st.Signatories-1 || got["in-force"] != st.Parties {
-		t.Errorf("after Viet Nam's ratification legend = %v; want 1 party, %d signed only, %d in force", got, st.Signatories-1, st.Parties)
+	// The UNTC's "parties" (consented, withdrawal not in effect) are the
+	// map's in force plus party; the treaty is not in force, so none is in
+	// force for any participant.
+	consented := 0
+	for _, p := range st.Participants {
+		if p.Consent != nil && (p.WithdrawalEffective == nil || p.WithdrawalEffective.After(st.AsOf)) {
+			consented++
+		}
+	}
+	if consented != 1 || got["party"] != 1 || got["in-force"] != 0 || got["signed"] != st.Signatories-1 {
+		t.Errorf("after Viet Nam's ratification legend = %v (%d consented); want 1 party, 0 in force, %d signed only", got, consented, st.Signatories-1)
 	}
 	vn := shapes(t, els, "path")["704"]
 	if vn.Attr["data-state"] != "party" || !strings.Contains(vn.Text, "ratification 1 Jun 2026") {
