@@ -21,7 +21,11 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "home", map[string]any{"Treaties": sts})
+	data := map[string]any{"Treaties": sts}
+	if err := s.homeMap(r, sts, data); err != nil { // the world map (worldmap.go)
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "home", data)
 }
 
 // participantSorts are the participant table's columns the server can
@@ -135,8 +139,13 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("as_of") != "" {
 		asOfText = asOf.String()
 	}
+	worldMap, err := s.worldMap(st, dir) // the world map (worldmap.go)
+	if err != nil {
+		return err
+	}
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
+		"Map":    worldMap,
 		"Status": st, "Definition": h.Definition, "Rows": rows, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/treatywatch/treatywatch/cmd/internal/worldmap"
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/projections"
@@ -151,6 +152,7 @@ type Server struct {
 	metrics  *metrics
 	pages    map[string]*template.Template
 	bodies   bodyCache // encoded answers, per treaty and date (respcache.go)
+	maps     *worldmap.Renderer
 
 	closing   chan struct{} // closed when shutdown starts: ends live streams
 	closeOnce sync.Once
@@ -180,6 +182,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("web: parse templates: %w", err)
 	}
 	s.pages = pages
+	if s.maps, err = worldmap.New(); err != nil {
+		return nil, fmt.Errorf("web: world map: %w", err)
+	}
 	s.routes = s.routeTable()
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
