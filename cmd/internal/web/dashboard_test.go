@@ -115,11 +115,11 @@ func TestDashboardPages(t *testing.T) {
 	}
 	// The curve starts on the day the treaty opened for signature (25 Oct
 	// 2025, projections.OpenedForSignature), not on its adoption (24 Dec 2024).
-	contains(t, tr, "Step line of counted instruments from 2025-10-25 to ")
+	contains(t, tr, "Step line of counted instruments from 25 Oct 2025 to ")
 
 	asOf := b.get("/treaties/hanoi?as_of=2025-10-24")
 	wantStatus(t, asOf, http.StatusOK)
-	contains(t, asOf, "No participant has acted on this treaty by 2025-10-24")
+	contains(t, asOf, `No participant has acted on this treaty by <time datetime="2025-10-24">24 Oct 2025</time>`)
 
 	sorted := b.get("/treaties/hanoi?sort=signature&dir=desc")
 	wantStatus(t, sorted, http.StatusOK)
@@ -138,7 +138,7 @@ func TestDashboardPages(t *testing.T) {
 
 	ev := b.get("/events?treaty=hanoi&type=act.signature&after=0")
 	wantStatus(t, ev, http.StatusOK)
-	contains(t, ev, "Signature by Algeria on 2025-10-25", "Next events")
+	contains(t, ev, "Signature by Algeria on 25 Oct 2025", "Next events")
 	wantStatus(t, b.get("/events"), http.StatusOK)
 
 	ps := b.get("/participants")
@@ -152,7 +152,7 @@ func TestDashboardPages(t *testing.T) {
 	wantStatus(t, b.get("/participants?q=Freedonia"), http.StatusNotFound)
 	p := b.get("/participants/VNM")
 	wantStatus(t, p, http.StatusOK)
-	contains(t, p, "Viet Nam", "Hanoi Convention", "2025-10-25")
+	contains(t, p, "Viet Nam", "Hanoi Convention", `<time datetime="2025-10-25">25 Oct 2025</time>`, "South-eastern Asia")
 
 	for _, asset := range []string{"/static/style.css", "/static/app.js"} {
 		wantStatus(t, b.get(asset), http.StatusOK)
