@@ -221,7 +221,9 @@ func TestOfficerRecordsThroughTheDashboard(t *testing.T) {
 		t.Fatalf("Location = %q", loc)
 	}
 	after := b.get(loc)
-	contains(t, after, "Recorded at log position", "1</strong> of <strong>40", `data-counted="1"`, "Ratification")
+	// The confirmation says what was recorded, in words, at which position.
+	pos := strings.TrimPrefix(loc, "/treaties/XVIII-16?recorded=")
+	contains(t, after, "Ratification by Viet Nam on 4 May 2026 recorded, position "+pos+".", "1</strong> of <strong>40", `data-counted="1"`)
 	h, _ := e.Ledger.History(t.Context(), hanoi, timeZero())
 	last := h.Facts()[len(h.Facts())-1]
 	if last.Participant != "Viet Nam" || last.Reference != "C.N.12.2026" {
@@ -284,7 +286,7 @@ func TestImportThroughTheDashboard(t *testing.T) {
 	bad := "participant,action,date\nViet Nam,ratification,2026-05-04\nFreedonia,ratification,2026-05-04\n"
 	r := b.post("/treaties/hanoi/import", url.Values{"csrf": {csrf}, "step": {"preview"}, "csv": {bad}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	contains(t, r, `id="row-errors"`, "<td>3</td>", "unknown participant")
+	contains(t, r, `id="row-errors"`, `<td data-label="Line">3</td>`, "unknown participant")
 
 	// A file upload, previewed: exactly what will be recorded.
 	good := "participant,action,date,reference\nViet Nam,ratification,2026-05-04,C.N.1\nFrance,approval,2026-05-10,C.N.2\n"
@@ -299,7 +301,7 @@ func TestImportThroughTheDashboard(t *testing.T) {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	r = b.do(req)
 	wantStatus(t, r, http.StatusOK)
-	contains(t, r, "Preview: 2 acts would be recorded", `id="preview"`, "<td>Viet Nam</td>", "<td>France</td>", "C.N.2", `id="confirm-import"`)
+	contains(t, r, "Preview: 2 acts would be recorded", `id="preview"`, `<td data-label="Participant">Viet Nam</td>`, `<td data-label="Participant">France</td>`, "C.N.2", `id="confirm-import"`)
 	if e.Head() != before {
 		t.Fatal("a preview wrote")
 	}
