@@ -29,7 +29,7 @@ func shoot(t *testing.T, ctx context.Context, url, sel, name string) {
 		w, h   int64
 	}{{"", 1280, 900}, {"-phone", 390, 844}} {
 		mustDo(t, ctx, "open "+name, chromedp.EmulateViewport(v.w, v.h), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(sel)))
-		shot := mustRun(t, ctx, "screenshot "+name, chromedp.FullScreenshot(90))
+		shot := mustRun(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 		if err := os.WriteFile(filepath.Join(dir, name+v.suffix+".png"), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +109,13 @@ func TestBrowserStatementColumns(t *testing.T) {
 	text := mustRun(t, ctx, "reservation text", chromedp.Evaluate[string](austriaR+`.querySelector('ul').innerText`))
 	if !strings.Contains(text, `=HYPERLINK("http://evil.example","article 22(2) does not apply")`) || !strings.Contains(text, "10 May 2026") {
 		t.Errorf("the reservation reads %q", text)
+	}
+	open := mustRun(t, ctx, "screenshot of the open reservation", chromedp.CaptureScreenshot())
+	if err := os.MkdirAll(artifactsDir(t), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactsDir(t), "treaty-statement-open.png"), open, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	legend := mustRun(t, ctx, "legend", chromedp.Text(chromedp.CSS(`#participants-legend`)))
 	for _, w := range []string{"accession", "approval", "succession", "provisional application", "Council of Europe"} {
@@ -220,7 +227,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.stack button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#preview`)))
 	dirA := artifactsDir(t)
-	shot := mustRun(t, ctx, "import preview", chromedp.FullScreenshot(90))
+	shot := mustRun(t, ctx, "import preview", chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dirA, "import-preview.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +244,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	if mustRun(t, ctx, "page width", chromedp.Evaluate[bool](sideways)) {
 		t.Error("the import preview scrolls sideways on a phone")
 	}
-	shot = mustRun(t, ctx, "import preview phone", chromedp.FullScreenshot(90))
+	shot = mustRun(t, ctx, "import preview phone", chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dirA, "import-preview-phone.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

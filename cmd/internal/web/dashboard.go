@@ -277,6 +277,8 @@ type participantTreaty struct {
 	Treaty, Name string
 	Row          participantRow
 	Acts         []events.Fact
+	// ObjectedBy are the objections of others to the participant's acts.
+	ObjectedBy []events.Fact
 }
 
 func (s *Server) pageParticipant(w http.ResponseWriter, r *http.Request) error {
@@ -307,10 +309,16 @@ func (s *Server) pageParticipant(w http.ResponseWriter, r *http.Request) error {
 		}
 		one := st
 		one.Participants = st.Participants[i : i+1]
-		var acts []events.Fact
+		var acts, objections []events.Fact
 		for _, f := range h.Facts() {
-			if f.Participant == rec.Name && !f.Date.After(today) {
+			if f.Date.After(today) {
+				continue
+			}
+			if f.Participant == rec.Name {
 				acts = append(acts, f)
+			}
+			if f.Action == events.Objection && f.Subject == rec.Name {
+				objections = append(objections, f)
 			}
 		}
 		sort.SliceStable(acts, func(i, j int) bool {
@@ -319,7 +327,7 @@ func (s *Server) pageParticipant(w http.ResponseWriter, r *http.Request) error {
 			}
 			return acts[i].Position < acts[j].Position
 		})
-		treaties = append(treaties, participantTreaty{Treaty: st.Treaty, Name: treatyName(st), Row: participantRows(one, acts, dir)[0], Acts: acts})
+		treaties = append(treaties, participantTreaty{Treaty: st.Treaty, Name: treatyName(st), Row: participantRows(one, acts, dir)[0], Acts: acts, ObjectedBy: objections})
 	}
 	return s.render(w, r, http.StatusOK, "participant", map[string]any{
 		"Participant": rec, "Subregion": ref.Subregion, "M49": ref.M49, "Treaties": treaties, "StatementColumns": statementColumns(),

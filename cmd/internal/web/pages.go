@@ -29,6 +29,7 @@ func templateFuncs() template.FuncMap {
 		"longDate":  longDateText,
 		"when":      recordedText,
 		"mark":      instrumentMark,
+		"kindText":  participantKind,
 		"label":     func(a events.Action) string { return a.Label() },
 		"pct":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
 		"eif":       eifText,
@@ -170,6 +171,24 @@ func recordedText(t time.Time) template.HTML {
 	t = t.UTC()
 	d := events.NewDate(t.Year(), t.Month(), t.Day())
 	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s %02d:%02d UTC</time>`, t.Format(time.RFC3339), friendly(d), t.Hour(), t.Minute())) //nolint:gosec // digits and month names only
+}
+
+// participantKind says a participant's kind of the reference list for
+// people.
+func participantKind(kind string) string {
+	switch kind {
+	case events.KindMember:
+		return "UN Member State"
+	case events.KindObserver:
+		return "non-member observer State"
+	case events.KindNonMember:
+		return "State not a UN member"
+	case events.KindREIO:
+		return "regional economic integration organization"
+	case "":
+		return "—"
+	}
+	return "registered by an officer"
 }
 
 // provisionalApplication is the action of a provisional application

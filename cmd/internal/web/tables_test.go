@@ -176,7 +176,8 @@ func TestParticipantPage(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	contains(t, page, "<h1>Austria <span class=\"id\">AUT</span></h1>", `<dd id="participant-region">Europe · Western Europe</dd>`,
 		`<a href="/treaties/XVIII-16">Hanoi Convention</a>`, `<td data-label="Signature"><time datetime="2025-10-25">25 Oct 2025</time></td>`,
-		"Reservations:", "central authority", "Acts concerning the Hanoi Convention")
+		"Reservations:", "central authority", "Acts concerning the Hanoi Convention", "<dd>UN Member State</dd>",
+		`Objections of others to its statements:</p><ul class="statements"><li><a href="/participants/Belgium">Belgium</a>, <time datetime="2026-05-20">20 May 2026</time>: Belgium objects to the reservation of Austria.</li>`)
 	body := string(page.Body)
 	acts := body[strings.Index(body, `id="acts-list-XVIII-16"`):]
 	sig, res, dec := strings.Index(acts, "Signature"), strings.Index(acts, "Reservation"), strings.Index(acts, "Declaration")
