@@ -328,3 +328,31 @@ func TestAtomFeeds(t *testing.T) {
 	contains(t, e.Get("/"), `<link rel="alternate" type="application/atom+xml" title="Every tracked treaty (Atom)" href="/feed.atom">`)
 	contains(t, e.Get("/treaties/hanoi"), `<link rel="alternate" type="application/atom+xml" title="This treaty (Atom)" href="/treaties/XVIII-16/feed.atom">`)
 }
+
+// TestCountdownShownOnce records the fortieth instrument and checks that
+// the treaty page and the home page say the days to entry into force
+// once (beside the date, not also in it), with the date for people.
+func TestCountdownShownOnce(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	st := e.Status(hanoi)
+	var acts []events.RecordInput
+	for _, p := range st.Participants {
+		if len(acts) == 40 {
+			break
+		}
+		if p.Participant == "European Union" {
+			continue // not additional to its member States
+		}
+		acts = append(acts, events.RecordInput{Action: "ratification", Participant: p.Participant, Date: "2026-06-01"})
+	}
+	mustRecord(t, e, acts...)
+	// Threshold met on 1 June 2026; in force on the ninetieth day after: 30 August 2026, 76 days after 15 June.
+	for _, path := range []string{"/treaties/hanoi", "/"} {
+		page := e.Get(path)
+		wantStatus(t, page, http.StatusOK)
+		if n := strings.Count(string(page.Body), "76 days"); n != 1 {
+			t.Errorf("%s says the countdown %d times; want once", path, n)
+		}
+		contains(t, page, `<time datetime="2026-08-30">30 Aug 2026</time> (expected)`, "in 76 days")
+	}
+}
