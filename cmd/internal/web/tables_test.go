@@ -303,7 +303,7 @@ func TestAtomFeeds(t *testing.T) {
 	}
 	want := map[string]string{
 		fmt.Sprintf("tag:treatywatch,2025:XVIII-16/act/%d", pos[9]): "Hanoi Convention: Ratification by Viet Nam on 4 May 2026 @ " + last.RecordedAt.UTC().Format(time.RFC3339),
-		"tag:treatywatch,2025:XVIII-16/milestone/25":                 "Hanoi Convention: 25 % of the instruments needed (10 of 40) reached on 4 May 2026 @ " + last.RecordedAt.UTC().Format(time.RFC3339),
+		"tag:treatywatch,2025:XVIII-16/milestone/25":                "Hanoi Convention: 25 % of the instruments needed (10 of 40) reached on 4 May 2026 @ " + last.RecordedAt.UTC().Format(time.RFC3339),
 		vn: "Hanoi Convention: Signature by Viet Nam on 25 October 2025 @ " + recorded[vn],
 	}
 	for id, w := range want {
