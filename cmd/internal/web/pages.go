@@ -212,8 +212,9 @@ func instrumentMark(kind events.Action) string {
 		return "s"
 	case provisionalApplication:
 		return "n"
+	default: // ratification has no mark; other acts are not instruments
+		return ""
 	}
-	return ""
 }
 
 // countdown says how far entry into force is from the status's date.
@@ -287,11 +288,4 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-func orDash(d *events.Date) string {
-	if d == nil || d.IsZero() {
-		return "—"
-	}
-	return d.String()
 }
