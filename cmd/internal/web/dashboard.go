@@ -153,7 +153,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
 		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),
-		"Sort": by, "SortDir": q.Get("dir"),
+		"Sort": by, "SortDir": q.Get("dir"), "KnownAtTime": knownAt,
 		"TreatyFeed": "/treaties/" + url.PathEscape(st.Treaty) + "/feed.atom",
 	})
 }

@@ -356,3 +356,16 @@ func TestCountdownShownOnce(t *testing.T) {
 		contains(t, page, `<time datetime="2026-08-30">30 Aug 2026</time> (expected)`, "in 76 days")
 	}
 }
+
+// TestFriendlyDatesOnTheTreatyPage checks the dates for people: the
+// known-at moment, the footer's today, the latest acts; ISO dates stay in
+// the datetime attributes.
+func TestFriendlyDatesOnTheTreatyPage(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	// Recorded times are the wall clock's: known at the end of tomorrow.
+	k := time.Now().UTC().AddDate(0, 0, 1)
+	page := e.Get("/treaties/hanoi?known_at=" + k.Format("2006-01-02"))
+	wantStatus(t, page, http.StatusOK)
+	contains(t, page, fmt.Sprintf(`As the ledger knew it at <time datetime="%sT23:59:59Z">%d %s %d 23:59 UTC</time>.`, k.Format("2006-01-02"), k.Day(), k.Month().String()[:3], k.Year()),
+		`Today is <time datetime="2026-06-15">15 Jun 2026</time>.`, `Signature by <a href="/participants/Viet%20Nam">Viet Nam</a> on <time datetime="2025-10-25">25 Oct 2025</time>`)
+}
