@@ -126,7 +126,7 @@ func commands() []command {
 		{"correct", "correct POSITION --treaty ID --reason TEXT [--date D] [--participant P] [--action A] [--ref REF]", runCorrect},
 		{"retract", "retract POSITION --treaty ID --reason TEXT", runRetract},
 		{"import", "import --treaty ID FILE.csv [--add-participants] [--dry-run]", runImport},
-		{"log", "log [--treaty ID] [--since POS] [--json]", runLog},
+		{"log", "log [--treaty ID] [--since POS] [--json | --csv]", runLog},
 		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
 		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},

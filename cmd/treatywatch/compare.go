@@ -108,26 +108,8 @@ func dateOrDash(d *events.Date) string {
 	return d.String()
 }
 
-// writeParticipantsCSV writes a status's participant table as CSV, in the
-// columns of the UN Treaty Collection's status pages plus the dates
-// treatywatch computes.
+// writeParticipantsCSV writes a status's participant table as CSV
+// (export.ParticipantsCSV, which the dashboard's download uses too).
 func writeParticipantsCSV(w io.Writer, st projections.Status) error {
-	cw := export.NewCSV(w)
-	_ = cw.Write([]string{"participant", "iso3", "signature", "consent_kind", "consent_date", "entry_into_force", "withdrawal_notified", "withdrawal_effective", "declarations", "reservations"})
-	for _, p := range st.Participants {
-		kind, date := "", ""
-		if p.Consent != nil {
-			kind, date = string(p.Consent.Kind), p.Consent.Date.String()
-		}
-		_ = cw.Write([]string{p.Participant, p.ISO3, csvDate(p.Signature), kind, date, csvDate(p.EntryIntoForce), csvDate(p.WithdrawalNotified),
-			csvDate(p.WithdrawalEffective), fmt.Sprint(len(p.Declarations)), fmt.Sprint(len(p.Reservations))})
-	}
-	return cw.Flush()
-}
-
-func csvDate(d *events.Date) string {
-	if d == nil {
-		return ""
-	}
-	return d.String()
+	return export.ParticipantsCSV(w, st)
 }

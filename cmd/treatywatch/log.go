@@ -9,12 +9,12 @@ import (
 	"strings"
 
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"text/tabwriter"
 
+	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
 )
 
@@ -23,8 +23,12 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 	treaty := fs.String("treaty", "", "only this treaty's stream")
 	since := fs.Int64("since", 0, "only events after this position")
 	asJSON := fs.Bool("json", false, "JSON Lines: one event per line")
+	asCSV := fs.Bool("csv", false, "CSV: one event per row (what the dashboard's event log download gives)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
+	}
+	if *asJSON && *asCSV {
+		return usagef("log: --json and --csv cannot go together")
 	}
 	l, err := m.open(ctx)
 	if err != nil {
@@ -38,9 +42,15 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 		}
 		stream = events.TreatyStream(id)
 	}
-	enc := json.NewEncoder(m.stdout)
+	var out *export.Log
+	switch {
+	case *asJSON:
+		out = export.NewLog(m.stdout, export.LogJSONLines)
+	case *asCSV:
+		out = export.NewLog(m.stdout, export.LogCSV)
+	}
 	tw := tabwriter.NewWriter(m.stdout, 0, 0, 2, ' ', 0)
-	if !*asJSON {
+	if out == nil {
 		fmt.Fprintln(tw, "POS\tRECORDED\tSTREAM\tEVENT")
 	}
 	after := *since
@@ -62,23 +72,23 @@ func runLog(ctx context.Context, m *Main, args []string) error {
 				continue
 			}
 			after = e.Position
-			e = events.Redact(e)
-			if *asJSON {
-				if err := enc.Encode(e); err != nil {
+			if out != nil {
+				if err := out.Write(e); err != nil {
 					return err
 				}
 				continue
 			}
+			e = events.Redact(e)
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.Position, e.RecordedAt.Format("2006-01-02 15:04:05"), e.Stream, describe(e))
 		}
 		if stream != "" || len(page) < 1000 {
 			break
 		}
 	}
-	if !*asJSON {
-		return tw.Flush()
+	if out != nil {
+		return out.Flush()
 	}
-	return nil
+	return tw.Flush()
 }
 
 func runVerify(ctx context.Context, m *Main, args []string) error {

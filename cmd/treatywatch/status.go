@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/projections"
 )
@@ -81,9 +82,7 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	}
 	switch {
 	case *asJSON:
-		enc := json.NewEncoder(m.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return export.StatusJSON(m.stdout, st)
 	case *asCSV:
 		return writeParticipantsCSV(m.stdout, st)
 	}

@@ -150,9 +150,10 @@ func TestBrowserRecordsARatification(t *testing.T) {
 		t.Errorf("count after recording = %q; want 1 of 40", count)
 	}
 	row := mustRun(t, ctx, "read Viet Nam's row", chromedp.Evaluate[string](
-		`Array.from(document.querySelectorAll('#participants tbody tr')).find(r => r.cells[0].textContent.trim() === 'Viet Nam').innerText`))
-	if !strings.Contains(row, "2026-05-04") || !strings.Contains(row, "Ratification") {
-		t.Errorf("Viet Nam's row = %q; want its ratification of 2026-05-04", row)
+		`Array.from(document.querySelectorAll('#participants tbody tr')).find(r => r.cells[0].querySelector('a').textContent.trim() === 'Viet Nam').cells[2].innerHTML`))
+	// A ratification carries no UNTC mark (an accession would show "a").
+	if !strings.Contains(row, `<time datetime="2026-05-04">4 May 2026</time>`) || strings.Contains(row, `class="mark"`) {
+		t.Errorf("Viet Nam's consent cell = %q; want its ratification of 4 May 2026, without a mark", row)
 	}
 	after := mustRun(t, ctx, "read the curve", chromedp.AttributeValue(chromedp.CSS(`#curve`), "data-counted"))
 	points := mustRun(t, ctx, "read the curve", chromedp.AttributeValue(chromedp.CSS(`#curve`), "data-points"))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,10 +117,21 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 
 	flash := ""
 	if p, err := strconv.ParseInt(q.Get("recorded"), 10, 64); err == nil && p > 0 {
-		flash = fmt.Sprintf("Recorded at log position %d.", p)
+		flash = recordedFlash(h.Facts(), p)
 	}
 	if n, err := strconv.Atoi(q.Get("imported")); err == nil && n > 0 {
 		flash = fmt.Sprintf("Imported %s.", plural(n, "act"))
+	}
+	filter := filterOf(q)
+	sorted := st
+	sorted.Participants = rows
+	table := participantRows(sorted, h.Facts(), dir)
+	shown := 0
+	for i := range table {
+		table[i].Hidden = !filter.match(table[i])
+		if !table[i].Hidden {
+			shown++
+		}
 	}
 	columns := []map[string]any{}
 	for _, c := range []struct{ key, label string }{{"participant", "Participant"}, {"signature", "Signature"}, {"consent", "Consent to be bound"}, {"eif", "Entry into force"}} {
@@ -146,10 +158,29 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
 		"Map":    worldMap,
-		"Status": st, "Definition": h.Definition, "Rows": rows, "Columns": columns, "Curve": curve,
+		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
+		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),
+		"Sort": by, "SortDir": q.Get("dir"), "KnownAtTime": knownAt,
+		"TreatyFeed": "/treaties/" + url.PathEscape(st.Treaty) + "/feed.atom",
 	})
+}
+
+// recordedFlash is the confirmation after a write: what was recorded, at
+// which position ("Ratification by Viet Nam on 1 June 2026 recorded,
+// position 79").
+func recordedFlash(facts []events.Fact, pos int64) string {
+	for _, f := range facts {
+		if f.Position == pos || f.CorrectedBy == pos {
+			s := fmt.Sprintf("%s by %s on %s", f.Action.Label(), f.Participant, longDate(f.Date))
+			if f.Subject != "" {
+				s += " (" + f.Subject + ")"
+			}
+			return fmt.Sprintf("%s recorded, position %d.", s, pos)
+		}
+	}
+	return fmt.Sprintf("Recorded at log position %d.", pos)
 }
 
 // eventTypes are the event log page's type filter choices.
@@ -195,9 +226,22 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
+	signedIn := tokenOf(r.Context()) != nil
+	types := eventTypes()
+	if !signedIn { // token names and roles, and who subscribed, are not public
+		p.Events = slices.DeleteFunc(p.Events, func(e events.Envelope) bool { return privateEvent(e.Type) })
+		types = slices.DeleteFunc(types, func(t [2]string) bool { return privateEvent(t[0]) })
+	}
 	return s.render(w, r, http.StatusOK, "events", map[string]any{
-		"Page": p, "Treaties": treaties, "Types": eventTypes(), "Treaty": q.Get("treaty"), "Type": q.Get("type"), "After": after,
+		"Page": p, "Treaties": treaties, "Types": types, "Treaty": q.Get("treaty"), "Type": q.Get("type"), "After": after, "SignedIn": signedIn,
 	})
+}
+
+// privateEvent reports whether events of a type (or type filter) are
+// left out of the public event log page: API tokens (their names and
+// roles) and subscriptions.
+func privateEvent(typ string) bool {
+	return strings.HasPrefix(typ, "token.") || strings.HasPrefix(typ, "subscription.")
 }
 
 func (s *Server) pageParticipants(w http.ResponseWriter, r *http.Request) error {
@@ -236,12 +280,67 @@ func (s *Server) participantsIndex(w http.ResponseWriter, r *http.Request, statu
 	return s.render(w, r, status, "participants", map[string]any{"Participants": lines, "NotFound": notFound, "Q": r.URL.Query().Get("q")})
 }
 
+// participantTreaty is one treaty on a participant's page: its status
+// row for the participant and the participant's acts in order.
+type participantTreaty struct {
+	Treaty, Name string
+	Row          participantRow
+	Acts         []events.Fact
+	// ObjectedBy are the objections of others to the participant's acts.
+	ObjectedBy []events.Fact
+}
+
 func (s *Server) pageParticipant(w http.ResponseWriter, r *http.Request) error {
-	rec, err := s.participant(r.Context(), r.PathValue("name"), s.today())
+	ctx := r.Context()
+	today := s.today()
+	rec, err := s.participant(ctx, r.PathValue("name"), today)
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "participant", map[string]any{"Participant": rec})
+	dir, err := s.cfg.Ledger.Directory(ctx)
+	if err != nil {
+		return err
+	}
+	ref, _ := dir.Lookup(rec.Name)
+	sts, err := s.statuses(ctx, today, time.Time{})
+	if err != nil {
+		return err
+	}
+	var treaties []participantTreaty
+	for _, st := range sts {
+		i := slices.IndexFunc(st.Participants, func(p projections.Participation) bool { return p.Participant == rec.Name })
+		if i < 0 {
+			continue
+		}
+		h, err := s.cfg.Ledger.History(ctx, st.Treaty, time.Time{})
+		if err != nil {
+			return err
+		}
+		one := st
+		one.Participants = st.Participants[i : i+1]
+		var acts, objections []events.Fact
+		for _, f := range h.Facts() {
+			if f.Date.After(today) {
+				continue
+			}
+			if f.Participant == rec.Name {
+				acts = append(acts, f)
+			}
+			if f.Action == events.Objection && f.Subject == rec.Name {
+				objections = append(objections, f)
+			}
+		}
+		sort.SliceStable(acts, func(i, j int) bool {
+			if acts[i].Date != acts[j].Date {
+				return acts[i].Date.Before(acts[j].Date)
+			}
+			return acts[i].Position < acts[j].Position
+		})
+		treaties = append(treaties, participantTreaty{Treaty: st.Treaty, Name: treatyName(st), Row: participantRows(one, acts, dir)[0], Acts: acts, ObjectedBy: objections})
+	}
+	return s.render(w, r, http.StatusOK, "participant", map[string]any{
+		"Participant": rec, "Subregion": ref.Subregion, "M49": ref.M49, "Treaties": treaties, "StatementColumns": statementColumns(),
+	})
 }
 
 // recordForm is the officer's record form: its values, kept when the
@@ -379,7 +478,7 @@ func summary(e events.Envelope) string {
 		if json.Unmarshal(e.Payload, &a) != nil {
 			return e.Type
 		}
-		s := fmt.Sprintf("%s by %s on %s", a.Action.Label(), dashIfEmpty(a.Participant), a.Date)
+		s := fmt.Sprintf("%s by %s on %s", a.Action.Label(), dashIfEmpty(a.Participant), friendlyOrDash(a.Date))
 		if a.Subject != "" {
 			s += " (" + a.Subject + ")"
 		}
@@ -389,7 +488,7 @@ func summary(e events.Envelope) string {
 		if json.Unmarshal(e.Payload, &c) != nil {
 			return e.Type
 		}
-		return fmt.Sprintf("Correction of position %d: %s by %s on %s (%s)", c.Supersedes, c.Act.Action.Label(), c.Act.Participant, c.Act.Date, c.Reason)
+		return fmt.Sprintf("Correction of position %d: %s by %s on %s (%s)", c.Supersedes, c.Act.Action.Label(), c.Act.Participant, friendlyOrDash(c.Act.Date), c.Reason)
 	case e.Type == events.TypeActRetracted:
 		var c events.ActRetracted
 		if json.Unmarshal(e.Payload, &c) != nil {
@@ -421,6 +520,13 @@ func summary(e events.Envelope) string {
 		return "API token revoked"
 	}
 	return e.Type
+}
+
+func friendlyOrDash(d events.Date) string {
+	if d.IsZero() {
+		return "—"
+	}
+	return friendly(d)
 }
 
 func dashIfEmpty(s string) string {

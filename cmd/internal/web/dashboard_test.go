@@ -115,11 +115,11 @@ func TestDashboardPages(t *testing.T) {
 	}
 	// The curve starts on the day the treaty opened for signature (25 Oct
 	// 2025, projections.OpenedForSignature), not on its adoption (24 Dec 2024).
-	contains(t, tr, "Step line of counted instruments from 2025-10-25 to ")
+	contains(t, tr, "Step line of counted instruments from 25 Oct 2025 to ")
 
 	asOf := b.get("/treaties/hanoi?as_of=2025-10-24")
 	wantStatus(t, asOf, http.StatusOK)
-	contains(t, asOf, "No participant has acted on this treaty by 2025-10-24")
+	contains(t, asOf, `No participant has acted on this treaty by <time datetime="2025-10-24">24 Oct 2025</time>`)
 
 	sorted := b.get("/treaties/hanoi?sort=signature&dir=desc")
 	wantStatus(t, sorted, http.StatusOK)
@@ -138,7 +138,7 @@ func TestDashboardPages(t *testing.T) {
 
 	ev := b.get("/events?treaty=hanoi&type=act.signature&after=0")
 	wantStatus(t, ev, http.StatusOK)
-	contains(t, ev, "Signature by Algeria on 2025-10-25", "Next events")
+	contains(t, ev, "Signature by Algeria on 25 Oct 2025", "Next events")
 	wantStatus(t, b.get("/events"), http.StatusOK)
 
 	ps := b.get("/participants")
@@ -152,7 +152,7 @@ func TestDashboardPages(t *testing.T) {
 	wantStatus(t, b.get("/participants?q=Freedonia"), http.StatusNotFound)
 	p := b.get("/participants/VNM")
 	wantStatus(t, p, http.StatusOK)
-	contains(t, p, "Viet Nam", "Hanoi Convention", "2025-10-25")
+	contains(t, p, "Viet Nam", "Hanoi Convention", `<time datetime="2025-10-25">25 Oct 2025</time>`, "South-eastern Asia")
 
 	for _, asset := range []string{"/static/style.css", "/static/app.js"} {
 		wantStatus(t, b.get(asset), http.StatusOK)
@@ -221,7 +221,9 @@ func TestOfficerRecordsThroughTheDashboard(t *testing.T) {
 		t.Fatalf("Location = %q", loc)
 	}
 	after := b.get(loc)
-	contains(t, after, "Recorded at log position", "1</strong> of <strong>40", `data-counted="1"`, "Ratification")
+	// The confirmation says what was recorded, in words, at which position.
+	pos := strings.TrimPrefix(loc, "/treaties/XVIII-16?recorded=")
+	contains(t, after, "Ratification by Viet Nam on 4 May 2026 recorded, position "+pos+".", "1</strong> of <strong>40", `data-counted="1"`)
 	h, _ := e.Ledger.History(t.Context(), hanoi, timeZero())
 	last := h.Facts()[len(h.Facts())-1]
 	if last.Participant != "Viet Nam" || last.Reference != "C.N.12.2026" {
@@ -284,7 +286,7 @@ func TestImportThroughTheDashboard(t *testing.T) {
 	bad := "participant,action,date\nViet Nam,ratification,2026-05-04\nFreedonia,ratification,2026-05-04\n"
 	r := b.post("/treaties/hanoi/import", url.Values{"csrf": {csrf}, "step": {"preview"}, "csv": {bad}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	contains(t, r, `id="row-errors"`, "<td>3</td>", "unknown participant")
+	contains(t, r, `id="row-errors"`, `<td data-label="Line">3</td>`, "unknown participant")
 
 	// A file upload, previewed: exactly what will be recorded.
 	good := "participant,action,date,reference\nViet Nam,ratification,2026-05-04,C.N.1\nFrance,approval,2026-05-10,C.N.2\n"
@@ -299,7 +301,7 @@ func TestImportThroughTheDashboard(t *testing.T) {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	r = b.do(req)
 	wantStatus(t, r, http.StatusOK)
-	contains(t, r, "Preview: 2 acts would be recorded", `id="preview"`, "<td>Viet Nam</td>", "<td>France</td>", "C.N.2", `id="confirm-import"`)
+	contains(t, r, "Preview: 2 acts would be recorded", `id="preview"`, `<td data-label="Participant">Viet Nam</td>`, `<td data-label="Participant">France</td>`, "C.N.2", `id="confirm-import"`)
 	if e.Head() != before {
 		t.Fatal("a preview wrote")
 	}

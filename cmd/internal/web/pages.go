@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/projections"
@@ -25,6 +26,10 @@ func pageNames() []string {
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"date":      dateText,
+		"longDate":  longDateText,
+		"when":      recordedText,
+		"mark":      instrumentMark,
+		"kindText":  participantKind,
 		"label":     func(a events.Action) string { return a.Label() },
 		"pct":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
 		"eif":       eifText,
@@ -36,6 +41,7 @@ func templateFuncs() template.FuncMap {
 		"query":     query,
 		"lower":     strings.ToLower,
 		"sortKey":   sortKey,
+		"iso":       sortKey,
 	}
 }
 
@@ -107,14 +113,104 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
-func dateText(v any) string {
-	switch d := v.(type) {
+// dateText is a date for people, "22 Jan 2021", in a <time> element
+// that carries the ISO date and does not wrap; "—" when there is none.
+func dateText(v any) template.HTML {
+	var d events.Date
+	switch x := v.(type) {
 	case *events.Date:
-		return orDash(d)
+		if x == nil {
+			return "—"
+		}
+		d = *x
 	case events.Date:
-		return orDash(&d)
+		d = x
+	default:
+		return "—"
 	}
-	return "—"
+	if d.IsZero() {
+		return "—"
+	}
+	return template.HTML(`<time datetime="` + d.String() + `">` + friendly(d) + `</time>`) //nolint:gosec // digits and month names only
+}
+
+// longDateText is dateText with the month in full ("1 June 2026"), for
+// sentences.
+func longDateText(v any) template.HTML {
+	var d events.Date
+	switch x := v.(type) {
+	case *events.Date:
+		if x == nil {
+			return "—"
+		}
+		d = *x
+	case events.Date:
+		d = x
+	}
+	if d.IsZero() {
+		return "—"
+	}
+	return template.HTML(`<time datetime="` + d.String() + `">` + longDate(d) + `</time>`) //nolint:gosec // digits and month names only
+}
+
+// friendly is a date as people write it: "22 Jan 2021".
+func friendly(d events.Date) string {
+	y, m, day := d.YMD()
+	return fmt.Sprintf("%d %s %d", day, m.String()[:3], y)
+}
+
+// longDate is a date with the month in full: "1 June 2026".
+func longDate(d events.Date) string {
+	y, m, day := d.YMD()
+	return fmt.Sprintf("%d %s %d", day, m, y)
+}
+
+// recordedText is a recording time for people, in UTC: "22 Jan 2021
+// 14:05 UTC", in a <time> element with the RFC 3339 instant.
+func recordedText(t time.Time) template.HTML {
+	t = t.UTC()
+	d := events.NewDate(t.Year(), t.Month(), t.Day())
+	return template.HTML(fmt.Sprintf(`<time datetime="%s">%s %02d:%02d UTC</time>`, t.Format(time.RFC3339), friendly(d), t.Hour(), t.Minute())) //nolint:gosec // digits and month names only
+}
+
+// participantKind says a participant's kind of the reference list for
+// people.
+func participantKind(kind string) string {
+	switch kind {
+	case events.KindMember:
+		return "UN Member State"
+	case events.KindObserver:
+		return "non-member observer State"
+	case events.KindNonMember:
+		return "State not a UN member"
+	case events.KindREIO:
+		return "regional economic integration organization"
+	case "":
+		return "—"
+	}
+	return "registered by an officer"
+}
+
+// instrumentMark is the UN Treaty Collection's mark for the kind of an
+// instrument: a accession, A acceptance, AA approval, d succession, s
+// definitive signature, n provisional application, none for ratification.
+func instrumentMark(kind events.Action) string {
+	switch kind {
+	case events.Accession:
+		return "a"
+	case events.Acceptance:
+		return "A"
+	case events.Approval:
+		return "AA"
+	case events.Succession:
+		return "d"
+	case events.DefinitiveSignature:
+		return "s"
+	case events.ProvisionalApplication:
+		return "n"
+	default: // ratification has no mark; other acts are not instruments
+		return ""
+	}
 }
 
 // countdown says how far entry into force is from the status's date.
@@ -170,19 +266,17 @@ func treatyName(st projections.Status) string {
 }
 
 // eifText says when a treaty enters (or entered) into force, for the
-// dashboard.
-func eifText(st projections.Status) string {
+// dashboard; the countdown is said once, beside it (countdown).
+func eifText(st projections.Status) template.HTML {
 	switch {
 	case st.EntryIntoForce == nil && st.ThresholdMetOn != nil:
-		return "waiting for the parent treaty (" + st.Parent + ")"
+		return template.HTML("waiting for the parent treaty (" + template.HTMLEscapeString(st.Parent) + ")") //nolint:gosec // escaped
 	case st.EntryIntoForce == nil:
 		return "not yet known"
 	case st.DaysUntilEntryIntoForce != nil:
-		return fmt.Sprintf("%s (in %s)", st.EntryIntoForce, plural(*st.DaysUntilEntryIntoForce, "day"))
-	case st.DaysSinceEntryIntoForce != nil && *st.DaysSinceEntryIntoForce == 0:
-		return fmt.Sprintf("%s (in force from today)", st.EntryIntoForce)
+		return dateText(st.EntryIntoForce) + " (expected)"
 	}
-	return fmt.Sprintf("%s (in force)", st.EntryIntoForce)
+	return dateText(st.EntryIntoForce) + " (in force)"
 }
 
 func plural(n int, unit string) string {
@@ -190,11 +284,4 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-func orDash(d *events.Date) string {
-	if d == nil || d.IsZero() {
-		return "—"
-	}
-	return d.String()
 }

@@ -106,6 +106,12 @@ func (s *Server) routeTable() []route {
 		// Dashboard.
 		page(http.MethodGet, "/{$}", reader, s.pageHome),
 		page(http.MethodGet, "/treaties/{id}", reader, s.pageTreaty),
+		page(http.MethodGet, "/treaties/{id}/participants.csv", reader, s.pageParticipantsDownload("csv")),
+		page(http.MethodGet, "/treaties/{id}/participants.json", reader, s.pageParticipantsDownload("json")),
+		page(http.MethodGet, "/treaties/{id}/events.csv", reader, s.pageEventsDownload("csv")),
+		page(http.MethodGet, "/treaties/{id}/events.jsonl", reader, s.pageEventsDownload("jsonl")),
+		page(http.MethodGet, "/treaties/{id}/feed.atom", reader, s.pageTreatyFeed),
+		page(http.MethodGet, "/feed.atom", reader, s.pageLedgerFeed),
 		page(http.MethodGet, "/events", reader, s.pageEvents),
 		page(http.MethodGet, "/participants", reader, s.pageParticipants),
 		page(http.MethodGet, "/participants/{name}", reader, s.pageParticipant),

@@ -15,7 +15,7 @@ import (
 // Chart geometry, in SVG user units.
 const (
 	chartW, chartH                     = 720, 300
-	marginL, marginR, marginT, marginB = 48, 20, 16, 40
+	marginL, marginR, marginT, marginB = 52, 20, 28, 44
 )
 
 // renderCurve draws the cumulative curve of counted instruments over
@@ -56,8 +56,8 @@ func renderCurve(points []projections.Point, signatures []events.Date, required 
 		counted = points[len(points)-1].Counted
 	}
 	var b strings.Builder
-	title := fmt.Sprintf("Counted instruments over time: %d of %d required as of %s", counted, required, end)
-	desc := fmt.Sprintf("Step line of counted instruments from %s to %s; %d signatures; threshold %d.", start, end, len(signatures), required)
+	title := fmt.Sprintf("Counted instruments over time: %d of %d required as of %s", counted, required, friendly(end))
+	desc := fmt.Sprintf("Step line of counted instruments from %s to %s; %d signatures; threshold %d.", friendly(start), friendly(end), len(signatures), required)
 	fmt.Fprintf(&b, `<svg id="curve" class="curve" viewBox="0 0 %d %d" role="img" aria-labelledby="curve-title curve-desc" data-counted="%d" data-required="%d" data-points="%d">`,
 		chartW, chartH, counted, required, len(points))
 	fmt.Fprintf(&b, `<title id="curve-title">%s</title><desc id="curve-desc">%s</desc>`, html.EscapeString(title), html.EscapeString(desc))
@@ -70,9 +70,16 @@ func renderCurve(points []projections.Point, signatures []events.Date, required 
 	}
 	// X axis: the ends and each 1 January (or quarter, for short spans).
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, marginL, chartW-marginR, y(0), y(0))
-	for _, t := range xTicks(start, end) {
+	// Every other label is "minor": a phone, where the labels are drawn
+	// twice as large (style.css), shows half of them.
+	ticks := xTicks(start, end)
+	for i, t := range ticks {
+		class := "tick"
+		if len(ticks) > 3 && i%2 == 1 {
+			class = "tick minor"
+		}
 		fmt.Fprintf(&b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/>`, x(t), x(t), y(0), y(0)+5)
-		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(t), y(0)+20, t.String()[:7])
+		fmt.Fprintf(&b, `<text class="%s" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, class, x(t), y(0)+24, monthYear(t))
 	}
 
 	// Threshold.
@@ -98,10 +105,16 @@ func renderCurve(points []projections.Point, signatures []events.Date, required 
 	}
 	fmt.Fprintf(&b, `<polyline class="counted" points="%s"/>`, stepPoints(points, start, end, x, y))
 	for _, p := range points {
-		fmt.Fprintf(&b, `<circle class="counted-dot" cx="%.1f" cy="%.1f" r="3"><title>%s: %d</title></circle>`, x(p.Date), y(float64(p.Counted)), p.Date, p.Counted)
+		fmt.Fprintf(&b, `<circle class="counted-dot" cx="%.1f" cy="%.1f" r="3"><title>%s: %d</title></circle>`, x(p.Date), y(float64(p.Counted)), friendly(p.Date), p.Counted)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // numbers and escaped text only
+}
+
+// monthYear is a tick label: "Jan 2026".
+func monthYear(d events.Date) string {
+	y, m, _ := d.YMD()
+	return fmt.Sprintf("%s %d", m.String()[:3], y)
 }
 
 // stepPoints is the polyline of a step function that starts at zero.
