@@ -225,10 +225,9 @@ func rawCount(b *testing.B, db *sql.DB) int {
 			t = &tally{signed: map[string]bool{}, bound: map[string]bool{}}
 			tallies[stream] = t
 		}
-		switch act.Action {
-		case events.Signature:
+		if act.Action == events.Signature {
 			t.signed[act.Participant] = true
-		case events.Ratification, events.Acceptance, events.Approval, events.Accession:
+		} else if act.Action.IsConsent() {
 			t.bound[act.Participant] = true
 		}
 		n++
