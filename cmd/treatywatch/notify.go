@@ -159,7 +159,7 @@ func runNotify(ctx context.Context, m *Main, args []string) error {
 	case "preview":
 		return runPreview(ctx, m, args[1:])
 	}
-	return usagef("notify: unknown subcommand %q", args[0])
+	return subcommandHelp(ctx, m, "notify", runNotify, args[0])
 }
 
 func runNotifyRun(ctx context.Context, m *Main, args []string) error {
