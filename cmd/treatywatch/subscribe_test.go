@@ -47,7 +47,7 @@ func TestSlashSubscribeWithoutABotTokenIsRefused(t *testing.T) {
 		return string(b)
 	}
 
-	srv, base := c.with("SLACK_SIGNING_SECRET="+signingSecret).serve("--no-seed")
+	srv, base := c.with("SLACK_SIGNING_SECRET=" + signingSecret).serve("--no-seed")
 	if got := slash(base, "subscribe hanoi --on deposits"); !strings.Contains(got, "none is configured: set SLACK_BOT_TOKEN") {
 		t.Fatalf("answer without a bot token = %s", got)
 	}
