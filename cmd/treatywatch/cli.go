@@ -253,7 +253,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(m.stdout, ht.text)
 		return exitOK
 	}
-	if err != nil {
+	if err != nil && wantsJSON(args) {
+		writeJSONError(m.stderr, err)
+	} else if err != nil {
 		fmt.Fprintln(m.stderr, "treatywatch: "+err.Error())
 	}
 	return exitCode(err)
@@ -411,14 +413,43 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, exclusive(fs)
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			return append(pos, args[1:]...), exclusive(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// exclusiveFlags are the flags that cannot go together on any command
+// that has them: each names a different output.
+func exclusiveFlags() [][]string {
+	return [][]string{{"json", "csv"}}
+}
+
+// exclusive returns a usage error when a command was given two flags
+// that cannot go together (exclusiveFlags), both set.
+func exclusive(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() || f.Value.String() == "true" {
+			set[f.Name] = true
+		}
+	})
+	for _, group := range exclusiveFlags() {
+		var given []string
+		for _, name := range group {
+			if set[name] {
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 1 {
+			return usagef("%s: %s cannot go together: choose one output", fs.Name(), strings.Join(given, " and "))
+		}
+	}
+	return nil
 }
 
 // need returns a usage error naming the missing required flags.

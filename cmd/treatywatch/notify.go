@@ -215,6 +215,9 @@ func runRedrive(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *all && len(pos) > 0 {
+		return usagef("notify redrive: --all and a dead-letter ID (%s) cannot go together: give one or the other", pos[0])
+	}
 	if !*all && len(pos) != 1 {
 		return usagef("notify redrive: want one dead-letter ID (D<n> or E<n>) or --all")
 	}
