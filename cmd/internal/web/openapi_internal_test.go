@@ -213,4 +213,3 @@ func TestOpenAPIPassesTheLinterRules(t *testing.T) {
 		}
 	}
 }
-
