@@ -191,7 +191,13 @@ func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) 
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
-	build := func() (any, error) { return s.requestedStatus(r) }
+	build := func() (any, error) {
+		st, err := s.requestedStatus(r)
+		if st.Participants == nil {
+			st.Participants = []projections.Participation{} // [] in JSON, as openapi.json says, never null
+		}
+		return st, err
+	}
 	if key, stamp, ok := s.cacheKey(r, "status"); ok {
 		return s.writeCachedJSON(w, key, stamp, build)
 	}
