@@ -77,6 +77,9 @@ func runStatus(ctx context.Context, m *Main, args []string) error {
 	}
 	switch {
 	case *asJSON:
+		if st.Participants == nil {
+			st.Participants = []projections.Participation{} // [] as the API answers, never null
+		}
 		enc := json.NewEncoder(m.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
