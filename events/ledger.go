@@ -36,6 +36,12 @@ type LedgerConfig struct {
 	// notifier's scheduler knows the grammar). Required to subscribe with
 	// a digest.
 	ValidateSchedule func(spec, tz string) error
+	// ValidateSink, if set, checks that a subscription's sink can be
+	// delivered to at all — a Slack bot token configured for the slack
+	// sink, a webhook URL that is not a placeholder — once everything else
+	// about the subscription is valid, and before it is recorded. A refusal
+	// is an *InvalidError, and never holds the URL or a secret.
+	ValidateSink func(s Subscription, secret SinkSecret) error
 	// OnAppend, if set, is called after every successful append (to wake
 	// readers of the log in this process: the projection runner, the
 	// notifier's subscriber).

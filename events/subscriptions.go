@@ -350,6 +350,11 @@ func (l *Ledger) Subscribe(ctx context.Context, s Subscription, secret SinkSecre
 		}
 		s.Participant = p.Name
 	}
+	if l.cfg.ValidateSink != nil {
+		if err := l.cfg.ValidateSink(s, secret); err != nil {
+			return nil, err
+		}
+	}
 	if !secret.IsZero() && l.cfg.Secrets == nil {
 		return nil, &InvalidError{Field: "url", Reason: "this ledger has no secret store for webhook URLs and secrets"}
 	}

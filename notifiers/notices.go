@@ -26,13 +26,15 @@ func TopicOf(kind string) string {
 	return ""
 }
 
-// Wants reports whether a subscription asked for a notice: the treaty,
-// the topic and, when the subscription follows one participant, that
-// participant (treaty-wide notices never name one and are not sent to
-// participant subscriptions).
+// Wants reports whether a subscription asked for a notice. A digest
+// subscription (one with a cron spec) wants its digests and nothing else:
+// what happens in between is what the digest reports. Any other one wants
+// the notices of its treaties and topics and, when it follows one
+// participant, of that participant (treaty-wide notices never name one and
+// are not sent to participant subscriptions).
 func Wants(sub events.Subscription, n Notice) bool {
-	if n.Kind == KindDigest {
-		return sub.Digest != ""
+	if n.Kind == KindDigest || sub.Digest != "" {
+		return n.Kind == KindDigest && sub.Digest != ""
 	}
 	if !sub.Covers(n.Treaty) || !sub.Wants(TopicOf(n.Kind)) {
 		return false

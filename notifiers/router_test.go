@@ -2,6 +2,7 @@ package notifiers_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+	"github.com/treatywatch/treatywatch/notifiers/slackfake"
 )
 
 // runRouter runs a router on the env's ledger until the test ends.
@@ -132,5 +134,75 @@ func TestRouterDeadLettersAnEventItCannotProcess(t *testing.T) {
 	dls, err := e.outbox.DeadLetters(ctx)
 	if err != nil || len(dls) != 1 || dls[0].Kind != "event" || dls[0].Position != 3 || dls[0].Reason == "" {
 		t.Fatalf("dead letters = %+v, %v", dls, err)
+	}
+}
+
+// TestADigestSubscriptionGetsOnlyItsDigests: a weekly digest subscription
+// ("0 9 * * 1") and an immediate one follow the Hanoi Convention in two
+// Slack channels. Viet Nam's signature reaches the immediate channel at
+// once; the digest channel gets nothing of it until Monday's digest, which
+// lists it — one post in all. (Before the fix the router also sent the
+// digest subscription every event at once.)
+func TestADigestSubscriptionGetsOnlyItsDigests(t *testing.T) {
+	ctx := context.Background()
+	e := mustEnv(t, "2026-11-27")
+	fake := slackfake.New()
+	defer fake.Close()
+	e.subscribe(t, events.Subscription{ID: "now", Sink: events.SinkSlack, Channel: "C0NOW", Treaties: []string{"XVIII-16"}})
+	e.subscribe(t, events.Subscription{ID: "weekly", Sink: events.SinkSlack, Channel: "C0WEEKLY", Treaties: []string{"XVIII-16"}, Digest: "0 9 * * 1"})
+	s := e.scheduler(t, &clock{})
+	// The digest's schedule is first seen a week ago (acts are recorded
+	// at the wall clock's time); it next runs on the first Monday 09:00 UTC
+	// after now.
+	mustRunDue(t, s, time.Now().Add(-7*24*time.Hour).UTC().Format(time.RFC3339))
+	monday := time.Now().UTC().Truncate(time.Hour)
+	for monday.Weekday() != time.Monday || monday.Hour() != 9 || !monday.After(time.Now()) {
+		monday = monday.Add(time.Hour)
+	}
+	e.runRouter(t)
+	sig, err := e.ledger.Record(ctx, events.RecordInput{Treaty: "XVIII-16", Action: "signature", Participant: "Viet Nam", Date: "2025-10-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The positive sentinel: the immediate subscription's delivery. The
+	// router writes every delivery of an event at once, so anything the
+	// digest subscription wrongly got of it is written by then.
+	waitFor(t, "the immediate subscription's delivery", func() bool {
+		for _, d := range e.deliveries(t, notifiers.KindSignature) {
+			if d.Subscription == "now" && d.Position == sig.Position {
+				return true
+			}
+		}
+		return false
+	})
+	if n := mustRunDue(t, s, monday.Format(time.RFC3339)); n != 1 {
+		t.Fatalf("%s ran %d digests, want 1", monday, n)
+	}
+	// The sender runs on a clock a minute past Monday 09:00, when the
+	// digest is due.
+	ahead := time.Until(monday) + time.Minute
+	if err := e.sender(t, fake, func(c *notifiers.SenderConfig) { c.Now = func() time.Time { return time.Now().Add(ahead) } }).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byChannel := map[string][]slackfake.Post{}
+	for _, p := range fake.Posts() {
+		byChannel[p.Channel] = append(byChannel[p.Channel], p)
+	}
+	// (The immediate channel may also hear of the signature window
+	// closing, depending on today's date.)
+	if got := byChannel["C0NOW"]; len(got) == 0 || !strings.Contains(got[0].Text, "Signature by Viet Nam") {
+		t.Fatalf("immediate channel posts = %+v, want Viet Nam's signature first", got)
+	}
+	weekly := byChannel["C0WEEKLY"]
+	if len(weekly) != 1 {
+		t.Fatalf("digest channel got %d posts, want only the digest: %+v", len(weekly), weekly)
+	}
+	if !strings.Contains(weekly[0].Blocks+weekly[0].Text, "Viet Nam") {
+		t.Fatalf("the digest does not list Viet Nam's signature: %+v", weekly[0])
+	}
+	for _, d := range e.deliveries(t, notifiers.KindSignature) {
+		if d.Subscription == "weekly" {
+			t.Fatalf("the digest subscription got the signature at once: %+v", d)
+		}
 	}
 }

@@ -87,9 +87,11 @@ func writeTemp(tb testing.TB, name, content string) string {
 // and leave every table of the ledger as it was.
 func TestBadInputCatalogue(t *testing.T) {
 	t.Parallel()
-	c := newCLI(t)
+	// A bot token, so that the slack sink's cases reach their own refusal
+	// (nothing is posted: Slack's address here refuses connections).
+	c := newCLI(t).with("SLACK_BOT_TOKEN=xoxb-test", "SLACK_API_URL=http://127.0.0.1:9/")
 	c.ok("seed")
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "XVIII-16", "--on", "deposits")
 	hanoi := mustReadSeed(t, "treaties/xviii-16-hanoi.yaml")
 	yaml := func(name string, edit func(string) string) string { return writeTemp(t, name+".yaml", edit(hanoi)) }
 	replace := func(old, new string) func(string) string {
@@ -184,6 +186,11 @@ func TestBadInputCatalogue(t *testing.T) {
 		{name: "a webhook over ftp", args: []string{"subscribe", "--sink", "webhook", "--url", "ftp://ngo.example/x", "--treaty", "XVIII-16"}, code: 2, msg: "needs --url with an http(s) URL"},
 		{name: "a Slack sink with a URL", args: []string{"subscribe", "--sink", "slack", "--channel", "C1", "--url", "https://hooks.slack.com/services/T/B/X", "--treaty", "XVIII-16"}, code: 2, msg: "takes no --url"},
 		{name: "a channel that is no channel", args: []string{"subscribe", "--sink", "slack", "--channel", "general; DROP TABLE", "--treaty", "XVIII-16"}, code: 2, msg: "is not a Slack channel"},
+		{name: "the README's placeholder Slack webhook", args: []string{"subscribe", "--sink", "slack-webhook", "--url", "https://hooks.slack.com/services/...", "--treaty", "XVIII-16"}, code: 2, msg: "the --url of the slack-webhook sink is a placeholder (it holds ...)"},
+		{name: "Slack's documentation webhook", args: []string{"subscribe", "--sink", "slack-webhook", "--url", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "--treaty", "XVIII-16"}, code: 2, msg: "the placeholder of Slack's documentation"},
+		{name: "a Slack webhook that is no webhook", args: []string{"subscribe", "--sink", "slack-webhook", "--url", "https://hooks.slack.com/hello", "--treaty", "XVIII-16"}, code: 2, msg: "is not a Slack incoming webhook URL"},
+		{name: "a webhook on a documentation domain", args: []string{"subscribe", "--sink", "webhook", "--url", "https://ngo.example/hook", "--treaty", "XVIII-16"}, code: 2, msg: "is on ngo.example, a name reserved"},
+		{name: "a webhook URL template", args: []string{"subscribe", "--sink", "webhook", "--url", "https://hooks.ngo.org/<your-hook>", "--treaty", "XVIII-16"}, code: 2, msg: "is a placeholder (it holds <)"},
 		{name: "the same subscription again", args: []string{"subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "hanoi", "--on", "deposits"}, code: 5, msg: "already subscribed as"},
 		{name: "an unknown role", args: []string{"token", "create", "--role", "root", "--name", "x"}, code: 2, msg: `unknown role "root"`},
 		{name: "a token name with an override", args: []string{"token", "create", "--role", "officer", "--name", "J. \u202eOfficer"}, code: 2, msg: "U+202E"},

@@ -150,17 +150,96 @@ type helpRequest struct{ fs *flag.FlagSet }
 
 func (h *helpRequest) Error() string { return "help requested" }
 
-// usage returns the command's usage: its summary and its flags.
+// usage returns the command's usage: its summary line (for a subcommand,
+// its part of the command's summary) and its flags.
 func (h *helpRequest) usage() string {
 	var b strings.Builder
-	for _, c := range commands() {
-		if c.name == h.fs.Name() {
-			fmt.Fprintf(&b, "usage: treatywatch [--db PATH] [-v] %s\n", c.summary)
-		}
+	name := h.fs.Name()
+	if line := summaryOf(name); line != "" {
+		fmt.Fprintf(&b, "usage: treatywatch [--db PATH] [-v] %s\n", line)
 	}
 	h.fs.SetOutput(&b)
 	h.fs.PrintDefaults()
 	return b.String()
+}
+
+// summaryOf returns the usage line of a command ("record") or subcommand
+// ("treaty add"): the command's summary, or the part of it, separated by
+// " | ", that the subcommand's is.
+func summaryOf(name string) string {
+	cmd, sub, _ := strings.Cut(name, " ")
+	for _, c := range commands() {
+		if c.name != cmd {
+			continue
+		}
+		if sub == "" {
+			return c.summary
+		}
+		for _, part := range subcommandsOf(c) {
+			if w, _, _ := strings.Cut(part, " "); w == sub {
+				return cmd + " " + part
+			}
+		}
+	}
+	return ""
+}
+
+// subcommandsOf returns the parts of a command's summary, one per
+// subcommand, without the command's name ("add FILE.yaml", "list
+// [--json]"); nil for a command without subcommands (each part starts
+// with a lower-case word).
+func subcommandsOf(c command) []string {
+	parts := strings.Split(c.summary, " | ")
+	if len(parts) < 2 {
+		return nil
+	}
+	for i, p := range parts {
+		parts[i] = strings.TrimPrefix(p, c.name+" ")
+		if parts[i] == "" || parts[i][0] < 'a' || parts[i][0] > 'z' {
+			return nil // a choice of flags ("[--json | --csv]"), not subcommands
+		}
+	}
+	return parts
+}
+
+// helpText is help that is already written out (a command with
+// subcommands, --version): printed on standard output, exit 0.
+type helpText struct{ text string }
+
+func (h *helpText) Error() string { return "help requested" }
+
+// subcommandHelp answers a command with subcommands given an argument
+// that is not one of them: for -h, --help or help, the usage of every
+// subcommand with its flags (each subcommand's own --help, which opens
+// nothing); otherwise a usage error naming the subcommands.
+func subcommandHelp(ctx context.Context, m *Main, name string, run func(context.Context, *Main, []string) error, arg string) error {
+	var c command
+	for _, x := range commands() {
+		if x.name == name {
+			c = x
+		}
+	}
+	var subs []string
+	for _, part := range subcommandsOf(c) {
+		w, _, _ := strings.Cut(part, " ")
+		subs = append(subs, w)
+	}
+	if arg != "-h" && arg != "--help" && arg != "-help" && arg != "help" {
+		return usagef("%s: unknown subcommand %q (want %s)", name, arg, strings.Join(subs, ", "))
+	}
+	var b strings.Builder
+	for i, sub := range subs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		err := run(ctx, m, []string{sub, "--help"})
+		hr, ok := errors.AsType[*helpRequest](err)
+		if !ok {
+			return fmt.Errorf("%s %s --help: %w", name, sub, err)
+		}
+		b.WriteString(hr.usage())
+	}
+	return &helpText{text: b.String()}
 }
 
 // Run runs the command line args and returns the exit code.
@@ -170,7 +249,13 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(m.stdout, hr.usage())
 		return exitOK
 	}
-	if err != nil {
+	if ht, ok := errors.AsType[*helpText](err); ok {
+		fmt.Fprint(m.stdout, ht.text)
+		return exitOK
+	}
+	if err != nil && wantsJSON(args) {
+		writeJSONError(m.stderr, err)
+	} else if err != nil {
 		fmt.Fprintln(m.stderr, "treatywatch: "+err.Error())
 	}
 	return exitCode(err)
@@ -181,11 +266,15 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	db := fs.String("db", "", "SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)")
 	verbose := fs.Bool("v", false, "log to standard error")
+	version := fs.Bool("version", false, "print the version and the schema version, and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(m.stdout, m.usage())
 		return nil
 	} else if err != nil {
 		return usagef("%v\n%s", err, m.usage())
+	}
+	if *version {
+		return m.printVersion()
 	}
 	m.dbPath = *db
 	if m.dbPath == "" {
@@ -200,8 +289,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	m.logger = slog.New(slog.NewTextHandler(m.stderr, &slog.HandlerOptions{Level: level}))
 	rest := fs.Args()
-	if len(rest) == 2 && rest[0] == "help" {
-		rest = []string{rest[1], "--help"} // help CMD is CMD --help
+	if len(rest) >= 2 && rest[0] == "help" {
+		rest = append(rest[1:], "--help") // help CMD [SUB] is CMD [SUB] --help
 	}
 	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
 		fmt.Fprint(m.stdout, m.usage())
@@ -217,7 +306,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 
 func (m *Main) usage() string {
 	var b strings.Builder
-	b.WriteString("usage: treatywatch [--db PATH] [-v] COMMAND ...\n\ncommands:\n")
+	b.WriteString("usage: treatywatch [--db PATH] [-v] COMMAND ...\n       treatywatch --version | --help | help COMMAND\n\n" +
+		"flags (before the command):\n" +
+		"  --db PATH    SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)\n" +
+		"  -v           log to standard error\n" +
+		"  --version    print the version and the schema version, and exit\n" +
+		"  -h, --help   print this usage; COMMAND --help (or help COMMAND) prints a command's, with every flag\n\ncommands:\n")
 	cmds := commands()
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	for _, c := range cmds {
@@ -275,11 +369,13 @@ func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
 }
 
 // ledgerConfig is the configuration of every Ledger this process makes:
-// the clock, the secret store, the digest-schedule check, and a hook
-// called after each append (nil for none).
+// the clock, the secret store, the digest-schedule and sink checks (a
+// slack subscription needs SLACK_BOT_TOKEN here), and a hook called after
+// each append (nil for none).
 func (m *Main) ledgerConfig(onAppend func()) events.LedgerConfig {
+	sinks := notifiers.SinkCheck{SlackBotToken: m.getenv("SLACK_BOT_TOKEN") != ""}
 	return events.LedgerConfig{Now: m.now, Logger: m.logger, Secrets: m.store, OnAppend: onAppend,
-		ValidateSchedule: notifiers.ValidateSchedule}
+		ValidateSchedule: notifiers.ValidateSchedule, ValidateSink: sinks.Validate}
 }
 
 // openTreaty opens the ledger and resolves a treaty id or name.
@@ -317,14 +413,43 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, exclusive(fs)
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			return append(pos, args[1:]...), exclusive(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// exclusiveFlags are the flags that cannot go together on any command
+// that has them: each names a different output.
+func exclusiveFlags() [][]string {
+	return [][]string{{"json", "csv"}}
+}
+
+// exclusive returns a usage error when a command was given two flags
+// that cannot go together (exclusiveFlags), both set.
+func exclusive(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() || f.Value.String() == "true" {
+			set[f.Name] = true
+		}
+	})
+	for _, group := range exclusiveFlags() {
+		var given []string
+		for _, name := range group {
+			if set[name] {
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 1 {
+			return usagef("%s: %s cannot go together: choose one output", fs.Name(), strings.Join(given, " and "))
+		}
+	}
+	return nil
 }
 
 // need returns a usage error naming the missing required flags.

@@ -405,7 +405,7 @@ func TestCrashSafety(t *testing.T) {
 	defer fake.Close()
 	token := strings.TrimSpace(c.ok("token", "create", "--role", "officer", "--name", "crash harness"))
 	token = token[strings.LastIndex(token, "\n")+1:]
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0CRASH", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0CRASH", "--treaty", "XVIII-16", "--on", "deposits")
 	h := &crashLedger{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 1)), fake: fake, token: token,
 		acked: map[string]int64{}, tried: map[string]bool{}, keys: map[string]string{}, stats: map[string]int{}, took: map[string]time.Duration{}}
 	for _, line := range strings.Split(mustReadSeed(t, "hanoi-convention.csv"), "\n")[1:] {

@@ -107,6 +107,10 @@ func (c *cli) with(kv ...string) *cli {
 	return &cli{t: c.t, db: c.db, env: env}
 }
 
+// bot returns a cli on the same ledger with a Slack bot token configured,
+// as subscribing with the slack sink requires.
+func (c *cli) bot() *cli { return c.with("SLACK_BOT_TOKEN=xoxb-test") }
+
 // getenv is the environment of an in-process run: c.env and nothing of
 // the test process's own.
 func (c *cli) getenv(name string) string { return c.env[name] }

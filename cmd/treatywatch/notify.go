@@ -159,7 +159,7 @@ func runNotify(ctx context.Context, m *Main, args []string) error {
 	case "preview":
 		return runPreview(ctx, m, args[1:])
 	}
-	return usagef("notify: unknown subcommand %q", args[0])
+	return subcommandHelp(ctx, m, "notify", runNotify, args[0])
 }
 
 func runNotifyRun(ctx context.Context, m *Main, args []string) error {
@@ -214,6 +214,9 @@ func runRedrive(ctx context.Context, m *Main, args []string) error {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *all && len(pos) > 0 {
+		return usagef("notify redrive: --all and a dead-letter ID (%s) cannot go together: give one or the other", pos[0])
 	}
 	if !*all && len(pos) != 1 {
 		return usagef("notify redrive: want one dead-letter ID (D<n> or E<n>) or --all")

@@ -121,7 +121,7 @@ func TestEveryMessageArrivesOnceAcrossCrashes(t *testing.T) {
 	defer fake.Close()
 	channels := []string{"C0NGO1", "C0NGO2", "C0NGO3"}
 	for _, ch := range channels {
-		c.ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
+		c.bot().ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
 	}
 	ratifiers := []string{"Algeria", "Angola", "Australia", "Austria", "Azerbaijan", "Belarus", "Belgium", "Brazil", "Chile", "China", "Cuba", "Ecuador", "Egypt", "France"}
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -179,7 +179,7 @@ func TestCrashBetweenSlackAcceptingAndMarkingSent(t *testing.T) {
 	c.ok("seed")
 	fake := slackfake.New()
 	defer fake.Close()
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	ratifiers := []string{"Algeria", "Angola", "Australia"}
 	for i, p := range ratifiers {
 		c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", p, "--date", "2026-03-02", "--ref", fmt.Sprintf("C.N.%d.2026.TREATIES-XVIII.16", 200+i))
@@ -222,7 +222,7 @@ func TestShippedBinaryHasNoCrashSwitch(t *testing.T) {
 	c.ok("seed")
 	fake := slackfake.New()
 	defer fake.Close()
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
 	proc := c.notifierProcess(t, fake, "TREATYWATCH_CRASH_AFTER_SENDS=1")
 	c.recordSentinel(t, fake, "C0NGO1") // posted after Algeria's: the process outlived its first send
@@ -249,7 +249,7 @@ func TestPacingHoldsAcrossACrash(t *testing.T) {
 	c.ok("seed")
 	fake := slackfake.New()
 	defer fake.Close()
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Angola", "--date", "2026-03-02")
 	const pace = time.Second
@@ -282,6 +282,9 @@ func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
 		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16", "--digest", "61 9 * * *"}, 2, `invalid cron spec "61 9 * * *"`},
 		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16", "--digest", "0 9 * * *", "--tz", "Europe/Atlantis"}, 2, `unknown time zone "Europe/Atlantis"`},
 		{[]string{"subscribe", "--sink", "slack", "--treaty", "XVIII-16"}, 2, "the slack sink needs --channel"},
+		// No SLACK_BOT_TOKEN in this environment: refused at once, nothing recorded.
+		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16"}, 2, "sink: the slack sink posts with a Slack bot token and none is configured: set SLACK_BOT_TOKEN"},
+		{[]string{"subscribe", "--sink", "slack", "--channel", "C1", "--treaty", "XVIII-16", "--digest", "0 9 * * 1"}, 2, "none is configured: set SLACK_BOT_TOKEN"},
 		{[]string{"subscribe", "--sink", "webhook", "--url", "ftp://x", "--treaty", "XVIII-16"}, 2, "needs --url with an http(s) URL"},
 		{[]string{"subscribe", "--sink", "pigeon", "--treaty", "XVIII-16"}, 2, `unknown sink "pigeon"`},
 		{[]string{"subscribe", "--sink", "console", "--treaty", "XXVII-99"}, 4, `unknown treaty "XXVII-99"`},
@@ -294,7 +297,7 @@ func TestSubscriptionsAreValidatedRecordedAndRemoved(t *testing.T) {
 			t.Errorf("%v: exit %d %q; want %d and %q", tc.args, r.code, r.stderr, tc.code, tc.msg)
 		}
 	}
-	out := c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "hanoi,XXVI-9", "--participant", "vietnam", "--on", "deposits,milestones", "--digest", "0 9 * * 1", "--tz", "Asia/Ho_Chi_Minh")
+	out := c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO", "--treaty", "hanoi,XXVI-9", "--participant", "vietnam", "--on", "deposits,milestones", "--digest", "0 9 * * 1", "--tz", "Asia/Ho_Chi_Minh")
 	id := strings.Fields(strings.TrimPrefix(out, "subscription "))[0]
 	id = strings.TrimSuffix(id, ":")
 	var subs []struct {
@@ -326,7 +329,7 @@ func TestDeadLetterAndRedriveFromTheCommandLine(t *testing.T) {
 	c.ok("seed")
 	fake := slackfake.New()
 	defer fake.Close()
-	c.ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0NGO1", "--treaty", "XVIII-16", "--on", "deposits")
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02")
 	fake.Fail(slackfake.Fault{SlackError: "invalid_auth"})
 	proc := c.notifier(fake)
@@ -399,7 +402,7 @@ func TestServeAndNotifyRunOnOneLedgerPostEachMessageOnce(t *testing.T) {
 	defer fake.Close()
 	channels := []string{"C0NGO1", "C0NGO2", "C0NGO3"}
 	for _, ch := range channels {
-		c.ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
+		c.bot().ok("subscribe", "--sink", "slack", "--channel", ch, "--treaty", "XVIII-16", "--on", "deposits")
 	}
 	// Two processes: the lease's holder is a process (host, pid), and a
 	// holder that is this very process is never taken for gone.

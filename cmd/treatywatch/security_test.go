@@ -56,7 +56,7 @@ func TestNoSecretInAnyLogLine(t *testing.T) {
 
 	var cliOut strings.Builder
 	run := func(args ...string) string {
-		out := c.ok(args...)
+		out := c.with("SLACK_BOT_TOKEN="+botToken, "SLACK_API_URL="+fake.APIURL()).ok(args...)
 		cliOut.WriteString(out)
 		return out
 	}

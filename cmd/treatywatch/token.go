@@ -14,10 +14,6 @@ func runToken(ctx context.Context, m *Main, args []string) error {
 	if len(args) == 0 {
 		return usagef("token: want a subcommand: create --role officer|viewer|admin --name NAME | list [--json] | revoke ID")
 	}
-	l, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
 	switch args[0] {
 	case "create":
 		fs := flag.NewFlagSet("token create", flag.ContinueOnError)
@@ -27,6 +23,10 @@ func runToken(ctx context.Context, m *Main, args []string) error {
 			return err
 		}
 		if err := need(fs, "role", "name"); err != nil {
+			return err
+		}
+		l, err := m.open(ctx)
+		if err != nil {
 			return err
 		}
 		secret, t, err := l.CreateToken(ctx, *name, *role, events.Metadata{Actor: m.actor("")})
@@ -39,6 +39,10 @@ func runToken(ctx context.Context, m *Main, args []string) error {
 		fs := flag.NewFlagSet("token list", flag.ContinueOnError)
 		asJSON := fs.Bool("json", false, "print JSON")
 		if _, err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		l, err := m.open(ctx)
+		if err != nil {
 			return err
 		}
 		toks, err := l.Tokens(ctx)
@@ -69,11 +73,15 @@ func runToken(ctx context.Context, m *Main, args []string) error {
 		if len(pos) != 1 {
 			return usagef("token revoke: want exactly one token ID")
 		}
+		l, err := m.open(ctx)
+		if err != nil {
+			return err
+		}
 		if err := l.RevokeToken(ctx, pos[0], events.Metadata{Actor: m.actor("")}); err != nil {
 			return err
 		}
 		fmt.Fprintf(m.stdout, "token %s revoked\n", pos[0])
 		return nil
 	}
-	return usagef("token: unknown subcommand %q", args[0])
+	return subcommandHelp(ctx, m, "token", runToken, args[0])
 }

@@ -24,7 +24,7 @@ func runTreaty(ctx context.Context, m *Main, args []string) error {
 	case "show":
 		return runTreatyShow(ctx, m, args[1:])
 	}
-	return usagef("treaty: unknown subcommand %q (want add, list or show)", args[0])
+	return subcommandHelp(ctx, m, "treaty", runTreaty, args[0])
 }
 
 func runTreatyAdd(ctx context.Context, m *Main, args []string) error {

@@ -158,3 +158,14 @@ func applyMigration(ctx context.Context, db *sql.DB, file string, m migration, n
 	}
 	return true, nil
 }
+
+// SchemaVersion returns the highest schema version this package
+// understands: the number of its last embedded migration. Open migrates a
+// database to it and refuses one with a newer version (ErrSchemaTooNew).
+func SchemaVersion() (int, error) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return 0, err
+	}
+	return ms[len(ms)-1].number, nil
+}

@@ -106,7 +106,7 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 		tb.Fatal(err)
 	}
 	e.Server = srv
-	e.HTTP = httptest.NewServer(srv.Handler())
+	e.HTTP = httptest.NewServer(checkAgainstOpenAPI(tb, srv.Handler())) // every request and answer against openapi.json
 	tb.Cleanup(e.HTTP.Close)
 	e.URL = e.HTTP.URL
 	return e
