@@ -417,7 +417,7 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 		if la, ok := r.last[treaty]; ok && la.version == e.Version-1 && la.stamp == r.stampLocked(treaty) {
 			tr.Before = la.status
 		} else {
-			tr.Before = Headline(Compute(h, r.dir, EndOfTime(), parent))
+			tr.Before = ComputeHeadline(h, r.dir, EndOfTime(), parent)
 		}
 		if err := h.Apply(e, p); err != nil {
 			r.dropLocked(treaty)
@@ -441,7 +441,7 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 			r.defs[treaty] = h.Definition
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			tr.Registered, tr.Definition = true, h.Definition
-			tr.After = Headline(Compute(h, r.dir, EndOfTime(), parent))
+			tr.After = ComputeHeadline(h, r.dir, EndOfTime(), parent)
 			if r.last == nil {
 				r.last = map[string]lastAfter{}
 			}
@@ -681,7 +681,7 @@ func (r *Runner) TreatyTransitions(ctx context.Context, treaty string, in func(e
 		r.mu.RLock()
 		parent := r.parentLocked(h.Definition.Parent, EndOfTime())
 		r.mu.RUnlock()
-		tr.Before = Headline(Compute(h, dir, EndOfTime(), parent))
+		tr.Before = ComputeHeadline(h, dir, EndOfTime(), parent)
 		if err := h.Apply(ev, p); err != nil {
 			return nil, fmt.Errorf("projections: %w", err)
 		}
@@ -690,7 +690,7 @@ func (r *Runner) TreatyTransitions(ctx context.Context, treaty string, in func(e
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			r.mu.RUnlock()
 			tr.Registered, tr.Definition = true, h.Definition
-			tr.After = Headline(Compute(h, dir, EndOfTime(), parent))
+			tr.After = ComputeHeadline(h, dir, EndOfTime(), parent)
 		}
 		out = append(out, tr)
 	}

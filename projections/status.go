@@ -171,6 +171,18 @@ func Compute(h *events.History, dir *events.Directory, asOf events.Date, parent 
 // ComputeWithTimeline is Compute that also returns the Timeline, from the
 // same evaluation of the rule.
 func ComputeWithTimeline(h *events.History, dir *events.Directory, asOf events.Date, parent *Status) (Status, []Point) {
+	return compute(h, dir, asOf, parent, true)
+}
+
+// ComputeHeadline is Headline(Compute(...)) without building the
+// participants' statements at all: what a Transition keeps, at a fraction
+// of the cost for a treaty with thousands of declarations.
+func ComputeHeadline(h *events.History, dir *events.Directory, asOf events.Date, parent *Status) Status {
+	s, _ := compute(h, dir, asOf, parent, false)
+	return Headline(s)
+}
+
+func compute(h *events.History, dir *events.Directory, asOf events.Date, parent *Status, statements bool) (Status, []Point) {
 	def := h.Definition
 	rule := def.EntryIntoForce
 	s := Status{
@@ -193,7 +205,7 @@ func ComputeWithTimeline(h *events.History, dir *events.Directory, asOf events.D
 		rule.NotBefore = events.MaxDate(rule.NotBefore, *parent.EntryIntoForce)
 	}
 
-	rows, tenures, instruments := collect(h, dir, asOf)
+	rows, tenures, instruments := collect(h, dir, asOf, statements)
 	ev := Evaluate(rule, required, instruments, asOf)
 	if gated {
 		gate(&ev, parent)
@@ -313,7 +325,7 @@ type tenure struct {
 // collect builds the participant rows from the facts dated on or before
 // asOf, and the instruments (consents with their withdrawals) in the same
 // order as the tenures that tie them to rows.
-func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Participation, []tenure, []Instrument) {
+func collect(h *events.History, dir *events.Directory, asOf events.Date, statements bool) ([]Participation, []tenure, []Instrument) {
 	byP := map[string][]*events.Fact{}
 	h.EachParticipant(func(f *events.Fact) bool { return !f.Date.IsZero() && !f.Date.After(asOf) }, func(name string, facts []*events.Fact) {
 		if name != "" {
@@ -380,11 +392,17 @@ func collect(h *events.History, dir *events.Directory, asOf events.Date) ([]Part
 					mine[n-1].Withdrawn = h.WithdrawalEffective(f.Date)
 				}
 			case a == events.Reservation || a == events.ReservationWithdrawn:
-				row.Reservations = append(row.Reservations, st)
+				if statements {
+					row.Reservations = append(row.Reservations, st)
+				}
 			case a == events.Declaration || a == events.Objection || a == events.TerritorialApplication:
-				row.Declarations = append(row.Declarations, st)
+				if statements {
+					row.Declarations = append(row.Declarations, st)
+				}
 			case a.IsUnofficial():
-				row.Unofficial = append(row.Unofficial, st)
+				if statements {
+					row.Unofficial = append(row.Unofficial, st)
+				}
 			case a == events.ProvisionalApplication:
 				if row.ProvisionalApplication == nil {
 					pa := st

@@ -10,7 +10,7 @@ import (
 // (kinds, regional organizations) as Compute does; dir tells regional
 // organizations apart (nil: none are known).
 func Timeline(h *events.History, dir *events.Directory, asOf events.Date) []Point {
-	_, _, instruments := collect(h, dir, asOf)
+	_, _, instruments := collect(h, dir, asOf, false)
 	series := Evaluate(h.Definition.EntryIntoForce, 0, instruments, asOf).Series
 	if series == nil {
 		return []Point{}
