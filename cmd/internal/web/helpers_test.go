@@ -63,6 +63,9 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 		path = filepath.Join(tb.TempDir(), "ledger.db")
 	}
 	_, statErr := os.Stat(path)
+	if statErr != nil {
+		copySeeded(tb, path) // the shipped seed, loaded once per test binary
+	}
 	st, err := sqlite.Open(ctx, path, sqlite.Config{}, nil)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
@@ -71,9 +74,6 @@ func MustEnv(tb testing.TB, opts envOptions) *env {
 	l, err := events.NewLedger(st, events.LedgerConfig{Now: today, Secrets: st, ValidateSchedule: notifiers.ValidateSchedule})
 	if err != nil {
 		tb.Fatal(err)
-	}
-	if statErr != nil {
-		mustSeed(tb, l)
 	}
 	runner, err := projections.NewRunner(projections.RunnerConfig{Log: st}, nil)
 	if err != nil {
@@ -123,6 +123,51 @@ func (e *env) Close() {
 
 // mustSeed loads the shipped seed into the ledger, as `treatywatch seed`
 // does (seed.Load).
+// seeded is a ledger file holding the shipped seed (definitions, the
+// Hanoi signatures, the other treaties' histories: some 1,400 events),
+// loaded once per test binary through seed.Load and copied for each test:
+// loading it under the race detector for every test cost a minute.
+var seeded struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+func copySeeded(tb testing.TB, path string) {
+	tb.Helper()
+	seeded.once.Do(func() {
+		dir, err := os.MkdirTemp("", "treatywatch-web-seed-")
+		if err != nil {
+			seeded.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		file := filepath.Join(dir, "seed.db")
+		st, err := sqlite.Open(context.Background(), file, sqlite.Config{}, nil)
+		if err != nil {
+			seeded.err = err
+			return
+		}
+		l, err := events.NewLedger(st, events.LedgerConfig{Now: today, Secrets: st, ValidateSchedule: notifiers.ValidateSchedule})
+		if err == nil {
+			_, err = seed.Load(context.Background(), l)
+		}
+		if cerr := st.Close(); err == nil { // a closed file holds everything: no -wal to copy
+			err = cerr
+		}
+		if err == nil {
+			seeded.data, err = os.ReadFile(file)
+		}
+		seeded.err = err
+	})
+	if seeded.err != nil {
+		tb.Fatalf("seed: %v", seeded.err)
+	}
+	if err := os.WriteFile(path, seeded.data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func mustSeed(tb testing.TB, l *events.Ledger) {
 	tb.Helper()
 	if _, err := seed.Load(context.Background(), l); err != nil {
