@@ -71,6 +71,12 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	st, err := s.cfg.Runner.Status(ctx, id, asOf, knownAt)
+	if _, unknown := errors.AsType[*events.UnknownTreatyError](err); unknown && !knownAt.IsZero() {
+		// Registered now, not yet then: say what the ledger knew then.
+		if now, herr := s.cfg.Ledger.History(ctx, id, time.Time{}); herr == nil && now.Registered {
+			return &events.NotYetRegisteredError{Treaty: id, KnownAt: knownAt, RegisteredAt: now.RegisteredAt}
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -315,3 +315,16 @@ func TestImportThroughTheDashboard(t *testing.T) {
 	// Without the CSRF token, nothing.
 	wantStatus(t, b.post("/treaties/hanoi/import", url.Values{"step": {"commit"}, "csv": {good}}), http.StatusForbidden)
 }
+
+// The treaty page asked as known at a moment before the treaty was
+// registered says that the ledger knew nothing of it then, not that the
+// treaty is unknown.
+func TestTreatyPageKnownAtBeforeRegistration(t *testing.T) {
+	e := MustEnv(t, envOptions{})
+	page := e.Get("/treaties/XVIII-16?known_at=2001-01-01T00:00:00Z")
+	wantStatus(t, page, http.StatusNotFound)
+	contains(t, page, "XVIII-16 was not yet registered in this ledger at 2001-01-01T00:00:00Z: the ledger knew nothing of it then")
+	if strings.Contains(string(page.Body), "treaty add") {
+		t.Error("the page tells the user to run treaty add for a treaty the ledger holds")
+	}
+}
