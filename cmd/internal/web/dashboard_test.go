@@ -102,7 +102,7 @@ func TestDashboardPages(t *testing.T) {
 
 	home := b.get("/")
 	wantStatus(t, home, http.StatusOK)
-	contains(t, home, `<html lang="en">`, `href="#main"`, "Hanoi Convention", `<progress max="40" value="0"`, "0</strong> of <strong>40", "/static/style.css")
+	contains(t, home, `<html lang="en">`, `href="#main"`, "Hanoi Convention", `<progress max="40" value="0"`, "0</strong> of <strong>40", "</strong> instruments counted; <strong>30</strong> were needed", "/static/style.css")
 	if csp := home.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Errorf("CSP = %q", csp)
 	}
