@@ -115,7 +115,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 
 // dateText is a date for people, "22 Jan 2021", in a <time> element
 // that carries the ISO date and does not wrap; "—" when there is none.
-func dateText(v any) template.HTML {
+func dateText(v any) template.HTML { return timeElement(v, friendly) }
+
+// longDateText is dateText with the month in full ("1 June 2026"), for
+// sentences.
+func longDateText(v any) template.HTML { return timeElement(v, longDate) }
+
+// timeElement formats a Date or *Date with format in a <time> element;
+// "—" for none.
+func timeElement(v any, format func(events.Date) string) template.HTML {
 	var d events.Date
 	switch x := v.(type) {
 	case *events.Date:
@@ -131,26 +139,7 @@ func dateText(v any) template.HTML {
 	if d.IsZero() {
 		return "—"
 	}
-	return template.HTML(`<time datetime="` + d.String() + `">` + friendly(d) + `</time>`) //nolint:gosec // digits and month names only
-}
-
-// longDateText is dateText with the month in full ("1 June 2026"), for
-// sentences.
-func longDateText(v any) template.HTML {
-	var d events.Date
-	switch x := v.(type) {
-	case *events.Date:
-		if x == nil {
-			return "—"
-		}
-		d = *x
-	case events.Date:
-		d = x
-	}
-	if d.IsZero() {
-		return "—"
-	}
-	return template.HTML(`<time datetime="` + d.String() + `">` + longDate(d) + `</time>`) //nolint:gosec // digits and month names only
+	return template.HTML(`<time datetime="` + d.String() + `">` + format(d) + `</time>`) //nolint:gosec // digits and month names only
 }
 
 // friendly is a date as people write it: "22 Jan 2021".
