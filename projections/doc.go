@@ -20,8 +20,10 @@
 //
 // Runner is the one exception, and the process's one reader of the log: it
 // follows the log through the Log interface it declares (reads only), keeps
-// bounded caches of folded histories and statuses, and publishes each
-// event's Transition to the notifier, the scheduler and the HTTP layer.
+// bounded caches of folded histories and statuses (valid per date until
+// an event that may change that date: StampAt), and publishes each event's
+// Transition — headline statuses before and after it (ComputeHeadline) —
+// to the notifier, the scheduler and the HTTP layer.
 // StatusFromLog and Rebuild fold from the log for callers without a
 // Runner (the command line). Nothing here writes.
 package projections
