@@ -329,23 +329,16 @@ func noticeCard(n Notice) Card {
 		c.add("Date", date)
 		c.add("By", n.Participant)
 		c.add("Depositary reference", n.Reference)
-	case KindCorrection:
+	case KindCorrection, KindRetraction:
+		lead := "A recorded act was corrected."
 		headline = "Correction"
+		if n.Kind == KindRetraction {
+			headline, lead = "Retraction", "A recorded act was retracted: the treaty's standing no longer takes it into account."
+		}
 		if n.Participant != "" {
 			headline += ": " + byWhom(act, n.Participant, "act")
 		}
-		c.Lead = joinLines(text("A recorded act was corrected."), whatChanged(n))
-		c.add("Participant", n.Participant)
-		c.add("Act", act)
-		c.add("Date", date)
-		c.add("Depositary reference", n.Reference)
-		c.add("Progress", progress)
-	case KindRetraction:
-		headline = "Retraction"
-		if n.Participant != "" {
-			headline += ": " + byWhom(act, n.Participant, "act")
-		}
-		c.Lead = joinLines(text("A recorded act was retracted: the treaty's standing no longer takes it into account."), whatChanged(n))
+		c.Lead = joinLines(text(lead), whatChanged(n))
 		c.add("Participant", n.Participant)
 		c.add("Act", act)
 		c.add("Date", date)
