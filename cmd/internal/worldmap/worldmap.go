@@ -407,19 +407,12 @@ func (v view) body() template.HTML {
 	for _, s := range v.Shapes {
 		b.WriteString("\n" + `<path d="`)
 		b.WriteString(s.Path)
-		b.WriteString(`" fill="`)
-		b.WriteString(s.Fill)
 		if s.Stroke != "" {
 			b.WriteString(`" stroke="`)
 			b.WriteString(s.Stroke)
 		}
-		b.WriteString(`" vector-effect="non-scaling-stroke" data-m49="`)
-		b.WriteString(html.EscapeString(s.M49))
-		b.WriteString(`" data-state="`)
-		b.WriteString(string(s.State))
-		b.WriteString(`"><title>`)
-		b.WriteString(html.EscapeString(s.Title))
-		b.WriteString(`</title></path>`)
+		b.WriteString(`"`)
+		writeTail(&b, s.Fill, s.M49, s.State, s.Title, "path")
 	}
 	b.WriteString("\n</g>\n" + `<g class="markers">`)
 	for _, m := range v.Markers {
@@ -429,18 +422,25 @@ func (v view) body() template.HTML {
 		} else {
 			b.WriteString(`r="4" stroke="#1b1f24" stroke-width="0.8"`)
 		}
-		b.WriteString(` fill="`)
-		b.WriteString(m.Fill)
-		b.WriteString(`" vector-effect="non-scaling-stroke" data-m49="`)
-		b.WriteString(html.EscapeString(m.M49))
-		b.WriteString(`" data-state="`)
-		b.WriteString(string(m.State))
-		b.WriteString(`"><title>`)
-		b.WriteString(html.EscapeString(m.Title))
-		b.WriteString(`</title></circle>`)
+		writeTail(&b, m.Fill, m.M49, m.State, m.Title, "circle")
 	}
 	b.WriteString("\n</g>")
 	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
+}
+
+// writeTail ends a country's or a marker's element: its fill, the
+// attributes the page and the tests read, its escaped title, and the
+// closing tag.
+func writeTail(b *strings.Builder, fill, m49 string, state State, title, tag string) {
+	b.WriteString(` fill="`)
+	b.WriteString(fill)
+	b.WriteString(`" vector-effect="non-scaling-stroke" data-m49="`)
+	b.WriteString(html.EscapeString(m49))
+	b.WriteString(`" data-state="`)
+	b.WriteString(string(state))
+	b.WriteString(`"><title>`)
+	b.WriteString(html.EscapeString(title))
+	b.WriteString(`</title></` + tag + `>`)
 }
 
 func titleOf(name string, st State, detail string) string {
