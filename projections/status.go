@@ -224,6 +224,9 @@ func compute(h *events.History, dir *events.Directory, asOf events.Date, parent 
 		}
 		row.Earlier = append(row.Earlier, Tenure{Consent: consent, EntryIntoForce: datePtr(e.EntryIntoForce), WithdrawalNotified: e.Notified, WithdrawalEffective: e.Withdrawn})
 	}
+	if rows == nil {
+		rows = []Participation{} // none yet: [] in JSON everywhere, never null
+	}
 	s.Participants = rows
 
 	s.Rule = describeRule(rule, def.EntryIntoForce, required)

@@ -33,9 +33,6 @@ func ParticipantsCSV(w io.Writer, st projections.Status) error {
 // JSON: what `treatywatch status ID --json` prints and what the
 // dashboard's "participants (JSON)" button downloads.
 func StatusJSON(w io.Writer, st projections.Status) error {
-	if st.Participants == nil {
-		st.Participants = []projections.Participation{} // [] as the API answers, never null
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(st)

@@ -195,15 +195,6 @@ func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) 
 	return route + "|" + id + "|" + asOf.String(), s.cfg.Runner.StampAt(id, asOf), true
 }
 
-// withRows returns st with an empty participant list rather than none:
-// [] in JSON, as openapi.json says, never null.
-func withRows(st projections.Status) projections.Status {
-	if st.Participants == nil {
-		st.Participants = []projections.Participation{}
-	}
-	return st
-}
-
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 	if key, stamp, ok := s.cacheKey(r, "status"); ok {
 		sb := statusBodies{s: s, rowsKey: "rows" + key[len("status"):], stamp: stamp}
@@ -212,14 +203,14 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return nil, err
 			}
-			return sb.status(withRows(st))
+			return sb.status(st)
 		})
 	}
 	st, err := s.requestedStatus(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, withRows(st))
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 
