@@ -54,8 +54,24 @@ func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]e
 	if len(out) > 0 {
 		last := &out[len(out)-1]
 		s.remember(last.Position, last.Hash)
+		s.mu.Lock()
+		for i := range out {
+			s.noteVersion(out[i].Stream, out[i].Version)
+		}
+		s.mu.Unlock()
 	}
 	return out, nil
+}
+
+// noteVersion records that stream had reached version at a commit. The
+// caller holds s.mu.
+func (s *Store) noteVersion(stream string, version int64) {
+	if s.versions == nil {
+		s.versions = make(map[string]int64)
+	}
+	if version > s.versions[stream] {
+		s.versions[stream] = version
+	}
 }
 
 // checkAppends validates the input of Append and returns the number of
@@ -100,9 +116,19 @@ func (s *Store) remember(pos int64, hash []byte) {
 // last and the stream is at the expected version. It reports false when
 // it wrote nothing (a conflict, another writer, or no known last event):
 // the caller then takes the full path, which finds out which.
+//
+// The INSERT is the plain one when the constraints alone prove both
+// conditions: position last+1 is taken (PRIMARY KEY) unless last is
+// still the last, since positions have no gaps; and version
+// ExpectedVersion+1 is taken (UNIQUE) if the stream is beyond
+// ExpectedVersion. That leaves a stream behind ExpectedVersion, which is
+// impossible when ExpectedVersion is 0 or is a version the stream is
+// known to have reached (s.versions). Otherwise the INSERT carries the
+// guard that reads the stream's version.
 func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded time.Time) (events.Envelope, bool, error) {
 	s.mu.Lock()
 	last, prev := s.lastPos, events.NewChain(s.lastHash)
+	known := sa.ExpectedVersion == 0 || s.versions[sa.Stream] == sa.ExpectedVersion
 	s.mu.Unlock()
 	if last == 0 {
 		return events.Envelope{}, false, nil
@@ -125,7 +151,11 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 	e.Hash = prev.Next(e)
 	var ra rowArgs
 	args := ra.set(&e, sa.Stream, recorded.UnixNano())
-	res, err := s.insertOne.ExecContext(ctx, append(args, last, sa.ExpectedVersion)...)
+	stmt := s.insert
+	if !known {
+		stmt, args = s.insertOne, append(args, last, sa.ExpectedVersion)
+	}
+	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		if isConflict(err) {
 			return events.Envelope{}, false, nil
@@ -136,6 +166,9 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 		return events.Envelope{}, false, nil
 	}
 	s.remember(e.Position, e.Hash)
+	s.mu.Lock()
+	s.noteVersion(e.Stream, e.Version)
+	s.mu.Unlock()
 	return e, true, nil
 }
 

@@ -91,6 +91,11 @@ type Store struct {
 	mu       sync.Mutex
 	lastPos  int64
 	lastHash []byte
+	// versions holds, for the streams this Store appended to, a version
+	// each stream had when it committed: never more than its version now,
+	// since versions only grow. When it equals an append's expected
+	// version the fast path needs no version guard (see appendOne).
+	versions map[string]int64
 
 	// The key that seals sink secrets (secrets.go).
 	secretsKey     []byte
