@@ -213,16 +213,50 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.Strea
 		return &events.ConflictError{Stream: e.Stream, Expected: b.part(k).ExpectedVersion, Actual: actual}
 	}
 
-	if err := b.build(out); err != nil {
-		return nil, err
-	}
-	for k := range out {
-		if err := put(k); err != nil {
+	if n < pipelineMin {
+		if err := b.build(out, nil); err != nil {
 			return nil, err
 		}
+		for k := range out {
+			if err := put(k); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	// A long append builds (validates, compacts and hashes) on another
+	// goroutine while this one inserts what is built: the two halves of
+	// the work overlap instead of adding up. A failure of either stops
+	// the inserts and the caller rolls the transaction back.
+	ready := make(chan int, n/pipelineChunk+2)
+	built := make(chan error, 1)
+	go func() {
+		built <- b.build(out, ready)
+		close(ready)
+	}()
+	done := 0
+	for upTo := range ready {
+		for ; done < upTo; done++ {
+			if err := put(done); err != nil {
+				for range ready { //nolint:revive // wait for the builder to stop using out
+				}
+				<-built
+				return nil, err
+			}
+		}
+	}
+	if err := <-built; err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// An append of pipelineMin records or more is built while it is
+// inserted, and the inserter is told of every pipelineChunk built.
+const (
+	pipelineMin   = 128
+	pipelineChunk = 64
+)
 
 // checkVersions checks, in order, that each stream of appends is at its
 // expected version (first is the version of appends[0].Stream), and returns
@@ -273,8 +307,11 @@ type builder struct {
 	recorded time.Time
 }
 
-// build fills out, which has one element per record.
-func (b *builder) build(out []events.Envelope) error {
+// build fills out, which has one element per record. When ready is not
+// nil it is sent the number of envelopes built so far after every
+// pipelineChunk of them and at the end; an envelope is not touched again
+// once counted.
+func (b *builder) build(out []events.Envelope, ready chan<- int) error {
 	k := 0
 	for i := range b.appends {
 		sa := &b.appends[i]
@@ -298,7 +335,13 @@ func (b *builder) build(out []events.Envelope) error {
 			}
 			e.Hash = b.chain.Next(*e)
 			k++
+			if ready != nil && k%pipelineChunk == 0 {
+				ready <- k
+			}
 		}
+	}
+	if ready != nil && k%pipelineChunk != 0 {
+		ready <- k
 	}
 	return nil
 }

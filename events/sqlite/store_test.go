@@ -361,6 +361,41 @@ func TestTwoStoresOnOneFile(t *testing.T) {
 	}
 }
 
+// TestAppend_FastPathWithAnotherWriter walks the single-record fast path
+// through what another process's writes make stale: the log's head and a
+// stream's version this store saw. Every append lands at the next position
+// and version or is refused as a conflict; none leaves a gap.
+func TestAppend_FastPathWithAnotherWriter(t *testing.T) {
+	path := TempPath(t)
+	a, b := MustOpen(t, path), MustOpen(t, path)
+	one := Acts(t, 1)
+	var ce *events.ConflictError
+
+	MustAppend(t, a, events.StreamAppend{Stream: bbnj, Records: one})
+	MustAppend(t, a, events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: one})
+	if _, err := a.Append(t.Context(), events.StreamAppend{Stream: bbnj, ExpectedVersion: 5, Records: one}); !errors.As(err, &ce) || ce.Actual != 2 {
+		t.Fatalf("expected version ahead of the stream: %v, want a conflict at actual version 2", err)
+	}
+	MustAppend(t, b, events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: one})
+	if _, err := a.Append(t.Context(), events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: one}); !errors.As(err, &ce) || ce.Actual != 3 {
+		t.Fatalf("version this store saw, moved by another: %v, want a conflict at actual version 3", err)
+	}
+	got := MustAppend(t, a, events.StreamAppend{Stream: bbnj, ExpectedVersion: 3, Records: one})
+	if got[0].Position != 4 || got[0].Version != 4 {
+		t.Fatalf("append after the other writer at position %d version %d, want 4 and 4", got[0].Position, got[0].Version)
+	}
+	MustAppend(t, b, events.StreamAppend{Stream: "treaty-paris", Records: one})
+	got = MustAppend(t, a, events.StreamAppend{Stream: bbnj, ExpectedVersion: 4, Records: one})
+	if got[0].Position != 6 || got[0].Version != 5 {
+		t.Fatalf("append after another stream moved the head at position %d version %d, want 6 and 5", got[0].Position, got[0].Version)
+	}
+	for _, s := range []*sqlite.Store{a, b} {
+		if rep, err := s.VerifyReport(t.Context(), nil); err != nil || rep.Events != 6 {
+			t.Fatalf("report %+v, %v, want 6 chained events", rep, err)
+		}
+	}
+}
+
 // TestAppend_LargeBatch covers batches large enough that Append hashes in a
 // second goroutine while it inserts.
 func TestAppend_LargeBatch(t *testing.T) {
