@@ -22,7 +22,12 @@ func CanonicalBytes(dst []byte, e Envelope) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Version))
 	dst = appendField(dst, e.Type)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(e.SchemaVersion))
-	dst = appendField(dst, e.ValidDate.String())
+	if e.ValidDate.IsZero() {
+		dst = binary.BigEndian.AppendUint32(dst, 0)
+	} else {
+		dst = binary.BigEndian.AppendUint32(dst, 10) // YYYY-MM-DD
+		dst = e.ValidDate.appendISO(dst)
+	}
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.RecordedAt.UnixNano()))
 	dst = appendField(dst, e.Meta.Actor)
 	dst = appendField(dst, e.Meta.Reference)
