@@ -223,7 +223,7 @@ func (w *Watcher) poll(ctx context.Context, prev Validators) (string, *Result, V
 		return OutcomeFailed, nil, Validators{}, err
 	}
 	for _, warning := range res.Warnings {
-		w.logger.Warn("untc watch: "+warning)
+		w.logger.Warn("untc watch: " + warning)
 	}
 	for _, c := range res.Conflicts {
 		w.logger.Warn("untc watch: the status file and the ledger disagree; not recorded", "participant", c.Participant, "action", string(c.Action), "date", c.Date.String(), "reason", c.Reason)

@@ -37,7 +37,9 @@ func newDepositary(t *testing.T) *depositary {
 	return d
 }
 
-func (d *depositary) URL() string { return d.srv.URL + "/doc/Publication/MTDSG/Volume%20II/Chapter%20XXVII/XXVII-7-d.en.xml" }
+func (d *depositary) URL() string {
+	return d.srv.URL + "/doc/Publication/MTDSG/Volume%20II/Chapter%20XXVII/XXVII-7-d.en.xml"
+}
 
 // publish sets the file, its ETag ("" for none) and Last-Modified time
 // (zero for none).
