@@ -13,7 +13,9 @@ import (
 )
 
 // untcFixture is a status file of package untc's testdata.
-func untcFixture(name string) string { return filepath.Join("..", "internal", "untc", "testdata", name) }
+func untcFixture(name string) string {
+	return filepath.Join("..", "internal", "untc", "testdata", name)
+}
 
 // withParis is a CLI on a ledger holding only the Paris Agreement's
 // definition (no history).
