@@ -81,7 +81,8 @@ func runImportUntc(ctx context.Context, m *Main, args []string) error {
 	switch {
 	case src != "":
 	case *rawURL != "":
-		src = name
+		u, _ := untc.CheckURL(*rawURL)
+		src = untc.SourceOf(u)
 	case pos[0] == "-":
 		return usagef("import-untc: reading standard input, give --source (the file's URL or name)")
 	default:

@@ -85,6 +85,14 @@ func CheckURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// SourceOf is what the acts imported from a URL record as their source:
+// the URL without its user and password, which must never enter the log.
+func SourceOf(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
+
 // FetchError is a fetch that failed: the server's status, a body too
 // large, a network error. Its message names the URL without a password.
 type FetchError struct {

@@ -79,8 +79,8 @@ type WatcherConfig struct {
 	Schedule cron.Schedule
 	// Fetcher fetches; default NewFetcher(FetcherConfig{}).
 	Fetcher *Fetcher
-	// Source is the recorded acts' source; default the URL (without a
-	// password).
+	// Source is the recorded acts' source; default the URL (SourceOf:
+	// without a user or password).
 	Source string
 	// Meta is the recorded acts' metadata; default actor "untc-watch".
 	Meta events.Metadata
@@ -125,7 +125,7 @@ func NewWatcher(cfg WatcherConfig, logger *slog.Logger) (*Watcher, error) {
 		cfg.Fetcher = NewFetcher(FetcherConfig{})
 	}
 	if cfg.Source == "" {
-		cfg.Source = u.Redacted()
+		cfg.Source = SourceOf(u)
 	}
 	if cfg.Meta.Actor == "" {
 		cfg.Meta.Actor = "untc-watch"
@@ -148,7 +148,10 @@ func (w *Watcher) Stats() Stats {
 // after the poll in flight, if any, has stopped.
 func (w *Watcher) Run(ctx context.Context) error {
 	clog := cronLogger{w.logger}
-	job := cron.NewChain(cron.Recover(clog), cron.SkipIfStillRunning(clog)).Then(cron.FuncJob(func() { w.PollOnce(ctx) }))
+	// SkipIfStillRunning outside Recover: robfig/cron v3.0.1's
+	// SkipIfStillRunning takes its token back only when the job returns,
+	// so a panic passing through it would skip every later poll.
+	job := cron.NewChain(cron.SkipIfStillRunning(clog), cron.Recover(clog)).Then(cron.FuncJob(func() { w.PollOnce(ctx) }))
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(clog))
 	c.Schedule(w.cfg.Schedule, job)
 	var first sync.WaitGroup
@@ -218,6 +221,9 @@ func (w *Watcher) poll(ctx context.Context, prev Validators) (string, *Result, V
 		return OutcomeFailed, nil, Validators{}, err
 	}
 	res, err := Import(ctx, w.cfg.Ledger, w.cfg.Treaty, f, Options{Source: w.cfg.Source, Meta: w.cfg.Meta})
+	if err != nil && ctx.Err() != nil {
+		return OutcomeFailed, nil, Validators{}, err // stopping
+	}
 	if err != nil {
 		w.logger.Error("untc watch: the ledger refused the status file's acts; nothing recorded, the next poll tries again", "err", err)
 		return OutcomeFailed, nil, Validators{}, err

@@ -238,3 +238,50 @@ func TestParseEveryUsesTheDomainsScheduleChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestWatcherRecoversFromAPanicAndPollsAgain: a poll that panics is
+// logged (cron.Recover) and the schedule goes on — with robfig/cron
+// v3.0.1, only if SkipIfStillRunning wraps Recover and not the reverse.
+func TestWatcherRecoversFromAPanicAndPollsAgain(t *testing.T) {
+	t.Parallel()
+	l := MustLedger(t, parisYAML)
+	dep := newDepositary(t)
+	dep.publish(statusFile(`<Row><Entry>Japan</Entry><Entry>22 Apr 2016</Entry><Entry/></Row>`), `"v1"`, time.Time{})
+	polls := make(chan untc.Poll, 1000)
+	logs := &lockedBuffer{}
+	w, err := untc.NewWatcher(untc.WatcherConfig{Ledger: l.Ledger, Treaty: paris, URL: dep.URL(), Schedule: every(20 * time.Millisecond),
+		AfterPoll: func(p untc.Poll) {
+			if p.N == 1 {
+				panic("boom")
+			}
+			polls <- p
+		}}, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	p := next(t, polls, untc.OutcomeNotModified) // the poll after the one that panicked
+	cancel()
+	if err := <-done; err != nil || p.N < 2 || !strings.Contains(logs.String(), "boom") {
+		t.Errorf("Run %v, poll %d; logs:\n%s", err, p.N, logs)
+	}
+}
+
+func TestWatcherNeverRecordsCredentialsOfTheURL(t *testing.T) {
+	t.Parallel()
+	l := MustLedger(t, parisYAML)
+	dep := newDepositary(t)
+	dep.publish(statusFile(`<Row><Entry>Japan</Entry><Entry>22 Apr 2016</Entry><Entry/></Row>`), "", time.Time{})
+	withUser := strings.Replace(dep.URL(), "http://", "http://reader:s3cret@", 1)
+	logs := &lockedBuffer{}
+	polls, _ := watch(t, l, withUser, logs)
+	next(t, polls, untc.OutcomeRecorded)
+	if got := l.acts(t, paris); len(got) != 1 || got[0] != "Japan signature 2016-04-22 "+dep.URL() {
+		t.Errorf("stream %q; want the URL without its user as the source", got)
+	}
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("the password is in the logs:\n%s", logs)
+	}
+}
