@@ -126,6 +126,8 @@ func commands() []command {
 		{"correct", "correct POSITION --treaty ID --reason TEXT [--date D] [--participant P] [--action A] [--ref REF]", runCorrect},
 		{"retract", "retract POSITION --treaty ID --reason TEXT", runRetract},
 		{"import", "import --treaty ID FILE.csv [--add-participants] [--dry-run]", runImport},
+		{"import-untc", "import-untc --treaty ID FILE.xml | --url URL [--dry-run] [--json] [--source S]  (record what a UN Treaty Collection status file shows and the ledger lacks)", runImportUntc},
+		{"watch-untc", "watch-untc --treaty ID --url URL --every 'CRON SPEC' [--source S]  (poll a UNTC status file and record what it adds)", runWatchUntc},
 		{"log", "log [--treaty ID] [--since POS] [--json | --csv]", runLog},
 		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
 		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
@@ -139,7 +141,7 @@ func commands() []command {
 		{"subscriptions", "subscriptions [--json]", runSubscriptions},
 		{"unsubscribe", "unsubscribe ID", runUnsubscribe},
 		{"token", "token create --role officer|viewer|admin --name NAME | token list [--json] | token revoke ID", runToken},
-		{"serve", "serve [--addr HOST:PORT] [--private] [--no-seed]  (the service: HTTP API, dashboard, projections, notifier, scheduler)", runServe},
+		{"serve", "serve [--addr HOST:PORT] [--private] [--no-seed] [--watch-untc ID=URL@SPEC ...]  (the service: HTTP API, dashboard, projections, notifier, scheduler)", runServe},
 		{"notify", "notify run | dead-letters | redrive ID|--all | preview --treaty ID [--event POS]", runNotify},
 	}
 }

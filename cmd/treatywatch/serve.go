@@ -83,6 +83,8 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "HOST:PORT to listen on")
 	private := fs.Bool("private", false, "reads need a viewer token too")
 	noSeed := fs.Bool("no-seed", false, "do not load the shipped seed into an empty ledger")
+	var watches untcWatches
+	fs.Var(&watches, "watch-untc", "ID=URL@CRON-SPEC: poll a UNTC status file and record what it adds (repeatable; see watch-untc)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -156,6 +158,11 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		{"scheduler", n.sched.Run},
 		{"http", srv.Run},
 	}
+	watchers, err := m.untcStages(ctx, m.ledger, watches)
+	if err != nil {
+		return err
+	}
+	stages = append(stages, watchers...) // started last, stopped first
 	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbPath)
 	err = supervise(ctx, stages, func(name string) {
 		if name == "router" {
