@@ -115,8 +115,8 @@ func (c SchedulerConfig) Validate() error {
 // and signature windows closing. Every schedule persists its last run;
 // each run covers "everything due between the last run and now", so
 // after downtime exactly one catch-up run covers the gap — never a burst
-// of missed runs, never silence. Jobs run under cron.Recover and
-// cron.SkipIfStillRunning. robfig/cron skips a time that does not exist
+// of missed runs, never silence. Jobs run under jobWrappers
+// (cron.SkipIfStillRunning around cron.Recover). robfig/cron skips a time that does not exist
 // in a zone (a spec at 02:30 on the day clocks spring forward); the next
 // run's digest then covers that day too.
 type Scheduler struct {
@@ -251,7 +251,7 @@ func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (b
 	return true, nil
 }
 
-// Run starts cron (with Recover and SkipIfStillRunning) with one entry
+// Run starts cron (under jobWrappers) with one entry
 // per schedule, first catching up what came due while the process was
 // down, and re-reads the schedules every Refresh until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -259,7 +259,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.logger.ErrorContext(ctx, "scheduler catch-up", "err", err)
 	}
 	clog := cronLogger{s.logger}
-	c := cron.New(cron.WithChain(cron.Recover(clog), cron.SkipIfStillRunning(clog)), cron.WithLocation(time.UTC))
+	c := cron.New(cron.WithChain(jobWrappers(clog)...), cron.WithLocation(time.UTC))
 	entries := map[string]cron.EntryID{}
 	specs := map[string]string{}
 	refresh := func() {
@@ -305,6 +305,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			refresh()
 		}
 	}
+}
+
+// jobWrappers are what every cron job runs under: at most one run of a
+// job at a time, and a panic recovered and logged. Recover is the inner
+// wrapper: robfig/cron's SkipIfStillRunning frees its slot only when the
+// job returns, so a panic passing through it would skip every later run.
+func jobWrappers(l cron.Logger) []cron.JobWrapper {
+	return []cron.JobWrapper{cron.SkipIfStillRunning(l), cron.Recover(l)}
 }
 
 type cronLogger struct{ l *slog.Logger }
