@@ -128,7 +128,7 @@ func Compare(f *File, dir *events.Directory, h *events.History) (*Diff, error) {
 			switch {
 			case a.Undone && same != nil:
 				d.Conflicts = append(d.Conflicts, Conflict{Change: ch, Ledger: same.Action, LedgerDate: same.Date, LedgerPosition: same.Position,
-					Reason: fmt.Sprintf("the file shows the %s of %s as undone ([%s]); the ledger holds it at position %d", a.Action, a.Date, a.Cell, same.Position)})
+					Reason: fmt.Sprintf("the file shows the %s of %s as undone (%s); the ledger holds it at position %d", a.Action, a.Date, a.Cell, same.Position)})
 			case a.Undone:
 				d.Undone = append(d.Undone, ch)
 			case same != nil:

@@ -117,7 +117,7 @@ func TestImportReportsConflictsAndNeverOverwrites(t *testing.T) {
 		"Japan acceptance 2016-11-08: the file shows acceptance of 2016-11-08; the ledger holds ratification of 2016-11-09 at position " + itoa(japan.Position) +
 			" (correct it with `treatywatch correct " + itoa(japan.Position) + "` if the file is right)",
 		"Nicaragua accession 2017-10-23: the file shows accession of 2017-10-23, which the ledger recorded and then retracted or corrected; not recorded again",
-		"United States of America acceptance 2021-01-20: the file shows the acceptance of 2021-01-20 as undone ([[20 Jan 2021 A]]); the ledger holds it at position " + itoa(usa.Position),
+		"United States of America acceptance 2021-01-20: the file shows the acceptance of 2021-01-20 as undone ([20 Jan 2021 A]); the ledger holds it at position " + itoa(usa.Position),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("conflicts:\n got %q\nwant %q", got, want)
