@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 // empty ledger, then verifies the copy's hash chain.
 func runImportLog(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("import-log", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print {events, head, hash} as JSON (and errors as JSON)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -28,7 +31,7 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return fmt.Errorf("import-log: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		in = f
 	}
 	if _, err := m.open(ctx); err != nil {
@@ -51,6 +54,9 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	if len(rep.Breaks) > 0 {
 		first := rep.Breaks[0]
 		return fmt.Errorf("import-log: %d events imported, but verify finds %d breaks: %w", n, len(rep.Breaks), &first)
+	}
+	if *asJSON {
+		return json.NewEncoder(m.stdout).Encode(map[string]any{"events": n, "head": rep.Head, "hash": hex.EncodeToString(rep.Hash)})
 	}
 	fmt.Fprintf(m.stdout, "imported %d events into %s\nhash chain intact: %d events verified\nhead %d:%x\n", n, m.dbPath, rep.Events, rep.Head, rep.Hash)
 	return nil

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -35,7 +36,9 @@ func (s *Store) Import(ctx context.Context, log iter.Seq2[events.Envelope, error
 		insert := tx.StmtContext(ctx, s.insert) //nolint:sqlclosecheck // closes with the transaction
 		var ra rowArgs
 		for e, err := range log {
-			if err != nil {
+			if ie, ok := errors.AsType[*events.LogImportError](err); ok {
+				return ie // names its line and position already
+			} else if err != nil {
 				return fmt.Errorf("import: after position %d: %w", check.Head(), err)
 			}
 			e, err := check.Next(e)
