@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -135,15 +136,22 @@ func runExportStatus(ctx context.Context, m *Main, args []string) error {
 // temporary file beside it (mode 0600) renamed to the path once write
 // succeeded: the file is complete or absent, never half written.
 func (m *Main) writeOutput(path string, write func(io.Writer) error) error {
+	buffered := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10) // one write per event would be one system call per event
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
 	if path == "" {
-		return write(m.stdout)
+		return buffered(m.stdout)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename, nothing to remove
-	werr := write(tmp)
+	werr := buffered(tmp)
 	cerr := tmp.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		return err
