@@ -304,3 +304,27 @@ func TestExportBadUsage(t *testing.T) {
 		t.Errorf("a refused export wrote --out (%v)", err)
 	}
 }
+
+// TestImportedCopyDoesNotNotifyTheLogAgain: the notifier of an imported
+// copy starts at the imported head: a subscription in the archive hears
+// of the acts recorded on the copy, not again of the acts its original
+// ledger's notifier already delivered. The later act's notice is the
+// sentinel that the notifier ran past the imported ones.
+func TestImportedCopyDoesNotNotifyTheLogAgain(t *testing.T) {
+	t.Parallel()
+	orig := newCLI(t)
+	orig.ok("seed")
+	orig.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16", "--on", "all")
+	orig.ok("record", "signature", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-02")
+	archive := filepath.Join(t.TempDir(), "ledger.jsonl")
+	orig.ok("export", "log", "--format", "jsonl", "--out", archive)
+	cp := newCLI(t)
+	cp.ok("import-log", archive)
+	n := cp.start("notify", "run")
+	cp.ok("record", "declaration", "--treaty", "XVIII-16", "--participant", "Japan", "--date", "2026-03-05", "--note", "Sentinel note")
+	waitFor(t, 30*time.Second, "the notice of the act recorded on the copy", func() bool { return strings.Contains(n.stdout.String(), "Sentinel note") })
+	n.mustStop(t)
+	if out := n.stdout.String(); strings.Contains(out, "Signature by Japan") {
+		t.Errorf("the copy's notifier notified the imported signature again:\n%s", out)
+	}
+}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 )
 
 // runImportLog imports an archive (export log --format jsonl) into an
@@ -47,6 +50,9 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := m.notifierStartsAt(ctx, n); err != nil {
+		return fmt.Errorf("import-log: %d events imported, but the notifier's offset could not be set to the head: %w; before serve or notify run, unsubscribe the copy's subscriptions or they hear of the whole log again", n, err)
+	}
 	rep, err := m.store.VerifyReport(ctx, nil)
 	if err != nil {
 		return err
@@ -60,4 +66,28 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.stdout, "imported %d events into %s\nhash chain intact: %d events verified\nhead %d:%x\n", n, m.dbPath, rep.Events, rep.Head, rep.Hash)
 	return nil
+}
+
+// notifierStartsAt moves the notifier's offset on the log to head, so
+// that `serve` or `notify run` on an imported copy notifies its
+// subscriptions of what is recorded from now on, not again of the whole
+// log the original ledger's notifier already delivered.
+func (m *Main) notifierStartsAt(ctx context.Context, head int64) error {
+	if head == 0 {
+		return nil
+	}
+	now := time.Now()
+	c := events.Claim{Topic: pubsub.LogTopic, Group: notifierConsumerGroup, Holder: fmt.Sprintf("import-log-%d", os.Getpid()), Until: now.Add(time.Minute)}
+	if _, ok, err := m.store.TakeClaim(ctx, c, now, ""); err != nil {
+		return err
+	} else if !ok {
+		return errors.New("another notifier holds the offset")
+	}
+	if ok, err := m.store.CommitOffset(ctx, c, head); err != nil {
+		return err
+	} else if !ok {
+		return errors.New("the claim on the offset was lost")
+	}
+	_, err := m.store.ReleaseClaim(ctx, c)
+	return err
 }
