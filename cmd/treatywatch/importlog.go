@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -28,7 +27,7 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	if len(pos) != 1 {
 		return usagef("import-log: want the archive FILE.jsonl (or - for standard input)")
 	}
-	var in io.Reader = m.stdin
+	in := m.stdin
 	if pos[0] != "-" {
 		f, err := os.Open(pos[0])
 		if err != nil {
