@@ -334,8 +334,8 @@ type StreamEventsParams struct {
 
 // ExportLogParams defines parameters for ExportLog.
 type ExportLogParams struct {
-	// Format jsonl (the archive) or csv.
-	Format ExportLogParamsFormat `form:"format" json:"format"`
+	// Format jsonl (the archive, the default) or csv.
+	Format *ExportLogParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Treaty Only this treaty's stream (id or name); such an archive cannot be imported.
 	Treaty *string `form:"treaty,omitempty" json:"treaty,omitempty"`
@@ -418,8 +418,8 @@ type RetractActParams struct {
 
 // ExportTreatyStatusParams defines parameters for ExportTreatyStatus.
 type ExportTreatyStatusParams struct {
-	// Format csv (the participant table) or json (the status, as status --json).
-	Format ExportTreatyStatusParamsFormat `form:"format" json:"format"`
+	// Format csv (the participant table, the default) or json (the status, as status --json).
+	Format *ExportTreatyStatusParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// AsOf The world on this date (YYYY-MM-DD); default today.
 	AsOf *openapi_types.Date `form:"as_of,omitempty" json:"as_of,omitempty"`
@@ -1893,12 +1893,16 @@ func NewExportLogRequest(server string, params *ExportLogParams) (*http.Request,
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.Treaty != nil {
@@ -2662,12 +2666,16 @@ func NewExportTreatyStatusRequest(server string, id string, params *ExportTreaty
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
 			}
+
 		}
 
 		if params.AsOf != nil {

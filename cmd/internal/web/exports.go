@@ -27,8 +27,9 @@ func (s *Server) exportRoutes() []route {
 }
 
 // handleExportLog answers GET /api/v1/export/log?format=jsonl|csv
-// [&treaty=ID][&until=POS|DATE|TIME]: the archive (jsonl, every stored
-// field, which import-log reads) or the CSV of the log, streamed. A log
+// [&treaty=ID][&until=POS|DATE|TIME]: the archive (jsonl, the default:
+// every stored field, which import-log reads) or the CSV of the log,
+// streamed. A log
 // holding a subscription of schema version 1 with its secret in the
 // payload is refused as an archive (409 refused) before anything is sent:
 // the API has no --include-legacy-secrets.
@@ -40,12 +41,10 @@ func (s *Server) handleExportLog(w http.ResponseWriter, r *http.Request) error {
 		name string
 	)
 	switch q.Get("format") {
-	case "jsonl":
+	case "jsonl", "":
 		f, ct, name = export.LogArchive, "application/jsonl; charset=utf-8", "jsonl"
 	case "csv":
 		f, ct, name = export.LogCSV, "text/csv; charset=utf-8", "csv"
-	case "":
-		return badRequestf("format: missing; want jsonl or csv")
 	default:
 		return badRequestf("format %q: want jsonl or csv", q.Get("format"))
 	}
@@ -96,14 +95,14 @@ func (s *Server) handleExportLog(w http.ResponseWriter, r *http.Request) error {
 
 // handleTreatyExport answers GET /api/v1/treaties/{id}/export?format=csv|json
 // [&as_of=D][&known_at=T]: the participant table as `export status ID
-// --format csv` prints it, or the status with its table as `--format
+// --format csv` prints it (the default), or the status with its table as `--format
 // json` does, written straight to the connection.
 func (s *Server) handleTreatyExport(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
 	if format != "csv" && format != "json" {
-		if format == "" {
-			return badRequestf("format: missing; want csv or json")
-		}
 		return badRequestf("format %q: want csv or json", format)
 	}
 	id, err := s.treatyID(r)

@@ -44,7 +44,7 @@ func exportOf(t *testing.T, st export.LogReader, f export.LogFormat, filter expo
 func TestExportLogAPIIsTheArchive(t *testing.T) {
 	t.Parallel()
 	e := MustEnv(t, envOptions{})
-	r := e.Get("/api/v1/export/log?format=jsonl")
+	r := e.Get("/api/v1/export/log") // format=jsonl by default
 	wantStatus(t, r, http.StatusOK)
 	if ct, cd := r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"); ct != "application/jsonl; charset=utf-8" || cd != `attachment; filename="treatywatch-log.jsonl"` {
 		t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
@@ -87,7 +87,7 @@ func TestExportLogAPIIsTheArchive(t *testing.T) {
 	}
 }
 
-// TestExportAPIRefusals: a missing or unknown format and a bad until are
+// TestExportAPIRefusals: an unknown format and a bad until are
 // 400, an unknown treaty 404, each naming the problem; a private instance
 // wants a viewer token (401 without, 200 with).
 func TestExportAPIRefusals(t *testing.T) {
@@ -98,12 +98,10 @@ func TestExportAPIRefusals(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"/api/v1/export/log", 400, "format: missing; want jsonl or csv"},
 		{"/api/v1/export/log?format=xlsx", 400, `format "xlsx": want jsonl or csv`},
 		{"/api/v1/export/log?format=csv&until=soon", 400, `until: "soon": want a log position`},
 		{"/api/v1/export/log?format=csv&until=-3", 400, "position -3: want 1 or more"},
 		{"/api/v1/export/log?format=jsonl&treaty=XXVII-99", 404, `unknown treaty "XXVII-99"`},
-		{"/api/v1/treaties/hanoi/export", 400, "format: missing; want csv or json"},
 		{"/api/v1/treaties/hanoi/export?format=pdf", 400, `format "pdf": want csv or json`},
 		{"/api/v1/treaties/hanoi/export?format=csv&as_of=2026-02-30", 400, "February 2026 has 28 days"},
 		{"/api/v1/treaties/XXVII-99/export?format=csv", 404, `unknown treaty "XXVII-99"`},
@@ -134,7 +132,7 @@ func TestTreatyExportAPIIsExportStatus(t *testing.T) {
 	if err := export.ParticipantsCSV(&want, st); err != nil {
 		t.Fatal(err)
 	}
-	r := e.Get("/api/v1/treaties/hanoi/export?format=csv&as_of=2025-10-25")
+	r := e.Get("/api/v1/treaties/hanoi/export?as_of=2025-10-25") // format=csv by default
 	wantStatus(t, r, http.StatusOK)
 	if !bytes.Equal(r.Body, want.Bytes()) || r.Header.Get("Content-Disposition") != `attachment; filename="XVIII-16-participants-2025-10-25.csv"` {
 		t.Errorf("the CSV export:\n%s\nwant\n%s", r.Body, want.Bytes())
