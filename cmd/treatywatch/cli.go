@@ -129,6 +129,8 @@ func commands() []command {
 		{"import-untc", "import-untc --treaty ID FILE.xml | --url URL [--dry-run] [--json] [--source S]  (record what a UN Treaty Collection status file shows and the ledger lacks)", runImportUntc},
 		{"watch-untc", "watch-untc --treaty ID --url URL --every 'CRON SPEC' [--source S]  (poll a UNTC status file and record what it adds)", runWatchUntc},
 		{"log", "log [--treaty ID] [--since POS] [--json | --csv]", runLog},
+		{"export", "export log --format jsonl|csv [--treaty ID] [--until POS|DATE] [--out FILE] [--include-legacy-secrets] | export status ID --format csv|json [--as-of YYYY-MM-DD] [--known-at RFC3339] [--out FILE]", runExport},
+		{"import-log", "import-log FILE.jsonl [--json]  (an archive from export log --format jsonl into an empty ledger: the same events, positions and hash chain, verified)", runImportLog},
 		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
 		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},

@@ -39,6 +39,42 @@ func (e TokenRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for ExportLogParamsFormat.
+const (
+	ExportLogParamsFormatCsv   ExportLogParamsFormat = "csv"
+	ExportLogParamsFormatJsonl ExportLogParamsFormat = "jsonl"
+)
+
+// Valid indicates whether the value is a known member of the ExportLogParamsFormat enum.
+func (e ExportLogParamsFormat) Valid() bool {
+	switch e {
+	case ExportLogParamsFormatCsv:
+		return true
+	case ExportLogParamsFormatJsonl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportTreatyStatusParamsFormat.
+const (
+	ExportTreatyStatusParamsFormatCsv  ExportTreatyStatusParamsFormat = "csv"
+	ExportTreatyStatusParamsFormatJson ExportTreatyStatusParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ExportTreatyStatusParamsFormat enum.
+func (e ExportTreatyStatusParamsFormat) Valid() bool {
+	switch e {
+	case ExportTreatyStatusParamsFormatCsv:
+		return true
+	case ExportTreatyStatusParamsFormatJson:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActionRequest defines model for ActionRequest.
 type ActionRequest struct {
 	Action      string  `json:"action"`
@@ -296,6 +332,21 @@ type StreamEventsParams struct {
 	LastEventID *int `json:"Last-Event-ID,omitempty"`
 }
 
+// ExportLogParams defines parameters for ExportLog.
+type ExportLogParams struct {
+	// Format jsonl (the archive, the default) or csv.
+	Format *ExportLogParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Treaty Only this treaty's stream (id or name); such an archive cannot be imported.
+	Treaty *string `form:"treaty,omitempty" json:"treaty,omitempty"`
+
+	// Until The events up to this log position (123), or recorded by this date (YYYY-MM-DD, the end of that day UTC) or RFC 3339 time.
+	Until *string `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// ExportLogParamsFormat defines parameters for ExportLog.
+type ExportLogParamsFormat string
+
 // ListParticipantsParams defines parameters for ListParticipants.
 type ListParticipantsParams struct {
 	// AsOf The world on this date (YYYY-MM-DD); default today.
@@ -364,6 +415,21 @@ type RetractActParams struct {
 	// IdempotencyKey Makes a retry safe: the first answer is kept per token for 24 hours, with the events it wrote, and replayed. At most 255 printable ASCII characters.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// ExportTreatyStatusParams defines parameters for ExportTreatyStatus.
+type ExportTreatyStatusParams struct {
+	// Format csv (the participant table, the default) or json (the status, as status --json).
+	Format *ExportTreatyStatusParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// AsOf The world on this date (YYYY-MM-DD); default today.
+	AsOf *openapi_types.Date `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment: RFC 3339, or a date meaning the end of that day; default now.
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+}
+
+// ExportTreatyStatusParamsFormat defines parameters for ExportTreatyStatus.
+type ExportTreatyStatusParamsFormat string
 
 // ImportActsParams defines parameters for ImportActs.
 type ImportActsParams struct {
@@ -563,6 +629,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/events/stream (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportLog The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
+	//
+	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+	//
+	// Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
+	ExportLog(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPI This description
 	//
 	// Corresponds with GET /api/v1/openapi.json (the `GetOpenAPI` operationId).
@@ -667,6 +740,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/treaties/{id}/events/{pos}/retraction (the `RetractAct` operationId).
 	RetractAct(ctx context.Context, id string, pos int, params *RetractActParams, body RetractActJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportTreatyStatus A treaty's participant table as CSV, or its status with the table as JSON (what `treatywatch export status ID` prints)
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
+	ExportTreatyStatus(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImportActsWithBody Import a CSV (participant,action,date[,reference,source,note]); all rows or none
 	//
@@ -847,6 +925,23 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 // Corresponds with GET /api/v1/events/stream (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportLog The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
+//
+// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+//
+// Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
+func (c *Client) ExportLog(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportLogRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1122,6 +1217,21 @@ func (c *Client) RetractActWithBody(ctx context.Context, id string, pos int, par
 // Corresponds with POST /api/v1/treaties/{id}/events/{pos}/retraction (the `RetractAct` operationId).
 func (c *Client) RetractAct(ctx context.Context, id string, pos int, params *RetractActParams, body RetractActJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetractActRequest(c.Server, id, pos, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportTreatyStatus A treaty's participant table as CSV, or its status with the table as JSON (what `treatywatch export status ID` prints)
+//
+// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
+func (c *Client) ExportTreatyStatus(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportTreatyStatusRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1750,6 +1860,84 @@ func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Re
 			req.Header.Set("Last-Event-ID", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewExportLogRequest constructs an http.Request for the ExportLog method
+func NewExportLogRequest(server string, params *ExportLogParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/export/log")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Treaty != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "treaty", *params.Treaty, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -2438,6 +2626,91 @@ func NewRetractActRequestWithBody(server string, id string, pos int, params *Ret
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewExportTreatyStatusRequest constructs an http.Request for the ExportTreatyStatus method
+func NewExportTreatyStatusRequest(server string, id string, params *ExportTreatyStatusParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/treaties/%s/export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -3754,6 +4027,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/events/stream (the `StreamEvents` operationId).
 	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
 
+	// ExportLogWithResponse The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
+	//
+	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
+	ExportLogWithResponse(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*ExportLogResponse, error)
+
 	// GetOpenAPIWithResponse This description
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3872,6 +4154,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/treaties/{id}/events/{pos}/retraction (the `RetractAct` operationId).
 	RetractActWithResponse(ctx context.Context, id string, pos int, params *RetractActParams, body RetractActJSONRequestBody, reqEditors ...RequestEditorFn) (*RetractActResponse, error)
+
+	// ExportTreatyStatusWithResponse A treaty's participant table as CSV, or its status with the table as JSON (what `treatywatch export status ID` prints)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
+	ExportTreatyStatusWithResponse(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*ExportTreatyStatusResponse, error)
 
 	// ImportActsWithBodyWithResponse Import a CSV (participant,action,date[,reference,source,note]); all rows or none
 	//
@@ -4210,6 +4499,68 @@ func (r StreamEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExportLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportLogResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportLogResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportLogResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportLogResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportLogResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5268,6 +5619,68 @@ func (r RetractActResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetractActResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExportTreatyStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Status
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportTreatyStatusResponse) GetJSON200() *Status {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportTreatyStatusResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportTreatyStatusResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportTreatyStatusResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportTreatyStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportTreatyStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportTreatyStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportTreatyStatusResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6432,6 +6845,21 @@ func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, para
 	return ParseStreamEventsResponse(rsp)
 }
 
+// ExportLogWithResponse The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
+//
+// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
+func (c *ClientWithResponses) ExportLogWithResponse(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*ExportLogResponse, error) {
+	rsp, err := c.ExportLog(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportLogResponse(rsp)
+}
+
 // GetOpenAPIWithResponse This description
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6651,6 +7079,19 @@ func (c *ClientWithResponses) RetractActWithResponse(ctx context.Context, id str
 		return nil, err
 	}
 	return ParseRetractActResponse(rsp)
+}
+
+// ExportTreatyStatusWithResponse A treaty's participant table as CSV, or its status with the table as JSON (what `treatywatch export status ID` prints)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
+func (c *ClientWithResponses) ExportTreatyStatusWithResponse(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*ExportTreatyStatusResponse, error) {
+	rsp, err := c.ExportTreatyStatus(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportTreatyStatusResponse(rsp)
 }
 
 // ImportActsWithBodyWithResponse Import a CSV (participant,action,date[,reference,source,note]); all rows or none
@@ -7103,6 +7544,53 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportLogResponse parses an HTTP response from a ExportLogWithResponse call
+func ParseExportLogResponse(rsp *http.Response) (*ExportLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 
@@ -7958,6 +8446,56 @@ func ParseRetractActResponse(rsp *http.Response) (*RetractActResponse, error) {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportTreatyStatusResponse parses an HTTP response from a ExportTreatyStatusWithResponse call
+func ParseExportTreatyStatusResponse(rsp *http.Response) (*ExportTreatyStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportTreatyStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Status
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 

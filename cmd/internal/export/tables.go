@@ -55,6 +55,12 @@ const (
 	// LogCSV is one CSV row per event, the act's fields in columns
 	// (`treatywatch log --csv`), its cells neutralised.
 	LogCSV
+	// LogArchive is the faithful archive (`treatywatch export log
+	// --format jsonl`, read back by `import-log`): one JSON object per
+	// event and line with every stored field — the payload verbatim, not
+	// redacted, and the hash in hexadecimal — so that an import rebuilds
+	// each event, its position and the hash chain exactly (see archive.go).
+	LogArchive
 )
 
 // logCSVHeader are the columns of the event log as CSV.
@@ -63,29 +69,48 @@ func logCSVHeader() []string {
 		"actor", "reference", "source", "note", "payload"}
 }
 
-// Log writes events of the ledger in one of the LogFormats. Every event
-// goes through events.Redact first, so no sink secret or token hash is
-// ever exported. Not safe for concurrent use.
+// Log writes events of the ledger in one of the LogFormats. In
+// LogJSONLines and LogCSV every event goes through events.Redact first,
+// so no sink secret or token hash is exported; LogArchive keeps payloads
+// verbatim and refuses an event that holds a secret (see archive.go).
+// Not safe for concurrent use.
 type Log struct {
 	format LogFormat
 	enc    *json.Encoder
 	csv    *CSV
 	header bool
+	// legacySecrets lets LogArchive export the secrets of version-1
+	// subscription events (IncludeLegacySecrets).
+	legacySecrets bool
 }
 
 // NewLog returns a Log writing format to w.
 func NewLog(w io.Writer, format LogFormat) *Log {
 	l := &Log{format: format}
-	if format == LogCSV {
+	switch format {
+	case LogCSV:
 		l.csv = NewCSV(w)
-	} else {
+	case LogArchive:
+		l.enc = json.NewEncoder(w)
+		l.enc.SetEscapeHTML(false) // payload bytes as stored: the hash covers them
+	default:
 		l.enc = json.NewEncoder(w)
 	}
 	return l
 }
 
+// IncludeLegacySecrets makes a LogArchive export the webhook URLs and
+// HMAC secrets that subscription events written before version 0.2 hold
+// in their payloads, instead of refusing them with a
+// *LegacySecretError. Only for an archive that is kept as safely as the
+// ledger file itself.
+func (l *Log) IncludeLegacySecrets() { l.legacySecrets = true }
+
 // Write writes one event (the CSV header first, before the first one).
 func (l *Log) Write(e events.Envelope) error {
+	if l.format == LogArchive {
+		return l.writeArchive(e)
+	}
 	e = events.Redact(e)
 	if l.format != LogCSV {
 		return l.enc.Encode(e)

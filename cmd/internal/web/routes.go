@@ -75,7 +75,7 @@ func (s *Server) routeTable() []route {
 	metricsRoute.access = reader
 	slackRoute := ops(http.MethodPost, "/slack/commands", http.HandlerFunc(s.handleSlack))
 	slackRoute.maxBody = maxSlackBody
-	return []route{
+	return append([]route{
 		// Reads.
 		api(http.MethodGet, "/api/v1/treaties", reader, s.handleTreaties),
 		api(http.MethodGet, "/api/v1/treaties/{id}", reader, s.handleTreaty),
@@ -122,7 +122,7 @@ func (s *Server) routeTable() []route {
 		page(http.MethodPost, "/treaties/{id}/record", officer, s.pageRecordPost),
 		page(http.MethodGet, "/treaties/{id}/import", officer, s.pageImport),
 		importPage,
-	}
+	}, s.exportRoutes()...)
 }
 
 // wrap applies a route's body limit, timeout and authentication.
