@@ -133,6 +133,7 @@ func commands() []command {
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
 		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]  (treaties side by side)", runCompare},
+		{"chart", "chart ID --out FILE.svg|FILE.png [--as-of YYYY-MM-DD] [--known-at RFC3339] [--size desktop|phone]  (the count over time, threshold, milestones)", runChart},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (fold every treaty from position 0 and show each one's count: checks the whole log decodes and folds)", runReplay},
 		{"subscribe", "subscribe --sink slack|slack-webhook|webhook|console [--channel C] [--url URL] --treaty ID[,ID...] [--participant NAME] [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest 'CRON SPEC'] [--tz ZONE]", runSubscribe},
