@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -53,7 +54,7 @@ func runChart(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	return m.writeChart(*out, drawing, format)
+	return writeChartFile(m.stdout, *out, drawing, format)
 }
 
 // curveAt folds a treaty as known at knownAt and returns its curve up to
@@ -75,10 +76,10 @@ func (m *Main) curveAt(ctx context.Context, l *events.Ledger, id string, asOf ev
 	return projections.CurveOf(h, dir, st), nil
 }
 
-// writeChart writes a drawing to path in format, through a temporary file
-// in the same folder so that a failure leaves no half-written chart, and
-// says what it wrote.
-func (m *Main) writeChart(path string, d *chart.Drawing, format chart.Format) error {
+// writeChartFile writes a drawing to path in format, through a temporary
+// file in the same folder so that a failure leaves no half-written chart,
+// and says on w what it wrote.
+func writeChartFile(w io.Writer, path string, d *chart.Drawing, format chart.Format) error {
 	var buf bytes.Buffer
 	if err := d.Write(&buf, format); err != nil {
 		return err
@@ -102,6 +103,6 @@ func (m *Main) writeChart(path string, d *chart.Drawing, format chart.Format) er
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	_, err = fmt.Fprintf(m.stdout, "wrote %s (%s, %d bytes): %s\n", path, format, buf.Len(), d.Title)
+	_, err = fmt.Fprintf(w, "wrote %s (%s, %d bytes): %s\n", path, format, buf.Len(), d.Title)
 	return err
 }

@@ -132,7 +132,7 @@ func commands() []command {
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
-		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]  (treaties side by side)", runCompare},
+		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json] [--days 30,90,...] [--out FILE.svg|FILE.png [--size desktop|phone] [--max-days N]]  (treaties side by side, and aligned on days since opening for signature)", runCompare},
 		{"chart", "chart ID --out FILE.svg|FILE.png [--as-of YYYY-MM-DD] [--known-at RFC3339] [--size desktop|phone]  (the count over time, threshold, milestones)", runChart},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (fold every treaty from position 0 and show each one's count: checks the whole log decodes and folds)", runReplay},

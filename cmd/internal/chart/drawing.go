@@ -217,7 +217,7 @@ func legend(sz sizes, entries []entry) (vg.Length, func(draw.Canvas)) {
 			mid := y - lineH/2
 			if r.e.glyph != nil {
 				c.DrawGlyph(*r.e.glyph, vg.Point{X: x + thumb/2, Y: mid})
-			} else {
+			} else if r.e.line.Color != nil {
 				c.StrokeLine2(r.e.line, x, mid, x+thumb, mid)
 			}
 			for _, l := range r.lines {
