@@ -130,7 +130,11 @@ func Treaty(c projections.Curve, l Layout) (*Drawing, error) {
 	}
 	count.X.Min, count.X.Max, count.Y.Min, count.Y.Max = x(start), x(end), 0, ymax
 
-	desc := fmt.Sprintf("Step line of the instruments counted towards entry into force of %s from %s to %s: %d (%s).", c.Title, friendly(start), friendly(asOf), counted, req)
+	from := start
+	if !c.Opened.IsZero() {
+		from = c.Opened
+	}
+	desc := fmt.Sprintf("Step line of the instruments counted towards entry into force of %s from %s to %s: %d (%s).", c.Title, friendly(from), friendly(asOf), counted, req)
 	if c.ShareNeed > 0 {
 		desc += fmt.Sprintf(" A second panel shows the weighted share (%s), %s%% needed.", c.ShareName, trimFloat(c.ShareNeed))
 	}
