@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -84,9 +86,13 @@ func writeChartFile(w io.Writer, path string, d *chart.Drawing, format chart.For
 	if err := d.Write(&buf, format); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".chart-*")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".chart-*")
 	if err != nil {
-		return fmt.Errorf("--out: %w", err)
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err // not the temporary file's name: the folder's
+		}
+		return fmt.Errorf("--out %s: cannot write in %s: %w", path, dir, err)
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(buf.Bytes()); err != nil {

@@ -109,7 +109,7 @@ func TestChartRefusesBadInput(t *testing.T) {
 		{"size", []string{"chart", "ATT", "--out", filepath.Join(dir, "att.svg"), "--size", "tablet"}, 2, `"tablet"`},
 		{"two treaties", []string{"chart", "ATT", "TPNW", "--out", filepath.Join(dir, "att.svg")}, 2, "exactly one treaty"},
 		{"unknown treaty", []string{"chart", "XX-99", "--out", filepath.Join(dir, "x.svg")}, 4, "XX-99"},
-		{"folder missing", []string{"chart", "ATT", "--out", filepath.Join(dir, "no", "such", "att.svg")}, 1, "--out"},
+		{"folder missing", []string{"chart", "ATT", "--out", filepath.Join(dir, "no", "such", "att.svg")}, 1, "cannot write in " + filepath.Join(dir, "no", "such") + ": no such file or directory"},
 	}
 	for _, tt := range tests {
 		r := c.run("", tt.args...)
