@@ -89,7 +89,6 @@ func CurveOf(h *events.History, dir *events.Directory, st Status) Curve {
 			}
 			cl.update(changes[i].key, changes[i].delta)
 		}
-		cl.check(d)
 		p := CurvePoint{Date: d, Counted: cl.count}
 		if c.ShareNeed > 0 {
 			p.Share = float64(cl.share) / shareUnit

@@ -264,6 +264,13 @@ func TestCompareChart(t *testing.T) {
 	if n := countColour(img, 0x0072B2); n < 200 {
 		t.Errorf("%d pixels of the first treaty's blue", n)
 	}
+	alone, err := chart.Compare([]projections.Curve{hanoiCurve()}, chart.Desktop, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := mustSVG(t, alone); strings.Contains(text, "threshold met") {
+		t.Errorf("a comparison where no treaty met its threshold explains the threshold dots:\n%s", text)
+	}
 	cut, err := chart.Compare([]projections.Curve{hanoiCurve(), parisCurve()}, chart.Phone, 400)
 	if err != nil {
 		t.Fatal(err)

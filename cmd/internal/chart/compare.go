@@ -54,6 +54,7 @@ func Compare(cs []projections.Curve, l Layout, maxDays int) (*Drawing, error) {
 
 	var entries []entry
 	var skipped []string
+	dots := false
 	desc := title + "."
 	for i, c := range cs {
 		if c.Opened.IsZero() {
@@ -85,14 +86,17 @@ func Compare(cs []projections.Curve, l Layout, maxDays int) (*Drawing, error) {
 			}
 			s.GlyphStyle = draw.GlyphStyle{Color: col, Radius: 4, Shape: draw.CircleGlyph{}}
 			p.Add(s)
+			dots = true
 		} else {
 			text += fmt.Sprintf(" after %d days", c.Opened.DaysUntil(c.AsOf))
 		}
 		entries = append(entries, entry{line: sty, text: text})
 		desc += " " + text + "."
 	}
-	dot := draw.GlyphStyle{Color: rgb(colText), Radius: 4, Shape: draw.CircleGlyph{}}
-	entries = append(entries, entry{glyph: &dot, text: "threshold met (the dot is at the treaty's required number)"})
+	if dots {
+		dot := draw.GlyphStyle{Color: rgb(colText), Radius: 4, Shape: draw.CircleGlyph{}}
+		entries = append(entries, entry{glyph: &dot, text: "threshold met (the dot is at the treaty's required number)"})
+	}
 	if len(skipped) > 0 {
 		entries = append(entries, entry{line: draw.LineStyle{}, text: "Not drawn, date of opening for signature unknown: " + strings.Join(skipped, ", ")})
 	}

@@ -8,6 +8,6 @@
 // format.
 //
 // It draws projections.Curve values it is given; it does not read the
-// ledger, compute statuses or read a clock. Drawings are immutable once
-// made and safe to write concurrently.
+// ledger, compute statuses or read a clock. A Drawing may be written any
+// number of times, in either format, but by one goroutine at a time.
 package chart

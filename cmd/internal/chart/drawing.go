@@ -21,7 +21,7 @@ import (
 const pngDPI = 144
 
 // Drawing is a chart, drawn the same way whichever format it is written
-// in. It is immutable and safe for concurrent use.
+// in. Write it from one goroutine at a time.
 type Drawing struct {
 	width, height vg.Length
 	paint         func(draw.Canvas)

@@ -99,10 +99,10 @@ func (s *Server) pageTreatyChart(format chart.Format) pageFunc {
 	}
 }
 
-// comparison is what the compare page and chart read from the query:
+// chartComparison is what the compare page and chart read from the query:
 // the treaties (ids, comma-separated or repeated; default all), the time
 // axes and max_days.
-type comparison struct {
+type chartComparison struct {
 	ids     []string
 	asOf    events.Date
 	knownAt time.Time
@@ -110,13 +110,13 @@ type comparison struct {
 	curves  []projections.Curve
 }
 
-func (s *Server) comparison(r *http.Request) (*comparison, error) {
+func (s *Server) comparison(r *http.Request) (*chartComparison, error) {
 	asOf, knownAt, err := s.timeAxes(r)
 	if err != nil {
 		return nil, err
 	}
 	q := r.URL.Query()
-	cmp := &comparison{asOf: asOf, knownAt: knownAt}
+	cmp := &chartComparison{asOf: asOf, knownAt: knownAt}
 	if v := q.Get("max_days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -160,7 +160,7 @@ func (s *Server) comparison(r *http.Request) (*comparison, error) {
 
 // query is the comparison's query string, for the chart's and the
 // downloads' addresses.
-func (c *comparison) query(r *http.Request, extra ...string) string {
+func (c *chartComparison) query(r *http.Request, extra ...string) string {
 	v := url.Values{}
 	v.Set("ids", strings.Join(c.ids, ","))
 	q := r.URL.Query()
