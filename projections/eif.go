@@ -119,30 +119,13 @@ type Evaluation struct {
 // bound from the later of the general date and rule.LaterPeriod() after its
 // deposit. Evaluate is pure.
 func Evaluate(rule events.Rule, required int, instruments []Instrument, asOf events.Date) Evaluation {
-	ev := Evaluation{Required: required, Instruments: make([]Effect, len(instruments))}
+	ev := Evaluation{Required: required}
 
 	// Sweep the days on which a counting instrument starts or stops
 	// counting; conditions are judged at the end of each such day, so the
 	// order within a day never matters.
 	var changes []change
-	for i, in := range instruments {
-		if !in.Notified.IsZero() && in.Notified.After(asOf) {
-			in.Notified, in.Withdrawn = events.Date{}, events.Date{}
-		}
-		counts := rule.CountsKind(in.Kind) && (!in.REIO || rule.RegionalOrganizationsAdditional)
-		ev.Instruments[i] = Effect{Instrument: in, Counts: counts}
-		if !counts || !visible(in, asOf) {
-			continue
-		}
-		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(in.Date) {
-			continue // withdrawn before it counted
-		}
-		changes = append(changes, change{date: in.Date, key: in.Participant, delta: +1})
-		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(asOf) {
-			changes = append(changes, change{date: in.Withdrawn, key: in.Participant, delta: -1})
-		}
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].date.Before(changes[j].date) })
+	ev.Instruments, changes = countingChanges(rule, instruments, asOf)
 
 	cl := newChecklist(rule, required)
 	ev.Conditions = cl.conds
@@ -183,6 +166,34 @@ func Evaluate(rule events.Rule, required int, instruments []Instrument, asOf eve
 		e.EntryIntoForce = eif
 	}
 	return ev
+}
+
+// countingChanges judges each instrument under rule as of asOf (an
+// Effect per instrument, in input order, without dates of entry into
+// force) and returns the days on which a participant starts or stops
+// counting, in date order.
+func countingChanges(rule events.Rule, instruments []Instrument, asOf events.Date) ([]Effect, []change) {
+	effects := make([]Effect, len(instruments))
+	var changes []change
+	for i, in := range instruments {
+		if !in.Notified.IsZero() && in.Notified.After(asOf) {
+			in.Notified, in.Withdrawn = events.Date{}, events.Date{}
+		}
+		counts := rule.CountsKind(in.Kind) && (!in.REIO || rule.RegionalOrganizationsAdditional)
+		effects[i] = Effect{Instrument: in, Counts: counts}
+		if !counts || !visible(in, asOf) {
+			continue
+		}
+		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(in.Date) {
+			continue // withdrawn before it counted
+		}
+		changes = append(changes, change{date: in.Date, key: in.Participant, delta: +1})
+		if !in.Withdrawn.IsZero() && !in.Withdrawn.After(asOf) {
+			changes = append(changes, change{date: in.Withdrawn, key: in.Participant, delta: -1})
+		}
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].date.Before(changes[j].date) })
+	return effects, changes
 }
 
 // visible reports whether an instrument exists in the world as of asOf.

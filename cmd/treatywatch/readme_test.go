@@ -149,8 +149,8 @@ func readmeForms(line string) []string {
 //     SLACK_WEBHOOK_URL (an incoming webhook of the fake Slack) and
 //     WEBHOOK_URL (a loopback receiver), as a reader sets them;
 //   - files: paths resolve against the repository (seed/...), and
-//     deposits.csv is the Import CSV section's example; backup writes into
-//     a temporary folder;
+//     deposits.csv is the Import CSV section's example; backup and the
+//     charts' --out write into a temporary folder;
 //   - ID: the id that an earlier example printed (the subscription's for
 //     unsubscribe, the token's for token revoke); POS in correct and
 //     retract: the position the first record example printed;
@@ -202,6 +202,8 @@ func TestReadmeCommandsWorkAsWritten(t *testing.T) {
 					args[i] = filepath.Join(tmp, a)
 				case i == 1 && args[0] == "backup":
 					args[i] = filepath.Join(tmp, a)
+				case i > 0 && args[i-1] == "--out": // charts: chart, compare
+					args[i] = filepath.Join(tmp, filepath.Base(a))
 				case strings.HasPrefix(a, "seed/"):
 					args[i] = filepath.Join(root, a)
 				}

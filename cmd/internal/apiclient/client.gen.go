@@ -75,6 +75,78 @@ func (e ExportTreatyStatusParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for CompareChartPNGParamsSize.
+const (
+	CompareChartPNGParamsSizeDesktop CompareChartPNGParamsSize = "desktop"
+	CompareChartPNGParamsSizePhone   CompareChartPNGParamsSize = "phone"
+)
+
+// Valid indicates whether the value is a known member of the CompareChartPNGParamsSize enum.
+func (e CompareChartPNGParamsSize) Valid() bool {
+	switch e {
+	case CompareChartPNGParamsSizeDesktop:
+		return true
+	case CompareChartPNGParamsSizePhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompareChartSVGParamsSize.
+const (
+	CompareChartSVGParamsSizeDesktop CompareChartSVGParamsSize = "desktop"
+	CompareChartSVGParamsSizePhone   CompareChartSVGParamsSize = "phone"
+)
+
+// Valid indicates whether the value is a known member of the CompareChartSVGParamsSize enum.
+func (e CompareChartSVGParamsSize) Valid() bool {
+	switch e {
+	case CompareChartSVGParamsSizeDesktop:
+		return true
+	case CompareChartSVGParamsSizePhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TreatyChartPNGParamsSize.
+const (
+	TreatyChartPNGParamsSizeDesktop TreatyChartPNGParamsSize = "desktop"
+	TreatyChartPNGParamsSizePhone   TreatyChartPNGParamsSize = "phone"
+)
+
+// Valid indicates whether the value is a known member of the TreatyChartPNGParamsSize enum.
+func (e TreatyChartPNGParamsSize) Valid() bool {
+	switch e {
+	case TreatyChartPNGParamsSizeDesktop:
+		return true
+	case TreatyChartPNGParamsSizePhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TreatyChartSVGParamsSize.
+const (
+	TreatyChartSVGParamsSizeDesktop TreatyChartSVGParamsSize = "desktop"
+	TreatyChartSVGParamsSizePhone   TreatyChartSVGParamsSize = "phone"
+)
+
+// Valid indicates whether the value is a known member of the TreatyChartSVGParamsSize enum.
+func (e TreatyChartSVGParamsSize) Valid() bool {
+	switch e {
+	case TreatyChartSVGParamsSizeDesktop:
+		return true
+	case TreatyChartSVGParamsSizePhone:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActionRequest defines model for ActionRequest.
 type ActionRequest struct {
 	Action      string  `json:"action"`
@@ -470,6 +542,69 @@ type GetTreatyTimelineParams struct {
 	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
 }
 
+// ComparePageParams defines parameters for ComparePage.
+type ComparePageParams struct {
+	// Ids The treaties to compare: ids or names, comma-separated or repeated (default every treaty; at most 12).
+	Ids *string `form:"ids,omitempty" json:"ids,omitempty"`
+
+	// AsOf The world on this date, YYYY-MM-DD (default today).
+	AsOf *string `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment (RFC 3339, or a date: the end of that day).
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// MaxDays Cut the days axis at this many days since opening (0, the default: as far as the longest curve).
+	MaxDays *int `form:"max_days,omitempty" json:"max_days,omitempty"`
+}
+
+// CompareChartPNGParams defines parameters for CompareChartPNG.
+type CompareChartPNGParams struct {
+	// Ids The treaties to compare: ids or names, comma-separated or repeated (default every treaty; at most 12).
+	Ids *string `form:"ids,omitempty" json:"ids,omitempty"`
+
+	// AsOf The world on this date, YYYY-MM-DD (default today).
+	AsOf *string `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment (RFC 3339, or a date: the end of that day).
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// MaxDays Cut the days axis at this many days since opening (0, the default: as far as the longest curve).
+	MaxDays *int `form:"max_days,omitempty" json:"max_days,omitempty"`
+
+	// Size The chart's shape: desktop (default, wide) or phone (narrow, larger type).
+	Size *CompareChartPNGParamsSize `form:"size,omitempty" json:"size,omitempty"`
+
+	// Download Any value: answer as an attachment (a download) rather than for display in place.
+	Download *string `form:"download,omitempty" json:"download,omitempty"`
+}
+
+// CompareChartPNGParamsSize defines parameters for CompareChartPNG.
+type CompareChartPNGParamsSize string
+
+// CompareChartSVGParams defines parameters for CompareChartSVG.
+type CompareChartSVGParams struct {
+	// Ids The treaties to compare: ids or names, comma-separated or repeated (default every treaty; at most 12).
+	Ids *string `form:"ids,omitempty" json:"ids,omitempty"`
+
+	// AsOf The world on this date, YYYY-MM-DD (default today).
+	AsOf *string `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment (RFC 3339, or a date: the end of that day).
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// MaxDays Cut the days axis at this many days since opening (0, the default: as far as the longest curve).
+	MaxDays *int `form:"max_days,omitempty" json:"max_days,omitempty"`
+
+	// Size The chart's shape: desktop (default, wide) or phone (narrow, larger type).
+	Size *CompareChartSVGParamsSize `form:"size,omitempty" json:"size,omitempty"`
+
+	// Download Any value: answer as an attachment (a download) rather than for display in place.
+	Download *string `form:"download,omitempty" json:"download,omitempty"`
+}
+
+// CompareChartSVGParamsSize defines parameters for CompareChartSVG.
+type CompareChartSVGParamsSize string
+
 // PageEventsParams defines parameters for PageEvents.
 type PageEventsParams struct {
 	Treaty *string `form:"treaty,omitempty" json:"treaty,omitempty"`
@@ -506,6 +641,42 @@ type PageTreatyParams struct {
 	// Dir asc or desc.
 	Dir *string `form:"dir,omitempty" json:"dir,omitempty"`
 }
+
+// TreatyChartPNGParams defines parameters for TreatyChartPNG.
+type TreatyChartPNGParams struct {
+	// AsOf The world on this date, YYYY-MM-DD (default today).
+	AsOf *string `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment (RFC 3339, or a date: the end of that day).
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// Size The chart's shape: desktop (default, wide) or phone (narrow, larger type).
+	Size *TreatyChartPNGParamsSize `form:"size,omitempty" json:"size,omitempty"`
+
+	// Download Any value: answer as an attachment (a download) rather than for display in place.
+	Download *string `form:"download,omitempty" json:"download,omitempty"`
+}
+
+// TreatyChartPNGParamsSize defines parameters for TreatyChartPNG.
+type TreatyChartPNGParamsSize string
+
+// TreatyChartSVGParams defines parameters for TreatyChartSVG.
+type TreatyChartSVGParams struct {
+	// AsOf The world on this date, YYYY-MM-DD (default today).
+	AsOf *string `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment (RFC 3339, or a date: the end of that day).
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// Size The chart's shape: desktop (default, wide) or phone (narrow, larger type).
+	Size *TreatyChartSVGParamsSize `form:"size,omitempty" json:"size,omitempty"`
+
+	// Download Any value: answer as an attachment (a download) rather than for display in place.
+	Download *string `form:"download,omitempty" json:"download,omitempty"`
+}
+
+// TreatyChartSVGParamsSize defines parameters for TreatyChartSVG.
+type TreatyChartSVGParamsSize string
 
 // DownloadParticipantsCSVParams defines parameters for DownloadParticipantsCSV.
 type DownloadParticipantsCSVParams struct {
@@ -768,6 +939,21 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/treaties/{id}/timeline (the `GetTreatyTimeline` operationId).
 	GetTreatyTimeline(ctx context.Context, id string, params *GetTreatyTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ComparePage The compare page: treaties aligned on days since opening for signature, as a chart and a table
+	//
+	// Corresponds with GET /compare (the `ComparePage` operationId).
+	ComparePage(ctx context.Context, params *ComparePageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompareChartPNG The comparison chart as PNG, from the same drawing as the SVG
+	//
+	// Corresponds with GET /compare/chart.png (the `CompareChartPNG` operationId).
+	CompareChartPNG(ctx context.Context, params *CompareChartPNGParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompareChartSVG The comparison chart as SVG (what `treatywatch compare ID ... --out FILE.svg` writes)
+	//
+	// Corresponds with GET /compare/chart.svg (the `CompareChartSVG` operationId).
+	CompareChartSVG(ctx context.Context, params *CompareChartSVGParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PageEvents Event log page with filters
 	//
 	// Corresponds with GET /events (the `PageEvents` operationId).
@@ -843,6 +1029,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /treaties/{id} (the `PageTreaty` operationId).
 	PageTreaty(ctx context.Context, id string, params *PageTreatyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TreatyChartPNG A treaty's chart as PNG, from the same drawing as the SVG
+	//
+	// Corresponds with GET /treaties/{id}/chart.png (the `TreatyChartPNG` operationId).
+	TreatyChartPNG(ctx context.Context, id string, params *TreatyChartPNGParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TreatyChartSVG A treaty's chart as SVG (what `treatywatch chart ID --out FILE.svg` writes): counted instruments over time, threshold, milestones, the share panel of a weighted condition
+	//
+	// Corresponds with GET /treaties/{id}/chart.svg (the `TreatyChartSVG` operationId).
+	TreatyChartSVG(ctx context.Context, id string, params *TreatyChartSVGParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadTreatyEventsCSV Download the treaty's event log as CSV (what `treatywatch log --treaty ID --csv` prints)
 	//
@@ -1304,6 +1500,51 @@ func (c *Client) GetTreatyTimeline(ctx context.Context, id string, params *GetTr
 	return c.Client.Do(req)
 }
 
+// ComparePage The compare page: treaties aligned on days since opening for signature, as a chart and a table
+//
+// Corresponds with GET /compare (the `ComparePage` operationId).
+func (c *Client) ComparePage(ctx context.Context, params *ComparePageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewComparePageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompareChartPNG The comparison chart as PNG, from the same drawing as the SVG
+//
+// Corresponds with GET /compare/chart.png (the `CompareChartPNG` operationId).
+func (c *Client) CompareChartPNG(ctx context.Context, params *CompareChartPNGParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompareChartPNGRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompareChartSVG The comparison chart as SVG (what `treatywatch compare ID ... --out FILE.svg` writes)
+//
+// Corresponds with GET /compare/chart.svg (the `CompareChartSVG` operationId).
+func (c *Client) CompareChartSVG(ctx context.Context, params *CompareChartSVGParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompareChartSVGRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PageEvents Event log page with filters
 //
 // Corresponds with GET /events (the `PageEvents` operationId).
@@ -1510,6 +1751,36 @@ func (c *Client) GetStaticFile(ctx context.Context, file string, reqEditors ...R
 // Corresponds with GET /treaties/{id} (the `PageTreaty` operationId).
 func (c *Client) PageTreaty(ctx context.Context, id string, params *PageTreatyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPageTreatyRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TreatyChartPNG A treaty's chart as PNG, from the same drawing as the SVG
+//
+// Corresponds with GET /treaties/{id}/chart.png (the `TreatyChartPNG` operationId).
+func (c *Client) TreatyChartPNG(ctx context.Context, id string, params *TreatyChartPNGParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTreatyChartPNGRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TreatyChartSVG A treaty's chart as SVG (what `treatywatch chart ID --out FILE.svg` writes): counted instruments over time, threshold, milestones, the share panel of a weighted condition
+//
+// Corresponds with GET /treaties/{id}/chart.svg (the `TreatyChartSVG` operationId).
+func (c *Client) TreatyChartSVG(ctx context.Context, id string, params *TreatyChartSVGParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTreatyChartSVGRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3025,6 +3296,324 @@ func NewGetTreatyTimelineRequest(server string, id string, params *GetTreatyTime
 	return req, nil
 }
 
+// NewComparePageRequest constructs an http.Request for the ComparePage method
+func NewComparePageRequest(server string, params *ComparePageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compare")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Ids != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_days", *params.MaxDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCompareChartPNGRequest constructs an http.Request for the CompareChartPNG method
+func NewCompareChartPNGRequest(server string, params *CompareChartPNGParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compare/chart.png")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Ids != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_days", *params.MaxDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Download != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "download", *params.Download, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCompareChartSVGRequest constructs an http.Request for the CompareChartSVG method
+func NewCompareChartSVGRequest(server string, params *CompareChartSVGParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compare/chart.svg")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Ids != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_days", *params.MaxDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Download != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "download", *params.Download, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPageEventsRequest constructs an http.Request for the PageEvents method
 func NewPageEventsRequest(server string, params *PageEventsParams) (*http.Request, error) {
 	var err error
@@ -3555,6 +4144,200 @@ func NewPageTreatyRequest(server string, id string, params *PageTreatyParams) (*
 		if params.Dir != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dir", *params.Dir, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTreatyChartPNGRequest constructs an http.Request for the TreatyChartPNG method
+func NewTreatyChartPNGRequest(server string, id string, params *TreatyChartPNGParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/treaties/%s/chart.png", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Download != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "download", *params.Download, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTreatyChartSVGRequest constructs an http.Request for the TreatyChartSVG method
+func NewTreatyChartSVGRequest(server string, id string, params *TreatyChartSVGParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/treaties/%s/chart.svg", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Download != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "download", *params.Download, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4190,6 +4973,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/treaties/{id}/timeline (the `GetTreatyTimeline` operationId).
 	GetTreatyTimelineWithResponse(ctx context.Context, id string, params *GetTreatyTimelineParams, reqEditors ...RequestEditorFn) (*GetTreatyTimelineResponse, error)
 
+	// ComparePageWithResponse The compare page: treaties aligned on days since opening for signature, as a chart and a table
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /compare (the `ComparePage` operationId).
+	ComparePageWithResponse(ctx context.Context, params *ComparePageParams, reqEditors ...RequestEditorFn) (*ComparePageResponse, error)
+
+	// CompareChartPNGWithResponse The comparison chart as PNG, from the same drawing as the SVG
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /compare/chart.png (the `CompareChartPNG` operationId).
+	CompareChartPNGWithResponse(ctx context.Context, params *CompareChartPNGParams, reqEditors ...RequestEditorFn) (*CompareChartPNGResponse, error)
+
+	// CompareChartSVGWithResponse The comparison chart as SVG (what `treatywatch compare ID ... --out FILE.svg` writes)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /compare/chart.svg (the `CompareChartSVG` operationId).
+	CompareChartSVGWithResponse(ctx context.Context, params *CompareChartSVGParams, reqEditors ...RequestEditorFn) (*CompareChartSVGResponse, error)
+
 	// PageEventsWithResponse Event log page with filters
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4289,6 +5093,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /treaties/{id} (the `PageTreaty` operationId).
 	PageTreatyWithResponse(ctx context.Context, id string, params *PageTreatyParams, reqEditors ...RequestEditorFn) (*PageTreatyResponse, error)
+
+	// TreatyChartPNGWithResponse A treaty's chart as PNG, from the same drawing as the SVG
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /treaties/{id}/chart.png (the `TreatyChartPNG` operationId).
+	TreatyChartPNGWithResponse(ctx context.Context, id string, params *TreatyChartPNGParams, reqEditors ...RequestEditorFn) (*TreatyChartPNGResponse, error)
+
+	// TreatyChartSVGWithResponse A treaty's chart as SVG (what `treatywatch chart ID --out FILE.svg` writes): counted instruments over time, threshold, milestones, the share panel of a weighted condition
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /treaties/{id}/chart.svg (the `TreatyChartSVG` operationId).
+	TreatyChartSVGWithResponse(ctx context.Context, id string, params *TreatyChartSVGParams, reqEditors ...RequestEditorFn) (*TreatyChartSVGResponse, error)
 
 	// DownloadTreatyEventsCSVWithResponse Download the treaty's event log as CSV (what `treatywatch log --treaty ID --csv` prints)
 	//
@@ -5995,6 +6813,108 @@ func (r GetTreatyTimelineResponse) ContentType() string {
 	return ""
 }
 
+type ComparePageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r ComparePageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ComparePageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ComparePageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ComparePageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CompareChartPNGResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r CompareChartPNGResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompareChartPNGResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompareChartPNGResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompareChartPNGResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CompareChartSVGResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r CompareChartSVGResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompareChartSVGResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompareChartSVGResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompareChartSVGResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PageEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6487,6 +7407,74 @@ func (r PageTreatyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PageTreatyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TreatyChartPNGResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r TreatyChartPNGResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TreatyChartPNGResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TreatyChartPNGResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TreatyChartPNGResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TreatyChartSVGResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r TreatyChartSVGResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TreatyChartSVGResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TreatyChartSVGResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TreatyChartSVGResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7146,6 +8134,45 @@ func (c *ClientWithResponses) GetTreatyTimelineWithResponse(ctx context.Context,
 	return ParseGetTreatyTimelineResponse(rsp)
 }
 
+// ComparePageWithResponse The compare page: treaties aligned on days since opening for signature, as a chart and a table
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /compare (the `ComparePage` operationId).
+func (c *ClientWithResponses) ComparePageWithResponse(ctx context.Context, params *ComparePageParams, reqEditors ...RequestEditorFn) (*ComparePageResponse, error) {
+	rsp, err := c.ComparePage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseComparePageResponse(rsp)
+}
+
+// CompareChartPNGWithResponse The comparison chart as PNG, from the same drawing as the SVG
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /compare/chart.png (the `CompareChartPNG` operationId).
+func (c *ClientWithResponses) CompareChartPNGWithResponse(ctx context.Context, params *CompareChartPNGParams, reqEditors ...RequestEditorFn) (*CompareChartPNGResponse, error) {
+	rsp, err := c.CompareChartPNG(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompareChartPNGResponse(rsp)
+}
+
+// CompareChartSVGWithResponse The comparison chart as SVG (what `treatywatch compare ID ... --out FILE.svg` writes)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /compare/chart.svg (the `CompareChartSVG` operationId).
+func (c *ClientWithResponses) CompareChartSVGWithResponse(ctx context.Context, params *CompareChartSVGParams, reqEditors ...RequestEditorFn) (*CompareChartSVGResponse, error) {
+	rsp, err := c.CompareChartSVG(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompareChartSVGResponse(rsp)
+}
+
 // PageEventsWithResponse Event log page with filters
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7328,6 +8355,32 @@ func (c *ClientWithResponses) PageTreatyWithResponse(ctx context.Context, id str
 		return nil, err
 	}
 	return ParsePageTreatyResponse(rsp)
+}
+
+// TreatyChartPNGWithResponse A treaty's chart as PNG, from the same drawing as the SVG
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /treaties/{id}/chart.png (the `TreatyChartPNG` operationId).
+func (c *ClientWithResponses) TreatyChartPNGWithResponse(ctx context.Context, id string, params *TreatyChartPNGParams, reqEditors ...RequestEditorFn) (*TreatyChartPNGResponse, error) {
+	rsp, err := c.TreatyChartPNG(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTreatyChartPNGResponse(rsp)
+}
+
+// TreatyChartSVGWithResponse A treaty's chart as SVG (what `treatywatch chart ID --out FILE.svg` writes): counted instruments over time, threshold, milestones, the share panel of a weighted condition
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /treaties/{id}/chart.svg (the `TreatyChartSVG` operationId).
+func (c *ClientWithResponses) TreatyChartSVGWithResponse(ctx context.Context, id string, params *TreatyChartSVGParams, reqEditors ...RequestEditorFn) (*TreatyChartSVGResponse, error) {
+	rsp, err := c.TreatyChartSVG(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTreatyChartSVGResponse(rsp)
 }
 
 // DownloadTreatyEventsCSVWithResponse Download the treaty's event log as CSV (what `treatywatch log --treaty ID --csv` prints)
@@ -8741,6 +9794,54 @@ func ParseGetTreatyTimelineResponse(rsp *http.Response) (*GetTreatyTimelineRespo
 	return response, nil
 }
 
+// ParseComparePageResponse parses an HTTP response from a ComparePageWithResponse call
+func ParseComparePageResponse(rsp *http.Response) (*ComparePageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ComparePageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseCompareChartPNGResponse parses an HTTP response from a CompareChartPNGWithResponse call
+func ParseCompareChartPNGResponse(rsp *http.Response) (*CompareChartPNGResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompareChartPNGResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseCompareChartSVGResponse parses an HTTP response from a CompareChartSVGWithResponse call
+func ParseCompareChartSVGResponse(rsp *http.Response) (*CompareChartSVGResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompareChartSVGResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParsePageEventsResponse parses an HTTP response from a PageEventsWithResponse call
 func ParsePageEventsResponse(rsp *http.Response) (*PageEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9016,6 +10117,38 @@ func ParsePageTreatyResponse(rsp *http.Response) (*PageTreatyResponse, error) {
 	}
 
 	response := &PageTreatyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseTreatyChartPNGResponse parses an HTTP response from a TreatyChartPNGWithResponse call
+func ParseTreatyChartPNGResponse(rsp *http.Response) (*TreatyChartPNGResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TreatyChartPNGResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseTreatyChartSVGResponse parses an HTTP response from a TreatyChartSVGWithResponse call
+func ParseTreatyChartSVGResponse(rsp *http.Response) (*TreatyChartSVGResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TreatyChartSVGResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

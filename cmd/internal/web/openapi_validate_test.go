@@ -175,6 +175,12 @@ func (c *openAPIChecker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.seen++
 	c.mu.Unlock()
+	// 499 is the request log's word for a client that left before its
+	// answer (errors.go: a browser leaving a page whose chart image is
+	// still loading): nothing reached anyone, so there is nothing to check.
+	if rec.status == 499 && r.Context().Err() != nil {
+		return
+	}
 	key := r.Method + " " + r.URL.RequestURI()
 	if routeErr != nil {
 		// net/http's mux redirects a path that is not clean ("/static/./")

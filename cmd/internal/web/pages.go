@@ -20,7 +20,7 @@ var templateFiles embed.FS
 // pageNames are the dashboard's pages: templates/NAME.html, each
 // rendered inside templates/layout.html.
 func pageNames() []string {
-	return []string{"home", "treaty", "events", "participants", "participant", "signin", "record", "import", "error"}
+	return []string{"home", "treaty", "events", "participants", "participant", "signin", "record", "import", "error", "compare"}
 }
 
 func templateFuncs() template.FuncMap {

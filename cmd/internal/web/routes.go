@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/treatywatch/treatywatch/cmd/internal/chart"
 )
 
 // access is what a route needs from its caller.
@@ -111,6 +113,11 @@ func (s *Server) routeTable() []route {
 		page(http.MethodGet, "/treaties/{id}/events.csv", reader, s.pageEventsDownload("csv")),
 		page(http.MethodGet, "/treaties/{id}/events.jsonl", reader, s.pageEventsDownload("jsonl")),
 		page(http.MethodGet, "/treaties/{id}/feed.atom", reader, s.pageTreatyFeed),
+		page(http.MethodGet, "/treaties/{id}/chart.svg", reader, s.pageTreatyChart(chart.SVG)),
+		page(http.MethodGet, "/treaties/{id}/chart.png", reader, s.pageTreatyChart(chart.PNG)),
+		page(http.MethodGet, "/compare", reader, s.pageCompare),
+		page(http.MethodGet, "/compare/chart.svg", reader, s.pageCompareChart(chart.SVG)),
+		page(http.MethodGet, "/compare/chart.png", reader, s.pageCompareChart(chart.PNG)),
 		page(http.MethodGet, "/feed.atom", reader, s.pageLedgerFeed),
 		page(http.MethodGet, "/events", reader, s.pageEvents),
 		page(http.MethodGet, "/participants", reader, s.pageParticipants),
