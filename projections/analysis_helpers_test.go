@@ -85,7 +85,7 @@ func mustSeededLedger(tb testing.TB) *seededLedger {
 	if err := os.WriteFile(file, seededFile.data, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	st, l := openLedger(tb, file, seededToday)
+	st, l := openLedger(tb, file, seededToday.Add(24*time.Hour)) // what a test records comes after the seed
 	tb.Cleanup(func() { st.Close() })
 	dir, err := l.Directory(context.Background())
 	if err != nil {

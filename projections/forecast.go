@@ -358,8 +358,8 @@ func estimate(target Curve, others []Curve) Forecast {
 		return fc
 	case fc.Counted < MinCounted || fc.Progress < MinFraction:
 		fc.Outcome = TooFew
-		fc.Reason = fmt.Sprintf("too few instruments to estimate: %d counted, %.0f %% of the way (at least %d and %.0f %% are needed)",
-			fc.Counted, 100*fc.Progress, MinCounted, 100*MinFraction)
+		fc.Reason = fmt.Sprintf("too little to estimate from: %d instruments counted, and the least advanced condition (%s) is %.0f %% of the way; an estimate needs at least %d instruments and %.0f %%",
+			fc.Counted, fc.Bottleneck, 100*fc.Progress, MinCounted, 100*MinFraction)
 		return fc
 	case len(others) == 0:
 		fc.Outcome, fc.Reason = Unknowable, "no comparable treaty in the ledger has a known entry into force"
