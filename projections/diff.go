@@ -37,7 +37,8 @@ const (
 	// correction, is no longer said to be in force.
 	ChangeInForce ChangeKind = "in-force"
 	// ChangeCondition: the progress of a weighted or group condition
-	// (Field names it; From → To).
+	// (Field names it; From → To; FromDate and ToDate the dates it was
+	// first met on each side, if it was). Undated, like counts.
 	ChangeCondition ChangeKind = "condition"
 	// ChangeCount: a number of the status (Field: required, counted,
 	// signatories, parties, in_force_for; From → To).
@@ -120,7 +121,7 @@ type SpanError struct {
 }
 
 func (e *SpanError) Error() string {
-	return fmt.Sprintf("%s: the earlier side (%s) is after the later side (%s); swap them", e.Axis, e.From, e.To)
+	return fmt.Sprintf("%s: the earlier side, %s, is after the later side, %s: give the earlier one first", e.Axis, e.From, e.To)
 }
 
 // Unwrap returns events.ErrInvalid.
@@ -228,7 +229,7 @@ func DiffStatuses(before, after Status) Diff {
 		}
 		old := condsB[c.Kind+"|"+c.Name]
 		if old.Have != c.Have || old.Need != c.Need {
-			d.Changes = append(d.Changes, Change{Kind: ChangeCondition, Op: Changed, Field: c.Name, From: num(old.Have), To: num(c.Have), Date: c.MetOn})
+			add(Change{Kind: ChangeCondition, Op: Changed, Field: c.Name, From: num(old.Have), To: num(c.Have), FromDate: old.MetOn, ToDate: c.MetOn})
 		}
 	}
 

@@ -133,6 +133,8 @@ func commands() []command {
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
 		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]  (treaties side by side)", runCompare},
+		{"diff", "diff ID --from YYYY-MM-DD --to YYYY-MM-DD [--known-at T] | --known-at A --known-at B [--as-of YYYY-MM-DD] [--json]  (what changed in the status)", runDiff},
+		{"forecast", "forecast ID [--as-of YYYY-MM-DD] [--json]  (an estimated range for the entry into force, with its method and backtest)", runForecast},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (fold every treaty from position 0 and show each one's count: checks the whole log decodes and folds)", runReplay},
 		{"subscribe", "subscribe --sink slack|slack-webhook|webhook|console [--channel C] [--url URL] --treaty ID[,ID...] [--participant NAME] [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest 'CRON SPEC'] [--tz ZONE]", runSubscribe},
