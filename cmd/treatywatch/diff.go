@@ -168,18 +168,21 @@ func writeDiffText(w io.Writer, name string, d projections.Diff) error {
 		p.printf("\n")
 		tw = tabwriter.NewWriter(p, 0, 0, 2, ' ', 0)
 		for _, c := range counts {
+			if c.Kind != projections.ChangeCondition {
+				fmt.Fprintf(tw, "%s:\t%g → %g\n", countLabel(c.Field), *c.From, *c.To)
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, c := range counts {
 			if c.Kind == projections.ChangeCondition {
 				met := ""
 				if c.ToDate != nil {
 					met = " (met on " + c.ToDate.String() + ")"
 				}
-				fmt.Fprintf(tw, "%s:\t%g → %g%s\n", c.Field, *c.From, *c.To, met)
-				continue
+				p.printf("Condition, %s: %g → %g%s\n", c.Field, *c.From, *c.To, met)
 			}
-			fmt.Fprintf(tw, "%s:\t%g → %g\n", countLabel(c.Field), *c.From, *c.To)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
 		}
 	}
 	return p.err
