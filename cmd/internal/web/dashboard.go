@@ -161,8 +161,13 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	forecast, err := s.treatyForecast(ctx, id, asOf, knownAt) // the forecast section (analysis.go)
+	if err != nil {
+		return err
+	}
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
+		"Forecast": forecast,
 		"Map":    worldMap,
 		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
