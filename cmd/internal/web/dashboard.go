@@ -168,8 +168,8 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
 		"Forecast": forecast,
-		"Map":    worldMap,
-		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
+		"Map":      worldMap,
+		"Status":   st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
 		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),
