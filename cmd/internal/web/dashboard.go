@@ -161,20 +161,20 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	forecast, err := s.treatyForecast(ctx, id, asOf, knownAt) // the forecast section (analysis.go)
+	forecast, err := s.treatyForecast(ctx, id, asOf, knownAt)
 	if err != nil {
 		return err
 	}
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
-		"Forecast": forecast,
-		"Map":      worldMap,
-		"Status":   st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
+		"Map":    worldMap,
+		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
 		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),
 		"Sort": by, "SortDir": q.Get("dir"), "KnownAtTime": knownAt,
 		"TreatyFeed": "/treaties/" + url.PathEscape(st.Treaty) + "/feed.atom",
+		"Forecast":   forecast, // the forecast section (analysis.go)
 	})
 }
 
