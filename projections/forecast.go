@@ -350,6 +350,10 @@ func estimate(target Curve, others []Curve) Forecast {
 	case !target.EntryIntoForce.IsZero():
 		fc.Outcome, fc.EntryIntoForce = Pending, ptr(target.EntryIntoForce)
 		return fc
+	case !target.ThresholdMetOn.IsZero():
+		fc.Outcome = Unknowable
+		fc.Reason = "the threshold was met on " + target.ThresholdMetOn.String() + ", but the date of entry into force is not known yet (it waits for the parent treaty)"
+		return fc
 	case target.Required < 1:
 		fc.Outcome, fc.Reason = Unknowable, "the number of instruments required is not known"
 		return fc

@@ -1,6 +1,9 @@
 package projections_test
 
 import (
+	"strings"
+
+	"github.com/treatywatch/treatywatch/events"
 	"math"
 	"slices"
 	"testing"
@@ -202,3 +205,16 @@ func TestForecastWithoutReferences(t *testing.T) {
 }
 
 var zeroTime time.Time
+
+// A protocol past its threshold whose parent is not in force yet has no
+// date of entry into force: no estimate either (the curve is synthetic).
+func TestForecastThresholdMetWaitingForTheParent(t *testing.T) {
+	s := mustSeededLedger(t)
+	c := projections.Curve{Treaty: "TEST-1", Name: "Synthetic protocol", AsOf: events.MustDate("2026-06-01"), Opened: events.MustDate("2025-01-01"),
+		Required: 3, ThresholdMetOn: events.MustDate("2026-03-01"),
+		Points: []projections.ProgressPoint{{Date: events.MustDate("2025-06-01"), Fraction: 1.0 / 3, Counted: 1}, {Date: events.MustDate("2026-03-01"), Fraction: 1, Counted: 3}}}
+	fc := projections.ForecastCurve(c, s.curves(t))
+	if fc.Outcome != projections.Unknowable || fc.Estimate || !strings.Contains(fc.Reason, "waits for the parent treaty") {
+		t.Errorf("%+v", fc)
+	}
+}
