@@ -1,14 +1,13 @@
 package projections_test
 
 import (
-	"strings"
-
-	"github.com/treatywatch/treatywatch/events"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/projections"
 )
 
