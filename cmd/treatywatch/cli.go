@@ -133,7 +133,7 @@ func commands() []command {
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
 		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]  (treaties side by side)", runCompare},
-		{"diff", "diff ID --from YYYY-MM-DD --to YYYY-MM-DD [--known-at T] | --known-at A --known-at B [--as-of YYYY-MM-DD] [--json]  (what changed in the status)", runDiff},
+		{"diff", "diff ID [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--known-at T [--known-at T2]] [--as-of YYYY-MM-DD] [--json]  (what changed in the status: between two dates, default the last 7 days; or, with two --known-at, what corrections changed)", runDiff},
 		{"forecast", "forecast ID [--as-of YYYY-MM-DD] [--json]  (an estimated range for the entry into force, with its method and backtest)", runForecast},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (fold every treaty from position 0 and show each one's count: checks the whole log decodes and folds)", runReplay},

@@ -25,13 +25,19 @@ func (s *stringsFlag) Set(v string) error {
 	return nil
 }
 
+// DefaultDiffDays is how far before --to (or to) a diff starts when no
+// earlier date is given and it does not compare two known-at moments:
+// "what changed in the last week".
+const DefaultDiffDays = 7
+
 // runDiff prints what changed in a treaty's status between two points:
 // --from and --to (two as-of dates, as known now or at one --known-at), or
 // two --known-at moments at one --as-of date (what corrections and
-// retractions changed in what the ledger said), or both.
+// retractions changed in what the ledger said), or both. With neither,
+// the last week up to today.
 func runDiff(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	from := fs.String("from", "", "the earlier as-of date, YYYY-MM-DD (default: --as-of)")
+	from := fs.String("from", "", "the earlier as-of date, YYYY-MM-DD (default: 7 days before --to; with two --known-at, --as-of)")
 	to := fs.String("to", "", "the later as-of date, YYYY-MM-DD (default: --as-of)")
 	asOf := fs.String("as-of", "", "the as-of date of both sides when comparing two --known-at, YYYY-MM-DD (default today)")
 	var known stringsFlag
@@ -49,8 +55,6 @@ func runDiff(ctx context.Context, m *Main, args []string) error {
 		return usagef("diff: --known-at given %d times; give it once (both sides) or twice (the earlier side, then the later)", len(known))
 	case *asOf != "" && (*from != "" || *to != ""):
 		return usagef("diff: --as-of is the date of both sides; with --from and --to, leave it out")
-	case *from == "" && *to == "" && len(known) < 2:
-		return usagef("diff: give --from DATE --to DATE, or --known-at A --known-at B (at one --as-of date)")
 	}
 	l, id, err := m.openTreaty(ctx, pos[0])
 	if err != nil {
@@ -60,11 +64,15 @@ func runDiff(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	fromDate, err := diffDate("--from", *from, base)
+	toDate, err := diffDate("--to", *to, base)
 	if err != nil {
 		return err
 	}
-	toDate, err := diffDate("--to", *to, base)
+	fromDefault := toDate.AddDays(-DefaultDiffDays) // the last week
+	if len(known) == 2 && *to == "" {
+		fromDefault = toDate // two moments at one date
+	}
+	fromDate, err := diffDate("--from", *from, fromDefault)
 	if err != nil {
 		return err
 	}
@@ -83,17 +91,11 @@ func runDiff(ctx context.Context, m *Main, args []string) error {
 	if err := projections.CheckSpan(fromDate, toDate, kFrom, kTo); err != nil {
 		return err
 	}
-	before, err := m.statusAt(ctx, l, id, fromDate, kFrom)
-	if nyr, ok := errors.AsType[*events.NotYetRegisteredError](err); ok {
-		// Nothing known then: the earlier side is an empty ledger.
-		before, err = projections.Status{Treaty: id, AsOf: fromDate, Participants: []projections.Participation{}}, nil
-		k := nyr.KnownAt.UTC()
-		before.KnownAt = &k
-	}
+	before, err := m.diffSideStatus(ctx, l, id, fromDate, kFrom)
 	if err != nil {
 		return err
 	}
-	after, err := m.statusAt(ctx, l, id, toDate, kTo)
+	after, err := m.diffSideStatus(ctx, l, id, toDate, kTo)
 	if err != nil {
 		return err
 	}
@@ -103,11 +105,23 @@ func runDiff(ctx context.Context, m *Main, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	name := after.ShortTitle
-	if name == "" {
-		name = after.Title
+	h, err := l.History(ctx, id, time.Time{})
+	if err != nil {
+		return err
 	}
-	return writeDiffText(m.stdout, name, d)
+	return writeDiffText(m.stdout, h.Definition.Name(), d)
+}
+
+// diffSideStatus is one side's status; a side known at a moment before
+// the treaty was registered is the status of a treaty nobody had acted
+// on: what the ledger knew then is nothing.
+func (m *Main) diffSideStatus(ctx context.Context, l *events.Ledger, id string, asOf events.Date, knownAt time.Time) (projections.Status, error) {
+	st, err := m.statusAt(ctx, l, id, asOf, knownAt)
+	if _, ok := errors.AsType[*events.NotYetRegisteredError](err); ok {
+		k := knownAt.UTC()
+		return projections.Status{Treaty: id, AsOf: asOf, KnownAt: &k, Participants: []projections.Participation{}}, nil
+	}
+	return st, err
 }
 
 // diffDate parses one side's as-of date, def when empty.

@@ -133,7 +133,6 @@ func TestDiffCommandBadInput(t *testing.T) {
 		{"backwards", []string{"diff", "paris", "--from", "2016-11-10", "--to", "2016-10-01"}, 2, "as_of: the earlier side, 2016-11-10, is after the later side, 2016-10-01"},
 		{"bad date", []string{"diff", "paris", "--from", "2016-13-10", "--to", "2016-11-01"}, 2, `--from: invalid date "2016-13-10"`},
 		{"bad to", []string{"diff", "paris", "--from", "2016-10-01", "--to", "soon"}, 2, "--to: "},
-		{"no span", []string{"diff", "paris"}, 2, "give --from DATE --to DATE, or --known-at A --known-at B"},
 		{"three known-at", []string{"diff", "paris", "--known-at", "2026-01-01", "--known-at", "2026-01-02", "--known-at", "2026-01-03"}, 2, "--known-at given 3 times"},
 		{"as-of with from", []string{"diff", "paris", "--as-of", "2016-10-01", "--from", "2016-10-01", "--to", "2016-11-01"}, 2, "--as-of is the date of both sides"},
 		{"known-at backwards", []string{"diff", "paris", "--known-at", "2026-01-02T00:00:00Z", "--known-at", "2026-01-01T00:00:00Z"}, 2, "known_at: the earlier side, 2026-01-02T00:00:00Z"},
@@ -144,6 +143,10 @@ func TestDiffCommandBadInput(t *testing.T) {
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, r.code, r.stderr, tc.code, tc.want)
 		}
+	}
+	// No span: the last week up to today (TREATYWATCH_NOW, 2026-11-27).
+	if out := c.ok("diff", "paris"); !strings.HasPrefix(out, "Paris Agreement (XXVII-7-d): what changed from 2026-11-20 to 2026-11-27\n") {
+		t.Errorf("diff without dates:\n%s", out)
 	}
 	if after := c.logLines(); len(after) != len(before) {
 		t.Errorf("the log grew from %d to %d events", len(before), len(after))

@@ -568,7 +568,7 @@ type RecordActParams struct {
 
 // GetTreatyDiffParams defines parameters for GetTreatyDiff.
 type GetTreatyDiffParams struct {
-	// From The earlier as-of date (YYYY-MM-DD); default as_of. Not with as_of.
+	// From The earlier as-of date (YYYY-MM-DD); default 7 days before to, or to itself when known_at_a or known_at_b is given. Not with as_of.
 	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
 
 	// To The later as-of date (YYYY-MM-DD); default as_of. Not with as_of.
@@ -882,7 +882,7 @@ type ClientInterface interface {
 
 	// GetTreatyDiff What changed in a treaty's status between two points
 	//
-	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both. As `treatywatch diff --json` prints it.
+	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
 	//
 	// Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
 	GetTreatyDiff(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1320,7 +1320,7 @@ func (c *Client) RecordAct(ctx context.Context, id string, params *RecordActPara
 
 // GetTreatyDiff What changed in a treaty's status between two points
 //
-// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both. As `treatywatch diff --json` prints it.
+// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
 //
 // Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
 func (c *Client) GetTreatyDiff(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4317,7 +4317,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetTreatyDiffWithResponse What changed in a treaty's status between two points
 	//
-	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both. As `treatywatch diff --json` prints it.
+	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7222,7 +7222,7 @@ func (c *ClientWithResponses) RecordActWithResponse(ctx context.Context, id stri
 
 // GetTreatyDiffWithResponse What changed in a treaty's status between two points
 //
-// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both. As `treatywatch diff --json` prints it.
+// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
 //
 // Returns a wrapper object for the known response body format(s).
 //

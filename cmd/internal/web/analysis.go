@@ -47,10 +47,15 @@ func dateParam(r *http.Request, name string, def events.Date) (events.Date, erro
 	return d, nil
 }
 
+// defaultDiffDays is how far before to a diff starts without from, unless
+// it compares two known-at moments: the last week (as the CLI's diff).
+const defaultDiffDays = 7
+
 // handleDiff answers GET /api/v1/treaties/{id}/diff: from and to (two
-// as-of dates; default as_of, default today), and known_at (both sides) or
-// known_at_a and known_at_b (each side; default now). A backwards span is
-// 422; a bad or missing parameter 400.
+// as-of dates; to defaults to as_of, default today; from to 7 days before
+// to, or to itself when known_at_a or known_at_b is given), and known_at
+// (both sides) or known_at_a and known_at_b (each side; default now). A
+// backwards span is 422; a bad parameter 400.
 func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.treatyID(r)
 	if err != nil {
@@ -63,18 +68,19 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("known_at") != "" && (q.Get("known_at_a") != "" || q.Get("known_at_b") != "") {
 		return badRequestf("known_at is the moment of both sides: with known_at_a and known_at_b, leave it out")
 	}
-	if q.Get("from") == "" && q.Get("to") == "" && q.Get("known_at_a") == "" && q.Get("known_at_b") == "" {
-		return badRequestf("give from and to (two as-of dates), or known_at_a and known_at_b (two moments, at one as_of)")
-	}
 	base, err := dateParam(r, "as_of", s.today())
 	if err != nil {
 		return err
 	}
-	from, err := dateParam(r, "from", base)
+	to, err := dateParam(r, "to", base)
 	if err != nil {
 		return err
 	}
-	to, err := dateParam(r, "to", base)
+	fromDefault := to.AddDays(-defaultDiffDays) // the last week
+	if q.Get("to") == "" && (q.Get("known_at_a") != "" || q.Get("known_at_b") != "") {
+		fromDefault = to // two moments at one date
+	}
+	from, err := dateParam(r, "from", fromDefault)
 	if err != nil {
 		return err
 	}
@@ -95,24 +101,30 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	before, err := s.cfg.Runner.Status(ctx, id, from, ka)
-	if nyr, ok := errors.AsType[*events.NotYetRegisteredError](err); ok {
-		k := nyr.KnownAt.UTC()
-		before, err = projections.Status{Treaty: id, AsOf: from, KnownAt: &k, Participants: []projections.Participation{}}, nil
-	} else if _, ok := errors.AsType[*events.UnknownTreatyError](err); ok && !ka.IsZero() {
-		// Registered now, not yet at known_at_a: the earlier side knew nothing.
-		k := ka.UTC()
-		before, err = projections.Status{Treaty: id, AsOf: from, KnownAt: &k, Participants: []projections.Participation{}}, nil
-	}
+	before, err := s.diffSide(ctx, id, from, ka)
 	if err != nil {
 		return err
 	}
-	after, err := s.cfg.Runner.Status(ctx, id, to, kb)
+	after, err := s.diffSide(ctx, id, to, kb)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, projections.DiffStatuses(before, after))
 	return nil
+}
+
+// diffSide is one side's status; a side known at a moment before the
+// treaty (resolved, so registered now) was registered is the status of a
+// treaty nobody had acted on: what the ledger knew then is nothing.
+func (s *Server) diffSide(ctx context.Context, id string, asOf events.Date, knownAt time.Time) (projections.Status, error) {
+	st, err := s.cfg.Runner.Status(ctx, id, asOf, knownAt)
+	_, nyr := errors.AsType[*events.NotYetRegisteredError](err)
+	_, unknown := errors.AsType[*events.UnknownTreatyError](err)
+	if nyr || unknown && !knownAt.IsZero() {
+		k := knownAt.UTC()
+		return projections.Status{Treaty: id, AsOf: asOf, KnownAt: &k, Participants: []projections.Participation{}}, nil
+	}
+	return st, err
 }
 
 // handleForecast answers GET /api/v1/treaties/{id}/forecast?as_of=.

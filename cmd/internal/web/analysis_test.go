@@ -85,7 +85,6 @@ func TestDiffAPIBadInput(t *testing.T) {
 	}{
 		{"?from=2016-13-01&to=2016-11-10", http.StatusBadRequest, "bad_request", "from: "},
 		{"?from=2016-10-01&to=later", http.StatusBadRequest, "bad_request", "to: "},
-		{"", http.StatusBadRequest, "bad_request", "give from and to"},
 		{"?as_of=2016-10-01&from=2016-10-01&to=2016-11-01", http.StatusBadRequest, "bad_request", "as_of is the date of both sides"},
 		{"?known_at=2026-01-01&known_at_a=2026-01-01", http.StatusBadRequest, "bad_request", "known_at is the moment of both sides"},
 		{"?known_at_a=soon", http.StatusBadRequest, "bad_request", `known_at_a "soon"`},
@@ -100,6 +99,14 @@ func TestDiffAPIBadInput(t *testing.T) {
 		if er := r.Err(t); er.Code != c.code || !strings.Contains(er.Message, c.want) {
 			t.Errorf("%q: %+v, want code %s and %q", c.query, er, c.code, c.want)
 		}
+	}
+	// No span: the last week up to today (2026-06-15).
+	var week projections.Diff
+	r := e.Get("/api/v1/treaties/paris/diff")
+	wantStatus(t, r, http.StatusOK)
+	r.JSON(t, &week)
+	if week.From.AsOf.String() != "2026-06-08" || week.To.AsOf.String() != "2026-06-15" {
+		t.Errorf("default span %s – %s, want the last week", week.From.AsOf, week.To.AsOf)
 	}
 	wantStatus(t, e.Get("/api/v1/treaties/no-such-treaty/diff?from=2016-10-01&to=2016-11-01"), http.StatusNotFound)
 	if e.Head() != head {
