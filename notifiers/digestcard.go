@@ -87,6 +87,9 @@ func (g digestGroup) group() Group {
 	case !eif.IsZero():
 		heading = text(heading, "\nEnters into force on ", formatDate(eif))
 	}
+	if p := g.progress; p != nil && p.Forecast != nil {
+		heading = text(heading, "\n", forecastText(*p.Forecast))
+	}
 	if len(g.items) == 0 {
 		heading = text(heading, "\n", emphasis("No new acts in this period."))
 	}
@@ -141,4 +144,20 @@ func digestSummary(d *Digest, groups int) string {
 	}
 	parts = append(parts, fmt.Sprintf("%s on %d %s", plural(len(d.Items), "update"), groups, treaties))
 	return strings.Join(parts, " · ")
+}
+
+// forecastText is a digest's forecast line, labelled as an estimate:
+// "Forecast (an estimate, not a known date): entry into force between …
+// and …, most likely around … — scaled from 5 comparable treaties".
+func forecastText(f ForecastLine) string {
+	refs := fmt.Sprintf("%d comparable treaties", f.References)
+	if f.References == 1 {
+		refs = "1 comparable treaty"
+	}
+	line := fmt.Sprintf("Forecast (an estimate, not a known date): entry into force between %s and %s, most likely around %s — scaled from %s",
+		formatDate(f.Earliest), formatDate(f.Latest), formatDate(f.Central), refs)
+	if !f.BeatsNaive {
+		line += "; in its backtest it did not beat a straight-line extrapolation"
+	}
+	return line
 }

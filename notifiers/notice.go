@@ -72,4 +72,18 @@ type Progress struct {
 	Required       int         `json:"required"`
 	EntryIntoForce events.Date `json:"entry_into_force,omitzero"`
 	InForce        bool        `json:"in_force"`
+	// Forecast is the estimated entry into force (projections.ForecastProgress)
+	// of a treaty not past its threshold, when there is an estimate.
+	Forecast *ForecastLine `json:"forecast,omitempty"`
+}
+
+// ForecastLine is a digest's estimate of a treaty's entry into force: a
+// range and a central date, how many comparable treaties it was scaled
+// from, and whether the model beat a straight line in its backtest.
+type ForecastLine struct {
+	Earliest   events.Date `json:"earliest"`
+	Central    events.Date `json:"central"`
+	Latest     events.Date `json:"latest"`
+	References int         `json:"references"`
+	BeatsNaive bool        `json:"beats_naive"`
 }

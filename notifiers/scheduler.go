@@ -402,6 +402,7 @@ func (s *Scheduler) digest(ctx context.Context, sub events.Subscription, since, 
 	d := &Digest{Since: since.UTC(), Until: until.UTC(), Items: []Notice{}, Progress: []Progress{}}
 	asOf := events.DateOf(until.UTC())
 	inSpan := func(e events.Envelope) bool { return e.RecordedAt.After(since) && !e.RecordedAt.After(until) }
+	var refs []projections.Progress // every treaty's curve, read once the first forecast needs them
 	for _, id := range ids {
 		def, ok := s.cfg.Read.Definition(id)
 		if !ok {
@@ -428,11 +429,44 @@ func (s *Scheduler) digest(ctx context.Context, sub events.Subscription, since, 
 		pr := Progress{Treaty: id, TreatyName: def.Name(), Counted: st.Counted, Required: st.Required, InForce: st.InForce}
 		if st.EntryIntoForce != nil {
 			pr.EntryIntoForce = *st.EntryIntoForce
+		} else if pr.Forecast, err = s.forecastLine(ctx, &refs, def, st); err != nil {
+			return nil, err
 		}
 		d.Progress = append(d.Progress, pr)
 	}
 	n := Notice{Kind: KindDigest, Date: asOf, Digest: d}
 	return []Delivery{{Subscription: sub.ID, DedupKey: DedupKey(n), ChannelKey: ChannelKey(sub), Notice: n, CreatedAt: until}}, nil
+}
+
+// forecastLine is a digest's forecast of a treaty whose entry into force
+// is not known (projections.ForecastProgress, against every treaty's curve as
+// of the same date, read into *refs on first use); nil when there is no
+// estimate.
+func (s *Scheduler) forecastLine(ctx context.Context, refs *[]projections.Progress, def events.Definition, st projections.Status) (*ForecastLine, error) {
+	if *refs == nil {
+		*refs = []projections.Progress{}
+		for _, id := range s.cfg.Read.Treaties() {
+			d, ok := s.cfg.Read.Definition(id)
+			if !ok {
+				continue
+			}
+			rs, err := s.treatyStatus(ctx, id, st.AsOf)
+			var ut *events.UnknownTreatyError
+			if errors.As(err, &ut) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			*refs = append(*refs, projections.NewProgress(d, rs))
+		}
+	}
+	fc := projections.ForecastProgress(projections.NewProgress(def, st), *refs)
+	if fc.Outcome != projections.Estimated {
+		return nil, nil
+	}
+	return &ForecastLine{Earliest: *fc.Earliest, Central: *fc.EntryIntoForce, Latest: *fc.Latest, References: len(fc.References),
+		BeatsNaive: fc.ModelBeatsNaive != nil && *fc.ModelBeatsNaive}, nil
 }
 
 func sortedSubs(m map[string]events.Subscription) []events.Subscription {

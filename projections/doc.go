@@ -18,6 +18,13 @@
 // a projection sees them, and the transaction-time axis ("as the ledger
 // knew it at T") is chosen by the caller when it folds the stream.
 //
+// For analysts: DiffStatuses lists what changed between two statuses of a
+// treaty (two as-of dates, two known-at moments, or both), and
+// ForecastProgress estimates an entry into force from the pace so far
+// against other treaties' progress curves (NewProgress), with the
+// leave-one-out backtest (RunBacktest) that says whether it beats a
+// straight line — pure functions too.
+//
 // Runner is the one exception, and the process's one reader of the log: it
 // follows the log through the Log interface it declares (reads only), keeps
 // bounded caches of folded histories and statuses (valid per date until

@@ -138,6 +138,8 @@ func commands() []command {
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
 		{"compare", "compare [ID ...] [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json] [--days 30,90,...] [--out FILE.svg|FILE.png [--size desktop|phone] [--max-days N]]  (treaties side by side, and aligned on days since opening for signature)", runCompare},
 		{"chart", "chart ID --out FILE.svg|FILE.png [--as-of YYYY-MM-DD] [--known-at RFC3339] [--size desktop|phone]  (the count over time, threshold, milestones)", runChart},
+		{"diff", "diff ID [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--known-at T [--known-at T2]] [--as-of YYYY-MM-DD] [--json]  (what changed in the status: between two dates, default the last 7 days; or, with two --known-at, what corrections changed)", runDiff},
+		{"forecast", "forecast ID [--as-of YYYY-MM-DD] [--json]  (an estimated range for the entry into force, with its method and backtest)", runForecast},
 		{"timeline", "timeline ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json]", runTimeline},
 		{"replay", "replay [--until POS]  (fold every treaty from position 0 and show each one's count: checks the whole log decodes and folds)", runReplay},
 		{"subscribe", "subscribe --sink slack|slack-webhook|webhook|console [--channel C] [--url URL] --treaty ID[,ID...] [--participant NAME] [--on deposits,signatures,milestones,countdown,protocols,corrections,all] [--digest 'CRON SPEC'] [--tz ZONE]", runSubscribe},

@@ -18,6 +18,99 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ChangeKind.
+const (
+	ChangeKindCondition              ChangeKind = "condition"
+	ChangeKindCount                  ChangeKind = "count"
+	ChangeKindDeposit                ChangeKind = "deposit"
+	ChangeKindEntryIntoForceDate     ChangeKind = "entry-into-force-date"
+	ChangeKindInForce                ChangeKind = "in-force"
+	ChangeKindParticipantInForce     ChangeKind = "participant-in-force"
+	ChangeKindProvisionalApplication ChangeKind = "provisional-application"
+	ChangeKindSignature              ChangeKind = "signature"
+	ChangeKindThresholdMet           ChangeKind = "threshold-met"
+	ChangeKindWithdrawalEffective    ChangeKind = "withdrawal-effective"
+	ChangeKindWithdrawalNotified     ChangeKind = "withdrawal-notified"
+)
+
+// Valid indicates whether the value is a known member of the ChangeKind enum.
+func (e ChangeKind) Valid() bool {
+	switch e {
+	case ChangeKindCondition:
+		return true
+	case ChangeKindCount:
+		return true
+	case ChangeKindDeposit:
+		return true
+	case ChangeKindEntryIntoForceDate:
+		return true
+	case ChangeKindInForce:
+		return true
+	case ChangeKindParticipantInForce:
+		return true
+	case ChangeKindProvisionalApplication:
+		return true
+	case ChangeKindSignature:
+		return true
+	case ChangeKindThresholdMet:
+		return true
+	case ChangeKindWithdrawalEffective:
+		return true
+	case ChangeKindWithdrawalNotified:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeOp.
+const (
+	Added   ChangeOp = "added"
+	Changed ChangeOp = "changed"
+	Removed ChangeOp = "removed"
+)
+
+// Valid indicates whether the value is a known member of the ChangeOp enum.
+func (e ChangeOp) Valid() bool {
+	switch e {
+	case Added:
+		return true
+	case Changed:
+		return true
+	case Removed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ForecastOutcome.
+const (
+	ForecastOutcomeEstimate   ForecastOutcome = "estimate"
+	ForecastOutcomeInForce    ForecastOutcome = "in-force"
+	ForecastOutcomePending    ForecastOutcome = "pending"
+	ForecastOutcomeTooFew     ForecastOutcome = "too-few"
+	ForecastOutcomeUnknowable ForecastOutcome = "unknowable"
+)
+
+// Valid indicates whether the value is a known member of the ForecastOutcome enum.
+func (e ForecastOutcome) Valid() bool {
+	switch e {
+	case ForecastOutcomeEstimate:
+		return true
+	case ForecastOutcomeInForce:
+		return true
+	case ForecastOutcomePending:
+		return true
+	case ForecastOutcomeTooFew:
+		return true
+	case ForecastOutcomeUnknowable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenRequestRole.
 const (
 	Admin   TokenRequestRole = "admin"
@@ -158,6 +251,67 @@ type ActionRequest struct {
 	Subject     *string `json:"subject,omitempty"`
 }
 
+// Backtest defines model for Backtest.
+type Backtest struct {
+	Cases *[]BacktestCase `json:"cases,omitempty"`
+	Model *struct {
+		Cases              *int     `json:"cases,omitempty"`
+		Covered            *int     `json:"covered,omitempty"`
+		MedianAbsErrorDays *float32 `json:"median_abs_error_days,omitempty"`
+	} `json:"model,omitempty"`
+	ModelBeatsNaive *bool `json:"model_beats_naive,omitempty"`
+	Naive           *struct {
+		Cases              *int     `json:"cases,omitempty"`
+		Covered            *int     `json:"covered,omitempty"`
+		MedianAbsErrorDays *float32 `json:"median_abs_error_days,omitempty"`
+	} `json:"naive,omitempty"`
+	Treaties *[]string `json:"treaties,omitempty"`
+}
+
+// BacktestCase defines model for BacktestCase.
+type BacktestCase struct {
+	Actual         *openapi_types.Date `json:"actual,omitempty"`
+	AsOf           *openapi_types.Date `json:"as_of,omitempty"`
+	Fraction       *float32            `json:"fraction,omitempty"`
+	Model          *ForecastRange      `json:"model,omitempty"`
+	ModelCovered   *bool               `json:"model_covered,omitempty"`
+	ModelErrorDays *int                `json:"model_error_days,omitempty"`
+	Naive          *ForecastRange      `json:"naive,omitempty"`
+	NaiveCovered   *bool               `json:"naive_covered,omitempty"`
+	NaiveErrorDays *int                `json:"naive_error_days,omitempty"`
+	Treaty         *string             `json:"treaty,omitempty"`
+}
+
+// Change projections.Change: one difference between two statuses.
+type Change struct {
+	// Action the kind of a deposit (ratification, acceptance, ...), or denunciation
+	Action *string `json:"action,omitempty"`
+
+	// Date when it happened in the world; null for counts and conditions
+	Date *openapi_types.Date `json:"date"`
+
+	// Field for count: required, counted, signatories, parties, in_force_for; for condition: its name
+	Field *string  `json:"field,omitempty"`
+	From  *float32 `json:"from,omitempty"`
+
+	// FromAction the deposit's kind on the earlier side, when a correction changed it
+	FromAction  *string             `json:"from_action,omitempty"`
+	FromDate    *openapi_types.Date `json:"from_date,omitempty"`
+	Kind        ChangeKind          `json:"kind"`
+	Op          ChangeOp            `json:"op"`
+	Participant *string             `json:"participant,omitempty"`
+	To          *float32            `json:"to,omitempty"`
+
+	// ToDate the later value of a date; for withdrawal-notified, the date it takes effect; for entry-into-force-date, the date computed
+	ToDate *openapi_types.Date `json:"to_date,omitempty"`
+}
+
+// ChangeKind defines model for Change.Kind.
+type ChangeKind string
+
+// ChangeOp defines model for Change.Op.
+type ChangeOp string
+
 // Consent defines model for Consent.
 type Consent struct {
 	Counts *bool               `json:"counts,omitempty"`
@@ -193,6 +347,20 @@ type Definition struct {
 	Title          *string                 `json:"title,omitempty"`
 }
 
+// Diff projections.Diff: the `diff --json` contract.
+type Diff struct {
+	Changes []Change  `json:"changes"`
+	From    DiffPoint `json:"from"`
+	To      DiffPoint `json:"to"`
+	Treaty  string    `json:"treaty"`
+}
+
+// DiffPoint defines model for DiffPoint.
+type DiffPoint struct {
+	AsOf    openapi_types.Date `json:"as_of"`
+	KnownAt *time.Time         `json:"known_at"`
+}
+
 // Envelope defines model for Envelope.
 type Envelope struct {
 	Metadata      *Metadata               `json:"metadata,omitempty"`
@@ -225,6 +393,51 @@ type EventPage struct {
 
 	// Next Pass as after for the next page.
 	Next *int `json:"next,omitempty"`
+}
+
+// Forecast projections.Forecast: the `forecast --json` contract. Dates are estimates only when estimate is true.
+type Forecast struct {
+	AsOf             openapi_types.Date  `json:"as_of"`
+	Backtest         *Backtest           `json:"backtest,omitempty"`
+	Bottleneck       *string             `json:"bottleneck,omitempty"`
+	Counted          *int                `json:"counted,omitempty"`
+	DaysSinceOpening *int                `json:"days_since_opening,omitempty"`
+	Earliest         *openapi_types.Date `json:"earliest"`
+
+	// EntryIntoForce the known date (in-force, pending) or the central estimate
+	EntryIntoForce  *openapi_types.Date `json:"entry_into_force"`
+	Estimate        bool                `json:"estimate"`
+	Latest          *openapi_types.Date `json:"latest"`
+	Method          *string             `json:"method,omitempty"`
+	ModelBeatsNaive *bool               `json:"model_beats_naive,omitempty"`
+	Naive           *ForecastRange      `json:"naive,omitempty"`
+	NaiveMethod     *string             `json:"naive_method,omitempty"`
+	Outcome         ForecastOutcome     `json:"outcome"`
+
+	// Progress fraction of the way on as_of: the least advanced condition (bottleneck)
+	Progress   *float32 `json:"progress,omitempty"`
+	Reason     *string  `json:"reason,omitempty"`
+	References *[]struct {
+		DaysToFraction  *int                `json:"days_to_fraction,omitempty"`
+		DaysToThreshold *int                `json:"days_to_threshold,omitempty"`
+		EntryIntoForce  *openapi_types.Date `json:"entry_into_force,omitempty"`
+		Threshold       *openapi_types.Date `json:"threshold,omitempty"`
+		Treaty          *string             `json:"treaty,omitempty"`
+	} `json:"references,omitempty"`
+	Required *int   `json:"required,omitempty"`
+	Treaty   string `json:"treaty"`
+}
+
+// ForecastOutcome defines model for Forecast.Outcome.
+type ForecastOutcome string
+
+// ForecastRange defines model for ForecastRange.
+type ForecastRange struct {
+	Earliest       openapi_types.Date `json:"earliest"`
+	EntryIntoForce openapi_types.Date `json:"entry_into_force"`
+
+	// Latest null: no end (the pace has stalled)
+	Latest *openapi_types.Date `json:"latest"`
 }
 
 // ImportResult defines model for ImportResult.
@@ -476,6 +689,27 @@ type RecordActParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetTreatyDiffParams defines parameters for GetTreatyDiff.
+type GetTreatyDiffParams struct {
+	// From The earlier as-of date (YYYY-MM-DD); default 7 days before to, or to itself when known_at_a or known_at_b is given. Not with as_of.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To The later as-of date (YYYY-MM-DD); default as_of. Not with as_of.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// AsOf The as-of date of both sides when comparing two known-at moments; default today.
+	AsOf *openapi_types.Date `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// KnownAt What the ledger knew at this moment, for both sides: RFC 3339, or a date meaning the end of that day; default now. Not with known_at_a or known_at_b.
+	KnownAt *string `form:"known_at,omitempty" json:"known_at,omitempty"`
+
+	// KnownAtA The earlier side's known-at moment (RFC 3339 or a date); default now.
+	KnownAtA *string `form:"known_at_a,omitempty" json:"known_at_a,omitempty"`
+
+	// KnownAtB The later side's known-at moment (RFC 3339 or a date); default now.
+	KnownAtB *string `form:"known_at_b,omitempty" json:"known_at_b,omitempty"`
+}
+
 // CorrectActParams defines parameters for CorrectAct.
 type CorrectActParams struct {
 	// IdempotencyKey Makes a retry safe: the first answer is kept per token for 24 hours, with the events it wrote, and replayed. At most 255 printable ASCII characters.
@@ -502,6 +736,12 @@ type ExportTreatyStatusParams struct {
 
 // ExportTreatyStatusParamsFormat defines parameters for ExportTreatyStatus.
 type ExportTreatyStatusParamsFormat string
+
+// GetTreatyForecastParams defines parameters for GetTreatyForecast.
+type GetTreatyForecastParams struct {
+	// AsOf Forecast as things stood on this date (YYYY-MM-DD); default today.
+	AsOf *openapi_types.Date `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
 
 // ImportActsParams defines parameters for ImportActs.
 type ImportActsParams struct {
@@ -884,6 +1124,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/treaties/{id}/actions (the `RecordAct` operationId).
 	RecordAct(ctx context.Context, id string, params *RecordActParams, body RecordActJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTreatyDiff What changed in a treaty's status between two points
+	//
+	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
+	GetTreatyDiff(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CorrectActWithBody Correct an act; empty fields keep its values
 	//
 	// Takes any type of body and a specified content type.
@@ -916,6 +1163,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
 	ExportTreatyStatus(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTreatyForecast An estimated range for a treaty's entry into force
+	//
+	// An ESTIMATE from the pace so far (outcome estimate), with its method, the references it was scaled from (never the treaty itself), a straight-line extrapolation for comparison and a leave-one-out backtest of both on the references, whose verdict model_beats_naive is computed with the answer. A treaty in force (in-force) or past its threshold (pending) gets its known date; too little progress (too-few) or no reference (unknowable) gets a reason. As `treatywatch forecast --json` prints it.
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/forecast (the `GetTreatyForecast` operationId).
+	GetTreatyForecast(ctx context.Context, id string, params *GetTreatyForecastParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ImportActsWithBody Import a CSV (participant,action,date[,reference,source,note]); all rows or none
 	//
@@ -1355,6 +1609,23 @@ func (c *Client) RecordAct(ctx context.Context, id string, params *RecordActPara
 	return c.Client.Do(req)
 }
 
+// GetTreatyDiff What changed in a treaty's status between two points
+//
+// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
+//
+// Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
+func (c *Client) GetTreatyDiff(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTreatyDiffRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CorrectActWithBody Correct an act; empty fields keep its values
 //
 // Takes any type of body and a specified content type.
@@ -1428,6 +1699,23 @@ func (c *Client) RetractAct(ctx context.Context, id string, pos int, params *Ret
 // Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
 func (c *Client) ExportTreatyStatus(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportTreatyStatusRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTreatyForecast An estimated range for a treaty's entry into force
+//
+// An ESTIMATE from the pace so far (outcome estimate), with its method, the references it was scaled from (never the treaty itself), a straight-line extrapolation for comparison and a leave-one-out backtest of both on the references, whose verdict model_beats_naive is computed with the answer. A treaty in force (in-force) or past its threshold (pending) gets its known date; too little progress (too-few) or no reference (unknowable) gets a reason. As `treatywatch forecast --json` prints it.
+//
+// Corresponds with GET /api/v1/treaties/{id}/forecast (the `GetTreatyForecast` operationId).
+func (c *Client) GetTreatyForecast(ctx context.Context, id string, params *GetTreatyForecastParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTreatyForecastRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2764,6 +3052,127 @@ func NewRecordActRequestWithBody(server string, id string, params *RecordActPara
 	return req, nil
 }
 
+// NewGetTreatyDiffRequest constructs an http.Request for the GetTreatyDiff method
+func NewGetTreatyDiffRequest(server string, id string, params *GetTreatyDiffParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/treaties/%s/diff", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAtA != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at_a", *params.KnownAtA, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.KnownAtB != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at_b", *params.KnownAtB, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCorrectActRequest calls the generic CorrectAct builder with application/json body
 func NewCorrectActRequest(server string, id string, pos int, params *CorrectActParams, body CorrectActJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2964,6 +3373,67 @@ func NewExportTreatyStatusRequest(server string, id string, params *ExportTreaty
 		if params.KnownAt != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "known_at", *params.KnownAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTreatyForecastRequest constructs an http.Request for the GetTreatyForecast method
+func NewGetTreatyForecastRequest(server string, id string, params *GetTreatyForecastParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/treaties/%s/forecast", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4910,6 +5380,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/treaties/{id}/actions (the `RecordAct` operationId).
 	RecordActWithResponse(ctx context.Context, id string, params *RecordActParams, body RecordActJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordActResponse, error)
 
+	// GetTreatyDiffWithResponse What changed in a treaty's status between two points
+	//
+	// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
+	GetTreatyDiffWithResponse(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*GetTreatyDiffResponse, error)
+
 	// CorrectActWithBodyWithResponse Correct an act; empty fields keep its values
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -4944,6 +5423,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/treaties/{id}/export (the `ExportTreatyStatus` operationId).
 	ExportTreatyStatusWithResponse(ctx context.Context, id string, params *ExportTreatyStatusParams, reqEditors ...RequestEditorFn) (*ExportTreatyStatusResponse, error)
+
+	// GetTreatyForecastWithResponse An estimated range for a treaty's entry into force
+	//
+	// An ESTIMATE from the pace so far (outcome estimate), with its method, the references it was scaled from (never the treaty itself), a straight-line extrapolation for comparison and a leave-one-out backtest of both on the references, whose verdict model_beats_naive is computed with the answer. A treaty in force (in-force) or past its threshold (pending) gets its known date; too little progress (too-few) or no reference (unknowable) gets a reason. As `treatywatch forecast --json` prints it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/treaties/{id}/forecast (the `GetTreatyForecast` operationId).
+	GetTreatyForecastWithResponse(ctx context.Context, id string, params *GetTreatyForecastParams, reqEditors ...RequestEditorFn) (*GetTreatyForecastResponse, error)
 
 	// ImportActsWithBodyWithResponse Import a CSV (participant,action,date[,reference,source,note]); all rows or none
 	//
@@ -6249,6 +6737,75 @@ func (r RecordActResponse) ContentType() string {
 	return ""
 }
 
+type GetTreatyDiffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Diff
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTreatyDiffResponse) GetJSON200() *Diff {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTreatyDiffResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTreatyDiffResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTreatyDiffResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTreatyDiffResponse) GetJSON422() *Error {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTreatyDiffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTreatyDiffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTreatyDiffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTreatyDiffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CorrectActResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6499,6 +7056,68 @@ func (r ExportTreatyStatusResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportTreatyStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTreatyForecastResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Forecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTreatyForecastResponse) GetJSON200() *Forecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTreatyForecastResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTreatyForecastResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTreatyForecastResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTreatyForecastResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTreatyForecastResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTreatyForecastResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTreatyForecastResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8017,6 +8636,21 @@ func (c *ClientWithResponses) RecordActWithResponse(ctx context.Context, id stri
 	return ParseRecordActResponse(rsp)
 }
 
+// GetTreatyDiffWithResponse What changed in a treaty's status between two points
+//
+// Between two as-of dates (from, to: new signatures, deposits with their kind, provisional application, withdrawals notified and taking effect, entry into force for participants, threshold met, the date of entry into force computed or changed, entering into force, weighted conditions, counts), or between two known-at moments at one as_of date (known_at_a, known_at_b: what corrections and retractions changed in what the ledger said), or both; without any, the last 7 days up to today. As `treatywatch diff --json` prints it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/treaties/{id}/diff (the `GetTreatyDiff` operationId).
+func (c *ClientWithResponses) GetTreatyDiffWithResponse(ctx context.Context, id string, params *GetTreatyDiffParams, reqEditors ...RequestEditorFn) (*GetTreatyDiffResponse, error) {
+	rsp, err := c.GetTreatyDiff(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTreatyDiffResponse(rsp)
+}
+
 // CorrectActWithBodyWithResponse Correct an act; empty fields keep its values
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8080,6 +8714,21 @@ func (c *ClientWithResponses) ExportTreatyStatusWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseExportTreatyStatusResponse(rsp)
+}
+
+// GetTreatyForecastWithResponse An estimated range for a treaty's entry into force
+//
+// An ESTIMATE from the pace so far (outcome estimate), with its method, the references it was scaled from (never the treaty itself), a straight-line extrapolation for comparison and a leave-one-out backtest of both on the references, whose verdict model_beats_naive is computed with the answer. A treaty in force (in-force) or past its threshold (pending) gets its known date; too little progress (too-few) or no reference (unknowable) gets a reason. As `treatywatch forecast --json` prints it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/treaties/{id}/forecast (the `GetTreatyForecast` operationId).
+func (c *ClientWithResponses) GetTreatyForecastWithResponse(ctx context.Context, id string, params *GetTreatyForecastParams, reqEditors ...RequestEditorFn) (*GetTreatyForecastResponse, error) {
+	rsp, err := c.GetTreatyForecast(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTreatyForecastResponse(rsp)
 }
 
 // ImportActsWithBodyWithResponse Import a CSV (participant,action,date[,reference,source,note]); all rows or none
@@ -9341,6 +9990,60 @@ func ParseRecordActResponse(rsp *http.Response) (*RecordActResponse, error) {
 	return response, nil
 }
 
+// ParseGetTreatyDiffResponse parses an HTTP response from a GetTreatyDiffWithResponse call
+func ParseGetTreatyDiffResponse(rsp *http.Response) (*GetTreatyDiffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTreatyDiffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Diff
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCorrectActResponse parses an HTTP response from a CorrectActWithResponse call
 func ParseCorrectActResponse(rsp *http.Response) (*CorrectActResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9549,6 +10252,53 @@ func ParseExportTreatyStatusResponse(rsp *http.Response) (*ExportTreatyStatusRes
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTreatyForecastResponse parses an HTTP response from a GetTreatyForecastWithResponse call
+func ParseGetTreatyForecastResponse(rsp *http.Response) (*GetTreatyForecastResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTreatyForecastResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Forecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 

@@ -161,6 +161,10 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	forecast, err := s.treatyForecast(ctx, id, asOf, knownAt)
+	if err != nil {
+		return err
+	}
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
 		"Map":    worldMap,
@@ -170,6 +174,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),
 		"Sort": by, "SortDir": q.Get("dir"), "KnownAtTime": knownAt,
 		"TreatyFeed": "/treaties/" + url.PathEscape(st.Treaty) + "/feed.atom",
+		"Forecast":   forecast, // the forecast section (analysis.go)
 	})
 }
 

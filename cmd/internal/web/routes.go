@@ -84,6 +84,8 @@ func (s *Server) routeTable() []route {
 		api(http.MethodGet, "/api/v1/treaties/{id}/status", reader, s.handleStatus),
 		api(http.MethodGet, "/api/v1/treaties/{id}/participants", reader, s.handleTreatyParticipants),
 		api(http.MethodGet, "/api/v1/treaties/{id}/timeline", reader, s.handleTimeline),
+		api(http.MethodGet, "/api/v1/treaties/{id}/diff", reader, s.handleDiff),         // analysis.go
+		api(http.MethodGet, "/api/v1/treaties/{id}/forecast", reader, s.handleForecast), // analysis.go
 		api(http.MethodGet, "/api/v1/participants", reader, s.handleParticipants),
 		api(http.MethodGet, "/api/v1/participants/{name}", reader, s.handleParticipant),
 		api(http.MethodGet, "/api/v1/events", reader, s.handleEvents),
