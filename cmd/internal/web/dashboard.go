@@ -102,14 +102,6 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	rows := append([]projections.Participation(nil), st.Participants...)
 	sortParticipants(rows, by, desc)
 
-	var sigs []events.Date
-	for _, p := range st.Participants {
-		if p.Signature != nil {
-			sigs = append(sigs, *p.Signature)
-		}
-	}
-	curve := renderCurve(points, sigs, st.Required, projections.OpenedForSignature(h.Definition, st), asOf)
-
 	var latest []events.Fact
 	for _, f := range h.Facts() {
 		if !f.Date.After(asOf) {
@@ -168,7 +160,7 @@ func (s *Server) pageTreaty(w http.ResponseWriter, r *http.Request) error {
 	tok := tokenOf(ctx)
 	return s.render(w, r, http.StatusOK, "treaty", map[string]any{
 		"Map":    worldMap,
-		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns, "Curve": curve,
+		"Status": st, "Definition": h.Definition, "Rows": table, "Columns": columns,
 		"Latest": latest, "Flash": flash, "AsOf": asOf, "AsOfParam": asOfText, "KnownAt": knownAtText,
 		"Officer": tok != nil && tok.Allows(events.RoleOfficer), "Points": len(points),
 		"Filter": filter, "Shown": shown, "Regions": regionsOf(table), "StatusChoices": statusChoices(), "StatementColumns": statementColumns(),

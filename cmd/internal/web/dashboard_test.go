@@ -109,13 +109,16 @@ func TestDashboardPages(t *testing.T) {
 
 	tr := b.get("/treaties/hanoi")
 	wantStatus(t, tr, http.StatusOK)
-	contains(t, tr, `id="participants"`, `<svg id="curve"`, `data-required="40"`, "threshold 40", "Viet Nam", `name="as_of"`, "Milestones", "Latest acts", `aria-sort="ascending"`)
+	contains(t, tr, `id="participants"`, `id="curve"`, `data-required="40"`, `id="treaty-chart"`, "Viet Nam", `name="as_of"`, "Milestones", "Latest acts", `aria-sort="ascending"`)
 	if strings.Contains(string(tr.Body), "Record an action") {
 		t.Error("an anonymous visitor sees the officer's actions")
 	}
-	// The curve starts on the day the treaty opened for signature (25 Oct
-	// 2025, projections.OpenedForSignature), not on its adoption (24 Dec 2024).
-	contains(t, tr, "Step line of counted instruments from 25 Oct 2025 to ")
+	// The page's chart starts on the day the treaty opened for signature
+	// (25 Oct 2025, projections.OpenedForSignature), not on its adoption
+	// (24 Dec 2024).
+	chart := b.get("/treaties/hanoi/chart.svg")
+	wantStatus(t, chart, http.StatusOK)
+	contains(t, chart, "Step line of the instruments counted towards entry into force of Hanoi Convention from 25 Oct 2025 to ")
 
 	asOf := b.get("/treaties/hanoi?as_of=2025-10-24")
 	wantStatus(t, asOf, http.StatusOK)
