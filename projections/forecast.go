@@ -558,3 +558,22 @@ func medianInt(v []int) float64 {
 	}
 	return float64(s[n/2-1]+s[n/2]) / 2
 }
+
+// BacktestVerdict says, in a sentence for people, how the model did
+// against the straight line in the backtest computed with f: the figures,
+// and whether the model beat the line — the fact, never a stored claim.
+// The CLI, the treaty page and the API give it as it is.
+func (f Forecast) BacktestVerdict() string {
+	bt := f.Backtest
+	if bt == nil || len(bt.Cases) == 0 {
+		return "Backtest: no reference treaty could be backtested, so it is not known whether this model beats a straight line."
+	}
+	s := fmt.Sprintf("Backtest on %d reference treaties (each forecast without itself as of the days it was 25, 50 and 75 %% of the way, %d cases): "+
+		"model median absolute error %.0f days, real date inside the range in %d of %d; straight line %.0f days, %d of %d. ",
+		len(bt.Treaties), len(bt.Cases), bt.Model.MedianAbsErrorDays, bt.Model.Covered, bt.Model.Cases,
+		bt.Naive.MedianAbsErrorDays, bt.Naive.Covered, bt.Naive.Cases)
+	if f.ModelBeatsNaive != nil && *f.ModelBeatsNaive {
+		return s + "The model beat the straight line."
+	}
+	return s + "The model did NOT beat the straight line: this estimate is no better than extrapolating the pace so far."
+}

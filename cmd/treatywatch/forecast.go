@@ -112,24 +112,6 @@ func writeForecastText(w io.Writer, name string, fc projections.Forecast) error 
 	if n := fc.Naive; n != nil {
 		p.printf("\nFor comparison, a %s: %s (range %s – %s).\n", fc.NaiveMethod, n.EntryIntoForce, n.Earliest, dateOrDash(n.Latest))
 	}
-	p.printf("\n%s\n", backtestVerdict(fc))
+	p.printf("\n%s\n", fc.BacktestVerdict())
 	return p.err
-}
-
-// backtestVerdict says how the model did against the straight line in the
-// backtest computed with the forecast: the figures, and whether the model
-// beat the line — the fact, never a stored claim.
-func backtestVerdict(fc projections.Forecast) string {
-	bt := fc.Backtest
-	if bt == nil || len(bt.Cases) == 0 {
-		return "Backtest: no reference treaty could be backtested, so it is not known whether this model beats a straight line."
-	}
-	s := fmt.Sprintf("Backtest on %d reference treaties (each forecast without itself as of the days it was 25, 50 and 75 %% of the way, %d cases): "+
-		"model median absolute error %.0f days, real date inside the range in %d of %d; straight line %.0f days, %d of %d. ",
-		len(bt.Treaties), len(bt.Cases), bt.Model.MedianAbsErrorDays, bt.Model.Covered, bt.Model.Cases,
-		bt.Naive.MedianAbsErrorDays, bt.Naive.Covered, bt.Naive.Cases)
-	if fc.ModelBeatsNaive != nil && *fc.ModelBeatsNaive {
-		return s + "The model beat the straight line."
-	}
-	return s + "The model did NOT beat the straight line: this estimate is no better than extrapolating the pace so far."
 }

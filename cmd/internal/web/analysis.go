@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -219,24 +218,7 @@ func (s *Server) treatyForecast(ctx context.Context, id string, asOf events.Date
 		v.Known = fc.EntryIntoForce
 	case projections.Estimated:
 		v.Estimate, v.Earliest, v.Central, v.Latest = true, fc.Earliest, fc.EntryIntoForce, fc.Latest
-		v.Method, v.Verdict = fc.Method, forecastVerdict(fc)
+		v.Method, v.Verdict = fc.Method, fc.BacktestVerdict()
 	}
 	return v, nil
-}
-
-// forecastVerdict says how the model did against the straight line in the
-// backtest computed with the forecast — the fact, never a stored claim.
-func forecastVerdict(fc projections.Forecast) string {
-	bt := fc.Backtest
-	if bt == nil || len(bt.Cases) == 0 {
-		return "No reference treaty could be backtested: whether this model beats a straight-line extrapolation is not known."
-	}
-	s := fmt.Sprintf("Backtest on %d reference treaties (%d forecasts at 25, 50 and 75 %% of the way, each treaty left out of its own model): "+
-		"median error %.0f days, real date inside the range in %d of %d; a straight line: %.0f days, %d of %d. ",
-		len(bt.Treaties), len(bt.Cases), bt.Model.MedianAbsErrorDays, bt.Model.Covered, bt.Model.Cases,
-		bt.Naive.MedianAbsErrorDays, bt.Naive.Covered, bt.Naive.Cases)
-	if fc.ModelBeatsNaive != nil && *fc.ModelBeatsNaive {
-		return s + "The model beat the straight line."
-	}
-	return s + "The model did NOT beat the straight line: this estimate is no better than extrapolating the pace so far."
 }
