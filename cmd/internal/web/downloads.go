@@ -8,6 +8,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/projections"
 )
 
 // streamReader is what a Log may also offer: one stream's events
@@ -58,20 +59,11 @@ func attachment(w http.ResponseWriter, contentType, filename string) {
 // it, for the same as_of and known_at.
 func (s *Server) pageParticipantsDownload(format string) pageFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := s.treatyID(r)
-		if err != nil {
-			return err
-		}
-		asOf, knownAt, err := s.timeAxes(r)
-		if err != nil {
-			return err
-		}
-		st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+		st, name, err := s.participantTable(r, format)
 		if err != nil {
 			return err
 		}
 		var b strings.Builder
-		name := fmt.Sprintf("%s-participants-%s.%s", fileSafe(id), asOf, format)
 		if format == "csv" {
 			err = export.ParticipantsCSV(&b, st)
 			attachment(w, "text/csv; charset=utf-8", name)
@@ -85,6 +77,25 @@ func (s *Server) pageParticipantsDownload(format string) pageFunc {
 		_, _ = w.Write([]byte(b.String()))
 		return nil
 	}
+}
+
+// participantTable returns the status a download of the participant
+// table answers (the request's treaty, as_of and known_at) and the
+// download's file name for format ("csv", "json").
+func (s *Server) participantTable(r *http.Request, format string) (projections.Status, string, error) {
+	id, err := s.treatyID(r)
+	if err != nil {
+		return projections.Status{}, "", err
+	}
+	asOf, knownAt, err := s.timeAxes(r)
+	if err != nil {
+		return projections.Status{}, "", err
+	}
+	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
+	if err != nil {
+		return projections.Status{}, "", err
+	}
+	return st, fmt.Sprintf("%s-participants-%s.%s", fileSafe(id), asOf, format), nil
 }
 
 // pageEventsDownload answers a treaty's event log as `treatywatch log

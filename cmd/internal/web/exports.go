@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -105,19 +104,10 @@ func (s *Server) handleTreatyExport(w http.ResponseWriter, r *http.Request) erro
 	if format != "csv" && format != "json" {
 		return badRequestf("format %q: want csv or json", format)
 	}
-	id, err := s.treatyID(r)
+	st, name, err := s.participantTable(r, format)
 	if err != nil {
 		return err
 	}
-	asOf, knownAt, err := s.timeAxes(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.cfg.Runner.Status(r.Context(), id, asOf, knownAt)
-	if err != nil {
-		return err
-	}
-	name := fmt.Sprintf("%s-participants-%s.%s", fileSafe(id), asOf, format)
 	if format == "csv" {
 		attachment(w, "text/csv; charset=utf-8", name)
 		w.WriteHeader(http.StatusOK)
