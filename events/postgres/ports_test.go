@@ -1,0 +1,51 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/postgres"
+	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
+	"github.com/treatywatch/treatywatch/events/replaytest"
+	"github.com/treatywatch/treatywatch/notifiers"
+	"github.com/treatywatch/treatywatch/notifiers/outboxtest"
+	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+	"github.com/treatywatch/treatywatch/notifiers/pubsub/offsettest"
+)
+
+// The store implements every storage port of the other packages; each
+// port's contract suite, the one the SQLite store passes, runs here
+// unchanged against a fresh database.
+
+func TestNotifierStore_Contract(t *testing.T) {
+	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+}
+
+func TestOffsetStore_Contract(t *testing.T) {
+	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+}
+
+func TestSeenRequestStore_Contract(t *testing.T) {
+	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+}
+
+// testSecretsKey is the secrets key of the tests' stores.
+var testSecretsKey = []byte("0123456789abcdef0123456789abcdef")
+
+// mustOpenPorts opens a store on the database at url, with the tests'
+// secrets key, closed when the test ends.
+func mustOpenPorts(t testing.TB, url string) *postgres.Store {
+	t.Helper()
+	return mustOpenPortsWith(t, url, postgres.Config{SecretsKey: testSecretsKey})
+}
+
+func mustOpenPortsWith(t testing.TB, url string, cfg postgres.Config) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url, cfg, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
