@@ -99,8 +99,14 @@ func NewDatabase(tb testing.TB) string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := exec1(ctx, admin, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()+` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
-		tb.Fatalf("pgtest: create database %s: %v", name, err)
+	// FILE_COPY (PostgreSQL 15 and later) copies the template's files
+	// rather than writing them through the WAL: several times faster with
+	// fsync off. An older server is asked without it.
+	create := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize() + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`
+	if err := exec1(ctx, admin, create+` STRATEGY FILE_COPY`); err != nil {
+		if err2 := exec1(ctx, admin, create); err2 != nil {
+			tb.Fatalf("pgtest: create database %s: %v", name, errors.Join(err, err2))
+		}
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -1,0 +1,353 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treatywatch/treatywatch/events"
+)
+
+// Config holds the options of a Store. The zero Config is valid: Open
+// fills in the defaults.
+type Config struct {
+	// Now returns the time recorded on appended events (RecordedAt), read
+	// once per Append. Default: time.Now.
+	Now func() time.Time
+	// MaxConns is the size of the connection pool. Default: pgxpool's
+	// (the larger of 4 and the number of CPUs), or pool_max_conns in the
+	// URL.
+	MaxConns int32
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports the first invalid option as an *events.InvalidError.
+// Zero values are valid: they mean "the default".
+func (c Config) Validate() error {
+	if c.MaxConns < 0 {
+		return &events.InvalidError{Field: "MaxConns", Reason: "must not be negative"}
+	}
+	return nil
+}
+
+// Store is the event log in a PostgreSQL database. It implements
+// events.Store.
+//
+// A Store is safe for concurrent use by multiple goroutines, and several
+// processes (several treatywatch instances) may open the same database:
+// appends are serialised by a transaction-scoped advisory lock (locks.go)
+// taken before the head of the log is read, so positions are assigned and
+// committed in order and a catch-up reader (ReadAll after its last
+// position) never skips an event that commits late. Reads take no lock.
+type Store struct {
+	pool  *pgxpool.Pool
+	where string // host:port/database, for messages; never the password
+	now   func() time.Time
+	log   *slog.Logger
+
+	// The last event this Store wrote or saw committed, for Append's
+	// fast path. It may be stale when other processes write: the fast
+	// path's guard then fails and Append takes the full path.
+	mu       sync.Mutex
+	lastPos  int64
+	lastHash []byte
+}
+
+// Compile-time check that Store implements events.Store.
+var _ events.Store = (*Store)(nil)
+
+// IsURL reports whether db names a PostgreSQL database (a postgres:// or
+// postgresql:// URL) rather than an SQLite file.
+func IsURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// Open connects to the PostgreSQL database at url (postgres://user@host:
+// port/db?options, as libpq and pgx read it; a password is best given in
+// ~/.pgpass or $PGPASSWORD rather than the URL) and applies the pending
+// migrations. It refuses a database written by a newer treatywatch with a
+// *SchemaTooNewError. A nil logger means no logging.
+//
+// Migrating needs a role that may create tables in the database's schema;
+// a database already at this binary's schema version opens with a role
+// that may only read and insert events (see GrantService).
+//
+// Errors never include the password of the URL.
+func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if !IsURL(url) {
+		return nil, &events.InvalidError{Field: "url", Reason: "want a postgres:// or postgresql:// URL"}
+	}
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors quote the URL, password included: say
+		// only that it does not parse.
+		return nil, &events.InvalidError{Field: "url", Reason: "not a PostgreSQL connection URL pgx can read"}
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	where := describe(pc.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open event store %s: %w", where, err)
+	}
+	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open event store %s: %w", where, err)
+	}
+	version, err := migrate(ctx, pool, where, logger)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open event store %s: %w", where, err)
+	}
+	logger.Debug("opened event store", slog.String("database", where), slog.Int("schema_version", version))
+	return s, nil
+}
+
+// describe names a database by host, port and name.
+func describe(c *pgx.ConnConfig) string {
+	return "postgres://" + net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) + "/" + c.Database
+}
+
+// Close closes the store's connections. Close it once, after every other
+// call has returned.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Where names the database (host, port, name), without credentials.
+func (s *Store) Where() string { return s.where }
+
+// Pool returns the store's connection pool, for this package's other
+// ports and for tests. Do not close it: Close does.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// WriteTx runs fn in a transaction and commits it if fn returns nil; it
+// rolls it back if fn returns an error (which WriteTx returns as is) or
+// panics. fn must not INSERT into the events table (that would break the
+// hash chain; UPDATE and DELETE are refused).
+func (s *Store) WriteTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin write transaction: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	done = true
+	if err := tx.Commit(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("commit: %w", context.Cause(ctx))
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Columns of an envelope, in the order scanEnvelope scans them. Empty
+// metadata and the absent date are stored as NULL and read back as "".
+const envelopeColumns = `position, stream, version, type, schema_version, coalesce(valid_date, ''), recorded_at,
+	coalesce(actor, ''), coalesce(reference, ''), coalesce(source, ''),
+	coalesce(correlation_id, ''), coalesce(causation_id, ''), payload, hash`
+
+const (
+	sqlReadAll         = `SELECT ` + envelopeColumns + ` FROM events WHERE position > $1 ORDER BY position LIMIT $2`
+	sqlReadStream      = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = $1 ORDER BY version`
+	sqlReadStreamAfter = `SELECT ` + envelopeColumns + ` FROM events WHERE stream = $1 AND version > $2 ORDER BY version`
+	sqlHead            = `SELECT coalesce(max(position), 0) FROM events`
+	// The literal types let the planner use the partial index
+	// events_definitions.
+	sqlReadDefinitions = `SELECT ` + envelopeColumns + ` FROM events
+WHERE type IN ('treaty.registered', 'treaty.definition-amended') ORDER BY position`
+	// Distinct streams from the first one >= the prefix, one index seek
+	// each (a skip scan) rather than one index entry per event, stopping
+	// at the first one without the prefix.
+	sqlStreams = `WITH RECURSIVE s(stream) AS (
+	SELECT min(stream) FROM events WHERE stream >= $1
+	UNION ALL
+	SELECT (SELECT min(stream) FROM events WHERE stream > s.stream) FROM s
+	WHERE s.stream IS NOT NULL AND starts_with(s.stream, $1)
+)
+SELECT stream FROM s WHERE stream IS NOT NULL AND starts_with(stream, $1)`
+)
+
+// ReadStream implements events.Store: every event of one stream in
+// version order; an empty slice for a stream that does not exist.
+func (s *Store) ReadStream(ctx context.Context, stream string) ([]events.Envelope, error) {
+	out, err := s.query(ctx, make([]events.Envelope, 0, 16), sqlReadStream, stream)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	return out, nil
+}
+
+// ReadStreamAfter returns the events of one stream with a version above
+// after, in version order.
+func (s *Store) ReadStreamAfter(ctx context.Context, stream string, after int64) ([]events.Envelope, error) {
+	out, err := s.query(ctx, nil, sqlReadStreamAfter, stream, after)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s after version %d: %w", stream, after, err)
+	}
+	return out, nil
+}
+
+// ReadAll implements events.Store: up to limit events with position >
+// after, in position order. A limit below 1 is an *events.InvalidError.
+//
+// Positions are committed in order (see Store), so a reader that pages
+// with the last position it read sees every event exactly once.
+func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error) {
+	if limit < 1 {
+		return nil, &events.InvalidError{Field: "limit", Reason: fmt.Sprintf("%d: want 1 or more", limit)}
+	}
+	out, err := s.query(ctx, make([]events.Envelope, 0, min(limit, 1024)), sqlReadAll, after, int64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("read log after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// query runs a query of envelopeColumns and appends its rows to out.
+func (s *Store) query(ctx context.Context, out []events.Envelope, sql string, args ...any) ([]events.Envelope, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var sc scanner
+	for rows.Next() {
+		out = append(out, events.Envelope{})
+		if err := sc.scan(rows, &out[len(out)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []events.Envelope{}
+	}
+	return out, nil
+}
+
+// Streams implements events.Store: the ids of the streams whose id starts
+// with prefix, sorted (bytewise).
+func (s *Store) Streams(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, sqlStreams, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list streams %q: %w", prefix, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list streams %q: %w", prefix, err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// Head implements events.Store: the position of the last event of the
+// log, 0 if it is empty.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	var head int64
+	if err := s.pool.QueryRow(ctx, sqlHead).Scan(&head); err != nil {
+		return 0, fmt.Errorf("read the head of the log: %w", err)
+	}
+	return head, nil
+}
+
+// ReadDefinitions implements events.Store: the treaty definition events,
+// in position order, read through the partial index events_definitions.
+func (s *Store) ReadDefinitions(ctx context.Context) ([]events.Envelope, error) {
+	out, err := s.query(ctx, nil, sqlReadDefinitions)
+	if err != nil {
+		return nil, fmt.Errorf("read treaty definitions: %w", err)
+	}
+	return out, nil
+}
+
+// scanner scans rows of envelopeColumns into envelopes.
+type scanner struct {
+	schema   int32
+	date     string
+	recorded int64
+	dest     [14]any
+	dates    dateCache
+}
+
+func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
+	d := &sc.dest
+	d[0], d[1], d[2], d[3], d[4] = &e.Position, &e.Stream, &e.Version, &e.Type, &sc.schema
+	d[5], d[6] = &sc.date, &sc.recorded
+	d[7], d[8], d[9], d[10], d[11] = &e.Meta.Actor, &e.Meta.Reference, &e.Meta.Source, &e.Meta.CorrelationID, &e.Meta.CausationID
+	d[12], d[13] = &e.Payload, &e.Hash
+	if err := rows.Scan(d[:]...); err != nil {
+		return err
+	}
+	e.SchemaVersion = int(sc.schema)
+	e.RecordedAt = time.Unix(0, sc.recorded).UTC()
+	if sc.date != "" {
+		date, err := sc.dates.parse(sc.date)
+		if err != nil {
+			return fmt.Errorf("event at position %d: valid date: %w", e.Position, err)
+		}
+		e.ValidDate = date
+	}
+	return nil
+}
+
+// dateCache parses valid dates, remembering the last one: consecutive
+// events often carry the same date.
+type dateCache struct {
+	s string
+	d events.Date
+}
+
+func (c *dateCache) parse(s string) (events.Date, error) {
+	if s == c.s && !c.d.IsZero() {
+		return c.d, nil
+	}
+	d, err := events.ParseDate(s)
+	if err != nil {
+		return events.Date{}, err
+	}
+	c.s, c.d = s, d
+	return d, nil
+}
+
+// errorsAs is errors.As, for brevity in the append path.
+func errorsAs[T error](err error) (T, bool) {
+	var t T
+	ok := errors.As(err, &t)
+	return t, ok
+}
