@@ -75,7 +75,7 @@ func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]e
 			return []events.Envelope{e}, nil
 		}
 	}
-	out, err := s.appendTx(ctx, appends, recorded, n)
+	out, err := s.appendTx(ctx, appends, recorded, n, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +167,11 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 
 // appendTx is Append's full path, in one transaction on one connection, in
 // two round trips for up to copyThreshold events: BEGIN, the append lock,
-// the head and the streams' versions; then the inserts and COMMIT.
-func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, recorded time.Time, n int) (out []events.Envelope, err error) {
+// the head and the streams' versions; then the inserts and COMMIT. When
+// also is not nil, the statement it returns for the stored envelopes runs
+// after the inserts, before COMMIT (AppendAnswer's answer); an error of
+// also is returned as is, and nothing is written.
+func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, recorded time.Time, n int, also func([]events.Envelope) (string, []any, error)) (out []events.Envelope, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("append: %w", err)
@@ -228,11 +231,21 @@ func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, rec
 	if err := bld.build(out); err != nil {
 		return nil, err
 	}
+	var alsoSQL string
+	var alsoArgs []any
+	if also != nil {
+		if alsoSQL, alsoArgs, err = also(out); err != nil {
+			return nil, err
+		}
+	}
 
 	if n <= copyThreshold {
 		b := &pgx.Batch{}
 		for k := range out {
 			b.Queue(sqlInsert, rowArgs(&out[k])...)
+		}
+		if alsoSQL != "" {
+			b.Queue(alsoSQL, alsoArgs...)
 		}
 		b.Queue("COMMIT")
 		err = conn.SendBatch(ctx, b).Close()
@@ -240,6 +253,9 @@ func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, rec
 		_, err = conn.CopyFrom(ctx, pgx.Identifier{"events"}, insertColumns, pgx.CopyFromSlice(n, func(k int) ([]any, error) {
 			return rowArgs(&out[k]), nil
 		}))
+		if err == nil && alsoSQL != "" {
+			_, err = conn.Exec(ctx, alsoSQL, alsoArgs...)
+		}
 		if err == nil {
 			_, err = conn.Exec(ctx, "COMMIT")
 		}

@@ -10,4 +10,8 @@ const (
 	lockAppend int64 = 0x7477_0001 // "tw" 1
 	// lockMigrate serialises migrations.
 	lockMigrate int64 = 0x7477_0002
+	// lockEnqueue serialises the writes of notify_deliveries (outbox.go),
+	// so that delivery ids commit in id order and the inserts of two
+	// instances never deadlock.
+	lockEnqueue int64 = 0x7477_0010
 )

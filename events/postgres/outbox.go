@@ -19,9 +19,9 @@ import (
 // notify_dead_letters and notify_state. Times are Unix nanoseconds.
 //
 // Where SQLite's single writer made a write safe, here: enqueueing is
-// INSERT … ON CONFLICT DO NOTHING on UNIQUE (subscription, dedup_key) (a
-// concurrent insert of the same key waits for the first to commit, then
-// does nothing); the pace is one upsert with greatest(); a thread's first
+// INSERT … ON CONFLICT DO NOTHING on UNIQUE (subscription, dedup_key),
+// under an advisory lock that makes ids commit in order (enqueueTx); the
+// pace is one upsert with greatest(); a thread's first
 // message is INSERT … ON CONFLICT DO NOTHING; a setting set once is
 // INSERT … ON CONFLICT DO NOTHING then a read, which sees the committed
 // winner; a redrive is one conditional UPDATE … RETURNING; and every
@@ -91,11 +91,23 @@ func (s *Store) fencedTx(ctx context.Context, f events.Fence, fn func(pgx.Tx) er
 	})
 }
 
-// enqueueTx inserts ds in tx in one round trip and returns how many were
-// new.
+// enqueueTx inserts ds in tx in one round trip, under the enqueue lock,
+// and returns how many were new.
+//
+// The lock (held to the end of tx) serialises the writers of the outbox
+// on every instance: ids are drawn and committed in one order, so the
+// sender, which takes each channel's lowest waiting id, never sends a
+// delivery before one with a lower id that commits later; and two
+// instances inserting overlapping batches in different orders (the
+// router and a scheduler) queue rather than deadlock. The router runs on
+// one instance at a time (its consumer group's claim), so the lock is
+// rarely contended.
 func enqueueTx(ctx context.Context, tx pgx.Tx, ds []events.Delivery) (int, error) {
 	if len(ds) == 0 {
 		return 0, nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockEnqueue); err != nil {
+		return 0, fmt.Errorf("take the outbox lock: %w", err)
 	}
 	b := &pgx.Batch{}
 	for _, d := range ds {

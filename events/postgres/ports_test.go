@@ -1,10 +1,10 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/answertest"
 	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
 	"github.com/treatywatch/treatywatch/events/replaytest"
@@ -26,6 +26,10 @@ func TestOffsetStore_Contract(t *testing.T) {
 	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
+func TestAnswerStore_Contract(t *testing.T) {
+	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+}
+
 func TestSeenRequestStore_Contract(t *testing.T) {
 	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
@@ -42,10 +46,5 @@ func mustOpenPorts(t testing.TB, url string) *postgres.Store {
 
 func mustOpenPortsWith(t testing.TB, url string, cfg postgres.Config) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, cfg, nil)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return MustOpenURL(t, url, cfg)
 }

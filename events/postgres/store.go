@@ -27,6 +27,17 @@ type Config struct {
 	// (the larger of 4 and the number of CPUs), or pool_max_conns in the
 	// URL.
 	MaxConns int32
+	// SecretsKey is the AES-256 key (32 bytes) that seals sink secrets
+	// at rest (secrets.go). Every instance on one database must be given
+	// the same key; it is never stored in the database. Default: read
+	// from SecretsKeyFile.
+	SecretsKey []byte
+	// SecretsKeyFile holds the key as 64 hexadecimal digits; when it does
+	// not exist, the first secret stored creates it (mode 0600), and then
+	// it must be copied to the other instances. No default: with neither
+	// SecretsKey nor SecretsKeyFile, storing or reading a sink secret
+	// fails saying so.
+	SecretsKeyFile string
 }
 
 func (c *Config) setDefaults() {
@@ -40,6 +51,9 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if c.MaxConns < 0 {
 		return &events.InvalidError{Field: "MaxConns", Reason: "must not be negative"}
+	}
+	if c.SecretsKey != nil && len(c.SecretsKey) != secretsKeyLen {
+		return &events.InvalidError{Field: "SecretsKey", Reason: fmt.Sprintf("%d bytes, want %d", len(c.SecretsKey), secretsKeyLen)}
 	}
 	return nil
 }
@@ -58,6 +72,8 @@ type Store struct {
 	where string // host:port/database, for messages; never the password
 	now   func() time.Time
 	log   *slog.Logger
+	// sealer seals and opens sink secrets (secrets.go).
+	sealer *sealer
 
 	// The last event this Store wrote or saw committed, for Append's
 	// fast path. It may be stale when other processes write: the fast
@@ -112,7 +128,7 @@ func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
 	}
-	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger}
+	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, sealer: newSealer(cfg.SecretsKey, cfg.SecretsKeyFile)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
