@@ -74,3 +74,33 @@ func TestDurableIdempotencyOnPostgresIsSharedByInstances(t *testing.T) {
 		t.Errorf("an expired answer is still kept after a Put: %v %v", ok, err)
 	}
 }
+
+// TestDurableReplaysOnPostgresAreSharedByInstances has a signed Slack
+// request accepted by one instance and its replay sent to another: the
+// other refuses it, until the signature's window ends.
+func TestDurableReplaysOnPostgresAreSharedByInstances(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var rs []*web.DurableReplays
+	for range 2 {
+		st, err := postgres.Open(ctx, url, postgres.Config{Now: clock}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		rs = append(rs, web.NewDurableReplays(st, clock))
+	}
+	const sig = "5f2b1e9c0d3a4b6c7d8e9f00112233445566778899aabbccddeeff0011223344"
+	if fresh, err := rs[0].Remember(ctx, sig, now.Add(5*time.Minute)); err != nil || !fresh {
+		t.Fatalf("the first instance refused a new request: %v %v", fresh, err)
+	}
+	if fresh, err := rs[1].Remember(ctx, sig, now.Add(5*time.Minute)); err != nil || fresh {
+		t.Errorf("the other instance accepted its replay: %v %v", fresh, err)
+	}
+	now = now.Add(6 * time.Minute)
+	if fresh, err := rs[1].Remember(ctx, sig, now.Add(5*time.Minute)); err != nil || !fresh {
+		t.Errorf("after the window, the request again: %v %v, want accepted (the signature check refuses it by then)", fresh, err)
+	}
+}
