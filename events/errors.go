@@ -314,3 +314,50 @@ func (e *RefusedError) Error() string { return e.Participant + " " + e.Reason }
 
 // Unwrap returns ErrRefused.
 func (e *RefusedError) Unwrap() error { return ErrRefused }
+
+// LedgerNotEmptyError: an import of a whole log (Store.Import) into a
+// ledger that already holds events. It wraps ErrRefused; nothing was
+// written.
+type LedgerNotEmptyError struct {
+	// Head is the position of the ledger's last event.
+	Head int64
+}
+
+func (e *LedgerNotEmptyError) Error() string {
+	return fmt.Sprintf("the ledger already holds events (its head is position %d): a log is imported only into an empty ledger, so that its positions and hash chain stay what they were; import into a new --db file", e.Head)
+}
+
+// Unwrap returns ErrRefused.
+func (e *LedgerNotEmptyError) Unwrap() error { return ErrRefused }
+
+// LogImportError: an event of an imported log that cannot be the next event
+// of the log it rebuilds (a gap in the positions, a version that does not
+// follow, a malformed field) or whose hash is not the chain's. It wraps
+// ErrInvalid, and ErrTampered too when the hash does not match; nothing
+// was written.
+type LogImportError struct {
+	// Position is the position the event claims (0 when it has none); Line
+	// is its line in the file, when the importer knows it (0 otherwise).
+	Position int64
+	Line     int
+	Reason   string
+	// HashMismatch is set when the event's hash is not SHA-256(previous
+	// hash ‖ its canonical bytes).
+	HashMismatch bool
+}
+
+func (e *LogImportError) Error() string {
+	where := fmt.Sprintf("position %d", e.Position)
+	if e.Line > 0 {
+		where = fmt.Sprintf("line %d (position %d)", e.Line, e.Position)
+	}
+	return fmt.Sprintf("import refused at %s: %s; nothing was imported", where, e.Reason)
+}
+
+// Unwrap returns ErrInvalid, and ErrTampered for a hash that does not match.
+func (e *LogImportError) Unwrap() []error {
+	if e.HashMismatch {
+		return []error{ErrInvalid, ErrTampered}
+	}
+	return []error{ErrInvalid}
+}

@@ -1,6 +1,9 @@
 package events
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // Store is the event log the Ledger writes to and reads from. The events/sqlite
 // package implements it; its contract test suite is events/storetest.
@@ -33,4 +36,17 @@ type Store interface {
 	// treaty stream otherwise read only with ReadStream): the Ledger
 	// lists and resolves treaties with it.
 	ReadDefinitions(ctx context.Context) ([]Envelope, error)
+	// Import writes a whole log exported from another ledger into this
+	// empty store, keeping each event's position, version, recorded time
+	// and hash, so that the copy holds the same events, positions and hash
+	// chain. Every event goes through an ImportCheck (positions from 1
+	// without gaps, versions that follow, well-formed fields, the hash
+	// recomputed and compared); log's first error, or the first event
+	// refused, ends the import. It is all or nothing: one unit of work,
+	// and nothing is written unless every event is. It returns the number
+	// of events written. A store that holds any event refuses with a
+	// *LedgerNotEmptyError (wrapping ErrRefused); a refused event is an
+	// *LogImportError (wrapping ErrInvalid); an error of log is returned
+	// wrapped.
+	Import(ctx context.Context, log iter.Seq2[Envelope, error]) (int64, error)
 }

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -60,6 +61,27 @@ func Acts(tb testing.TB, n int) []events.Record {
 			tb.Fatalf("NewRecord: %v", err)
 		}
 		rs[i] = r
+	}
+	return rs
+}
+
+// MustURL returns the URL of a new, empty database.
+func MustURL(tb testing.TB) string {
+	tb.Helper()
+	return pgtest.NewDatabase(tb)
+}
+
+// Streams of the tests: real treaties of the UN depositary.
+var (
+	bbnj  = events.TreatyStream("bbnj")  // Agreement on marine biodiversity beyond national jurisdiction, 2023
+	paris = events.TreatyStream("paris") // Paris Agreement, 2015
+)
+
+// numbered returns n simple records, distinguishable by their payload.
+func numbered(n int) []events.Record {
+	rs := make([]events.Record, n)
+	for i := range rs {
+		rs[i] = events.Record{Type: "test.numbered", SchemaVersion: 1, Payload: fmt.Appendf(nil, `{"n":%d}`, i)}
 	}
 	return rs
 }

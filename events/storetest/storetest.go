@@ -40,6 +40,11 @@ func Run(t *testing.T, open func(t *testing.T) events.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
+	// Import needs two stores: the one a log comes from and the one it
+	// goes to.
+	for _, tc := range importTests() {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
 }
 
 // Streams of the suite: real treaties of the UN depositary.

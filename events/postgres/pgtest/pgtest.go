@@ -15,9 +15,11 @@
 // message saying exactly what is missing. It never skips.
 //
 // One cluster serves a whole test binary: it starts on the first call to
-// NewDatabase and stops when Main's tests are done. Use it as
+// NewDatabase and stops when Main's (or Run's) tests are done. Use it as
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+// or, in a TestMain that does more, code := pgtest.Run(m) for m.Run().
 //
 // and, in each test, url := pgtest.NewDatabase(t).
 package pgtest
@@ -66,7 +68,12 @@ var srv server //nolint:gochecknoglobals // one cluster per test binary, stopped
 
 // Main runs the tests of m, stops the cluster they started, if any, and
 // exits with their status. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests of m, stops the cluster they started, if any, and
+// returns their status (1 if the cluster would not stop): Main, for a
+// TestMain that does more before it exits.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if err := stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
@@ -74,7 +81,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // stop stops the throwaway cluster if one was started.
