@@ -34,6 +34,42 @@ func TestSeenRequestStore_Contract(t *testing.T) {
 	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
+// TestPorts_AsServiceRole runs the ports' contract suites connected as
+// the service role (GrantService), which owns nothing and may not change
+// events: what the instances connect as.
+func TestPorts_AsServiceRole(t *testing.T) {
+	open := func(t *testing.T) *postgres.Store {
+		url := pgtest.NewDatabase(t)
+		owner := mustOpenPorts(t, url) // migrates
+		return mustOpenPorts(t, MustServiceRole(t, owner, url))
+	}
+	t.Run("Notifier", func(t *testing.T) {
+		outboxtest.Run(t, func(t *testing.T) notifiers.Store { return open(t) })
+	})
+	t.Run("Offsets", func(t *testing.T) {
+		offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return open(t) })
+	})
+	t.Run("Answers", func(t *testing.T) {
+		answertest.Run(t, func(t *testing.T) answertest.Store { return open(t) })
+	})
+	t.Run("SeenRequests", func(t *testing.T) {
+		replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return open(t) })
+	})
+	t.Run("SinkSecrets", func(t *testing.T) {
+		s := open(t)
+		want := events.SinkSecret{URL: hookURL, Secret: hookSecret}
+		if err := s.PutSinkSecret(t.Context(), "ngo-cyber", want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SinkSecret(t.Context(), "ngo-cyber"); err != nil || got != want {
+			t.Fatalf("SinkSecret = %+v, %v", got, err)
+		}
+		if err := s.DeleteSinkSecret(t.Context(), "ngo-cyber"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // testSecretsKey is the secrets key of the tests' stores.
 var testSecretsKey = []byte("0123456789abcdef0123456789abcdef")
 
