@@ -19,18 +19,22 @@ import (
 // unchanged against a fresh database.
 
 func TestNotifierStore_Contract(t *testing.T) {
+	t.Parallel()
 	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
 func TestOffsetStore_Contract(t *testing.T) {
+	t.Parallel()
 	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
 func TestAnswerStore_Contract(t *testing.T) {
+	t.Parallel()
 	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
 func TestSeenRequestStore_Contract(t *testing.T) {
+	t.Parallel()
 	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
 }
 
@@ -38,6 +42,7 @@ func TestSeenRequestStore_Contract(t *testing.T) {
 // the service role (GrantService), which owns nothing and may not change
 // events: what the instances connect as.
 func TestPorts_AsServiceRole(t *testing.T) {
+	t.Parallel()
 	open := func(t *testing.T) *postgres.Store {
 		url := pgtest.NewDatabase(t)
 		owner := mustOpenPorts(t, url) // migrates
