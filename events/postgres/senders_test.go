@@ -99,7 +99,7 @@ func TestTwoInstancesSendEachDeliveryOnceAtThePace(t *testing.T) {
 	start := func(i int) *runningSender {
 		s, err := notifiers.NewSender(notifiers.SenderConfig{Store: stores[i], Log: stores[i], Now: time.Now, PerChannel: pace,
 			Backoff: 5 * time.Millisecond, Poll: 5 * time.Millisecond, LeaseTTL: time.Second, LeaseRenew: 200 * time.Millisecond, LeasePoll: 10 * time.Millisecond,
-			Sinks:   map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", fake.APIURL(), 2*time.Second))},
+			Sinks: map[string]notifiers.Sink{events.SinkSlack: notifiers.NewSlack(notifiers.NewSlackClient("xoxb-test", fake.APIURL(), 2*time.Second))},
 			Observe: func(o string) {
 				if o == "sent" {
 					sentBy[i].Add(1)
