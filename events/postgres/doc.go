@@ -19,6 +19,23 @@
 // compact form, byte for byte as given. VerifyReport walks the log in one
 // snapshot and reports each position where it is not what Append wrote.
 //
+// # The other ports
+//
+// Store implements every other storage port too, each passing the
+// contract suite the SQLite store passes: notifiers.Store (the outbox,
+// dead letters, schedules, settings: outbox.go; leases and their fences:
+// lease.go), pubsub.OffsetStore (offsets.go), events.AnswerStore
+// (answers.go, in the append's transaction), events.SeenRequestStore
+// (replays.go) and events.SecretStore (secrets.go, sealed under a key
+// every instance is given), in the tables of migrations 0010-0015, named
+// and laid out as SQLite's. Where SQLite relied on its single writer, a
+// write is one statement PostgreSQL makes atomic on its row (INSERT … ON
+// CONFLICT, a conditional UPDATE), reads the row it depends on FOR SHARE
+// (the fences), or takes an advisory lock (the outbox); a transaction
+// aborted as a deadlock or a serialization failure is run again (tx.go).
+// watermill.go builds watermill-sql's PostgreSQL Publisher and Subscriber,
+// with consumer groups, on the store's pool.
+//
 // # Roles
 //
 // The triggers refuse UPDATE, DELETE and TRUNCATE of events to every role,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -30,6 +31,13 @@ import (
 // Messages are read only once their publishing transaction is older than
 // every transaction still running (pg_snapshot_xmin), so a message that
 // commits late is never skipped.
+
+// Compile-time checks that the watermill-sql Publisher and Subscriber are
+// what notifiers and notifiers/pubsub consume.
+var (
+	_ message.Publisher  = (*wsql.Publisher)(nil)
+	_ message.Subscriber = (*wsql.Subscriber)(nil)
+)
 
 // WatermillConfig holds the options of NewWatermillPublisher and
 // NewWatermillSubscriber. The zero value is valid for a Publisher.
