@@ -129,6 +129,7 @@ func commands() []command {
 		{"log", "log [--treaty ID] [--since POS] [--json | --csv]", runLog},
 		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
 		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
+		{"grant-service", "grant-service ROLE  (--db postgres://OWNER@…: the PostgreSQL role the instances connect as may insert events, never change them)", runGrantService},
 		{"migrate-db", "migrate-db --from PATH.db --to postgres://…  (copy an SQLite ledger into an empty PostgreSQL database, hash chain verified)", runMigrateDB},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
 		{"participants", "participants [--json] [QUERY]", runParticipants},

@@ -2,10 +2,14 @@ package main_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/postgres"
@@ -201,5 +205,53 @@ func TestDBPostgresURLOpensPostgreSQL(t *testing.T) {
 	// Open migrated the database even so: the event log is there.
 	if h, err := openPostgres(t, url).Head(t.Context()); err != nil || h != 0 {
 		t.Fatalf("Head = %d, %v", h, err)
+	}
+}
+
+// TestGrantService runs grant-service as the owner and checks that the
+// role it names may read the events but not change them.
+func TestGrantService(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	role := "tw_cli_service_" + rand.Text()[:10] // roles belong to the whole server
+	role = strings.ToLower(role)
+	admin, err := pgx.Connect(t.Context(), pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(t.Context(), `CREATE ROLE `+role+` LOGIN`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if c, err := pgx.Connect(ctx, url); err == nil {
+			_, _ = c.Exec(ctx, `DROP OWNED BY `+role)
+			_ = c.Close(ctx)
+		}
+		if c, err := pgx.Connect(ctx, pgtest.AdminURL(t)); err == nil {
+			_, _ = c.Exec(ctx, `DROP ROLE IF EXISTS `+role)
+			_ = c.Close(ctx)
+		}
+	})
+	c := newCLI(t)
+	c.db = url
+	if out := c.ok("grant-service", role); !strings.Contains(out, role+" may now read and insert events") {
+		t.Fatalf("grant-service said: %s", out)
+	}
+	svc, err := pgx.Connect(t.Context(), pgtest.WithUser(t, url, role, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	var n int
+	if err := svc.QueryRow(t.Context(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		t.Fatalf("the service role cannot read events: %v", err)
+	}
+	if _, err := svc.Exec(t.Context(), `DELETE FROM events`); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("DELETE FROM events as the service role: %v, want permission denied", err)
+	}
+	c.db = filepath.Join(t.TempDir(), "x.db")
+	if r := c.run("", "grant-service", role); r.code != 2 || !strings.Contains(r.stderr, "an SQLite file has no roles") {
+		t.Fatalf("grant-service on an SQLite file: exit %d %s", r.code, r.stderr)
 	}
 }
