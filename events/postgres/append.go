@@ -44,6 +44,10 @@ ON CONFLICT DO NOTHING`
 	sqlStreamVersion = `SELECT coalesce(max(version), 0) FROM events WHERE stream = $1`
 )
 
+// idleAppendTimeout bounds how long a full-path append may sit idle in
+// its transaction, holding the append lock.
+const idleAppendTimeout = "'30s'"
+
 // copyThreshold is the number of events above which Append sends them
 // with COPY rather than one pipelined INSERT each.
 const copyThreshold = 64
@@ -197,6 +201,10 @@ func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, rec
 	)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// An appender that stops between its two round trips (a frozen or
+	// partitioned instance) holds the append lock, and every other
+	// appender waits: the server ends its transaction after this long.
+	b.Queue("SET LOCAL idle_in_transaction_session_timeout = " + idleAppendTimeout)
 	b.Queue("SELECT pg_advisory_xact_lock($1)", lockAppend)
 	b.Queue(sqlLastEvent).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&last, &prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
