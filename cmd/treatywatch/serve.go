@@ -156,7 +156,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		{"scheduler", n.sched.Run},
 		{"http", srv.Run},
 	}
-	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbPath)
+	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbName())
 	err = supervise(ctx, stages, func(name string) {
 		if name == "router" {
 			_ = n.sub.Close()

@@ -23,22 +23,30 @@ const (
 	sqlInsert = `INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
-	// sqlInsertOne is sqlInsert, in one autocommit statement that takes
-	// the append lock, inserting nothing unless the log's last position
-	// is $16 and the stream's version is $17. The statement's snapshot
-	// may predate the lock, so its WHERE may see an older head: the
-	// primary key is then what refuses the row (position $16+1 is taken
-	// by the event the snapshot missed), and Append takes the full path.
+	// sqlInsertOne is sqlInsert in one autocommit statement that takes
+	// the append lock and inserts nothing unless the stream is at version
+	// $16 (it has version $16 and, by the unique constraint, no later
+	// one). Position $1 is the one after the last event this Store knows
+	// of; if another appender took it, the primary key refuses the row
+	// (ON CONFLICT DO NOTHING: no row, no error) and Append takes the full
+	// path. The statement's snapshot may predate the lock, so its version
+	// check may miss a late commit: but any event committed since the one
+	// at $1-1 holds position $1, so the primary key refuses the row then
+	// too.
 	sqlInsertOne = `WITH append_lock AS (SELECT pg_advisory_xact_lock($15))
 INSERT INTO events (position, stream, version, type, schema_version, valid_date, recorded_at,
 	actor, reference, source, correlation_id, causation_id, payload, hash)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM append_lock
-WHERE (SELECT coalesce(max(position), 0) FROM events) = $16
-	AND (SELECT coalesce(max(version), 0) FROM events WHERE stream = $2) = $17`
+WHERE $16::bigint = 0 OR EXISTS (SELECT FROM events WHERE stream = $2 AND version = $16)
+ON CONFLICT DO NOTHING`
 	sqlLastEvent     = `SELECT position, hash FROM events ORDER BY position DESC LIMIT 1`
 	sqlVersions      = `SELECT stream, max(version) FROM events WHERE stream = ANY($1) GROUP BY stream`
 	sqlStreamVersion = `SELECT coalesce(max(version), 0) FROM events WHERE stream = $1`
 )
+
+// idleAppendTimeout bounds how long a full-path append may sit idle in
+// its transaction, holding the append lock.
+const idleAppendTimeout = "'30s'"
 
 // copyThreshold is the number of events above which Append sends them
 // with COPY rather than one pipelined INSERT each.
@@ -151,11 +159,8 @@ func (s *Store) appendOne(ctx context.Context, sa *events.StreamAppend, recorded
 	}
 	e.Hash = prev.Next(e)
 	args := rowArgs(&e)
-	tag, err := s.pool.Exec(ctx, sqlInsertOne, append(args, lockAppend, last, sa.ExpectedVersion)...)
+	tag, err := s.pool.Exec(ctx, sqlInsertOne, append(args, lockAppend, sa.ExpectedVersion)...)
 	if err != nil {
-		if isUniqueViolation(err) {
-			return events.Envelope{}, false, nil
-		}
 		return events.Envelope{}, false, translate(err, fmt.Sprintf("append to %s at version %d", sa.Stream, e.Version))
 	}
 	if tag.RowsAffected() != 1 {
@@ -199,6 +204,10 @@ func (s *Store) appendTx(ctx context.Context, appends []events.StreamAppend, rec
 	)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// An appender that stops between its two round trips (a frozen or
+	// partitioned instance) holds the append lock, and every other
+	// appender waits: the server ends its transaction after this long.
+	b.Queue("SET LOCAL idle_in_transaction_session_timeout = " + idleAppendTimeout)
 	b.Queue("SELECT pg_advisory_xact_lock($1)", lockAppend)
 	b.Queue(sqlLastEvent).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&last, &prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -370,7 +379,7 @@ func invalidPayload(stream string, record int, typ string) error {
 // rowArgs returns the arguments of sqlInsert for e. Empty strings and the
 // zero date become NULL.
 func rowArgs(e *events.Envelope) []any {
-	args := make([]any, 14, 17)
+	args := make([]any, 14, 16)
 	args[0] = e.Position
 	args[1] = e.Stream
 	args[2] = e.Version

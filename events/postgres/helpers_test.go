@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -9,7 +10,11 @@ import (
 	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	printRatios(os.Stdout)
+	os.Exit(code)
+}
 
 // MustOpen opens a store on a new, empty database and closes it when the
 // test ends. It returns the store and the database's URL.

@@ -22,9 +22,10 @@ import (
 //	CREATE DATABASE treatywatch OWNER treatywatch_owner;
 //	CREATE ROLE treatywatch LOGIN PASSWORD '…';
 //
-// then treatywatch --db postgres://treatywatch_owner@host/treatywatch
-// grant-service treatywatch (or this method), and the instances run with
-// --db postgres://treatywatch@host/treatywatch.
+// then, as the owner, treatywatch --db
+// postgres://treatywatch_owner@host/treatywatch grant-service treatywatch
+// (which calls this method), and the instances run with --db
+// postgres://treatywatch@host/treatywatch.
 func (s *Store) GrantService(ctx context.Context, role string) error {
 	if role == "" {
 		return fmt.Errorf("grant service role: empty role name")
