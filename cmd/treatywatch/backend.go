@@ -26,8 +26,11 @@ type ledgerStore interface {
 	Close() error
 }
 
-// Compile-time check that the SQLite store has every port.
-var _ ledgerStore = (*sqlite.Store)(nil)
+// Compile-time checks that both stores have every port.
+var (
+	_ ledgerStore = (*sqlite.Store)(nil)
+	_ ledgerStore = (*postgres.Store)(nil)
+)
 
 // ledgerPorts names each port of ledgerStore beyond the event log, for the
 // message that says which ones a backend lacks.
@@ -80,7 +83,15 @@ func (m *Main) openStore(ctx context.Context) (ledgerStore, error) {
 // them, when the PostgreSQL backend lacks ports the commands need: a
 // command then fails at once rather than half-working.
 func (m *Main) openPostgres(ctx context.Context) (ledgerStore, error) {
-	st, err := postgres.Open(ctx, m.dbPath, postgres.Config{}, m.logger)
+	cfg := postgres.Config{}
+	if v := m.getenv("TREATYWATCH_SECRETS_KEY"); v != "" {
+		key, err := postgres.ParseSecretsKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("TREATYWATCH_SECRETS_KEY: %w", err)
+		}
+		cfg.SecretsKey = key // the same on every instance: the database never holds it
+	}
+	st, err := postgres.Open(ctx, m.dbPath, cfg, m.logger)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", m.dbName(), err)
 	}

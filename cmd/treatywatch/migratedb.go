@@ -66,7 +66,14 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 		return fmt.Errorf("migrate-db: open %s: %w", *from, err)
 	}
 	defer src.Close()
-	dst, err := postgres.Open(ctx, *to, postgres.Config{}, m.logger)
+	// The target seals the sink secrets it is given with the instances'
+	// key (TREATYWATCH_SECRETS_KEY), or else with the source's own key,
+	// which the instances are then to be given.
+	dstCfg := postgres.Config{SecretsKey: cfg.SecretsKey}
+	if dstCfg.SecretsKey == nil {
+		dstCfg.SecretsKeyFile = src.SecretsKeyFile()
+	}
+	dst, err := postgres.Open(ctx, *to, dstCfg, m.logger)
 	if err != nil {
 		return fmt.Errorf("migrate-db: open %s: %w", redactDB(*to), err)
 	}
@@ -155,7 +162,7 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 						return "", fmt.Errorf("store the sink secret of %s: %w", id, err)
 					}
 				}
-				return fmt.Sprintf("copied %d sink secrets (unsealed with the source's key, sealed by the target)", len(ids)), nil
+				return fmt.Sprintf("copied %d sink secrets (unsealed with the source's key, sealed by the target with the key every instance on it must be given: TREATYWATCH_SECRETS_KEY, or the source's key file %s when it is not set)", len(ids), src.SecretsKeyFile()), nil
 			})
 		} else {
 			p.leftBehind = append(p.leftBehind, fmt.Sprintf("%d sink secrets (webhook URLs, HMAC secrets): the PostgreSQL backend has no secret store yet", len(ids)))
