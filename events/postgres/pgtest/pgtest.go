@@ -293,7 +293,9 @@ func findBinaries() (string, bool) {
 		}
 		return true
 	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "pg_config", "--bindir").Output(); err == nil {
 		if dir := strings.TrimSpace(string(out)); has(dir) {
 			return dir, true
 		}
@@ -325,7 +327,7 @@ func aptInstall() (string, error) {
 	}
 	var prefix []string
 	if os.Geteuid() != 0 {
-		if err := exec.Command("sudo", "-n", "true").Run(); err != nil {
+		if err := exec.CommandContext(context.Background(), "sudo", "-n", "true").Run(); err != nil {
 			return "this user is not root and has no passwordless sudo to install them with", err
 		}
 		prefix = []string{"sudo", "-n"}
@@ -337,7 +339,7 @@ func aptInstall() (string, error) {
 	defer logf.Close()
 	for _, args := range [][]string{{"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "postgresql"}} {
 		argv := append(append(append([]string{}, prefix...), "env", "DEBIAN_FRONTEND=noninteractive"), args...)
-		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd := exec.CommandContext(context.Background(), argv[0], argv[1:]...) //nolint:gosec // fixed apt-get arguments
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Run(); err != nil {
 			return fmt.Sprintf("%s failed (see %s)", strings.Join(args, " "), logf.Name()), err
@@ -367,9 +369,9 @@ func (c *cluster) command(ctx context.Context, logf *os.File, name string, args 
 	path := filepath.Join(c.bin, name)
 	var cmd *exec.Cmd
 	if c.asUser != "" {
-		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.asUser, "--", path}, args...)...)
+		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.asUser, "--", path}, args...)...) //nolint:gosec // the server's own binaries, found by findBinaries
 	} else {
-		cmd = exec.CommandContext(ctx, path, args...)
+		cmd = exec.CommandContext(ctx, path, args...) //nolint:gosec // the server's own binaries, found by findBinaries
 	}
 	cmd.Dir = c.dir
 	cmd.Stdin = nil // /dev/null
@@ -381,7 +383,7 @@ func (c *cluster) command(ctx context.Context, logf *os.File, name string, args 
 
 // run runs a server binary to completion, its output to the log file.
 func (c *cluster) run(timeout time.Duration, name string, args ...string) error {
-	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
+	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open the cluster's log: %w", err)
 	}
@@ -470,7 +472,8 @@ func (c *cluster) kill() {
 
 // freePort returns a loopback port that nothing listens on now.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
