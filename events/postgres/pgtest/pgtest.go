@@ -271,20 +271,35 @@ func startCluster() (*cluster, error) {
 // the postgresql package with apt-get when they are absent and that is
 // possible.
 func serverBinaries() (string, error) {
-	if dir, ok := findBinaries(); ok {
-		return dir, nil
-	}
-	why, err := aptInstall()
-	if err != nil {
-		return "", fmt.Errorf("PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not installed (looked in `pg_config --bindir`, /usr/lib/postgresql/*/bin and $PATH), and %s: %w; install Debian's postgresql package (apt-get install postgresql) or set $%s to a server's URL", why, err, EnvURL)
-	}
-	if dir, ok := findBinaries(); ok {
-		return dir, nil
-	}
-	return "", fmt.Errorf("apt-get installed postgresql but initdb and pg_ctl are still not found in /usr/lib/postgresql/*/bin; set $%s to a server's URL", EnvURL)
+	return finder{pgConfig: "pg_config", glob: "/usr/lib/postgresql/*/bin", lookPath: exec.LookPath, install: aptInstall}.serverBinaries()
 }
 
-func findBinaries() (string, bool) {
+// finder looks for the server binaries: where pg_config says, then in
+// the newest directory matching glob, then on $PATH; and installs them
+// with install when they are nowhere.
+type finder struct {
+	pgConfig string
+	glob     string
+	lookPath func(string) (string, error)
+	// install installs them, or says why it could not.
+	install func() (why string, err error)
+}
+
+func (f finder) serverBinaries() (string, error) {
+	if dir, ok := f.find(); ok {
+		return dir, nil
+	}
+	why, err := f.install()
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not installed (looked in `pg_config --bindir`, %s and $PATH), and %s: %w; install Debian's postgresql package (apt-get install postgresql) or set $%s to a server's URL", f.glob, why, err, EnvURL)
+	}
+	if dir, ok := f.find(); ok {
+		return dir, nil
+	}
+	return "", fmt.Errorf("apt-get installed postgresql but initdb and pg_ctl are still not found in %s; set $%s to a server's URL", f.glob, EnvURL)
+}
+
+func (f finder) find() (string, bool) {
 	has := func(dir string) bool {
 		for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
 			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.IsDir() {
@@ -295,19 +310,19 @@ func findBinaries() (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "pg_config", "--bindir").Output(); err == nil {
+	if out, err := exec.CommandContext(ctx, f.pgConfig, "--bindir").Output(); err == nil { //nolint:gosec // G204: pg_config, or a test's stand-in
 		if dir := strings.TrimSpace(string(out)); has(dir) {
 			return dir, true
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(f.glob)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, dir := range dirs {
 		if has(dir) {
 			return dir, true
 		}
 	}
-	if p, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(p)) {
+	if p, err := f.lookPath("initdb"); err == nil && has(filepath.Dir(p)) {
 		return filepath.Dir(p), true
 	}
 	return "", false
