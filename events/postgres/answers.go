@@ -55,6 +55,11 @@ func (s *Store) AppendAnswer(ctx context.Context, answer func(stored []events.En
 	if len(appends) == 0 {
 		return nil, nil
 	}
+	done, err := s.takeTurn(ctx) // as Append: this Store's appends take turns
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	recorded := time.Unix(0, s.now().UnixNano()).UTC()
 	out, err := s.appendTx(ctx, appends, recorded, n, func(stored []events.Envelope) (string, []any, error) {
 		a, err := answer(stored)

@@ -73,6 +73,11 @@ func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]e
 	if len(appends) == 0 {
 		return nil, nil
 	}
+	done, err := s.takeTurn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	recorded := time.Unix(0, s.now().UnixNano()).UTC()
 	if n == 1 && len(appends) == 1 {
 		e, ok, err := s.appendOne(ctx, &appends[0], recorded)

@@ -25,7 +25,12 @@ func (s *Store) Import(ctx context.Context, log iter.Seq2[events.Envelope, error
 		n    int64
 		last events.Envelope
 	)
-	err := s.WriteTx(ctx, func(tx pgx.Tx) error {
+	done, err := s.takeTurn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	err = s.WriteTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockAppend); err != nil {
 			return fmt.Errorf("import: take the append lock: %w", err)
 		}

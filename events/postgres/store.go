@@ -66,7 +66,9 @@ func (c Config) Validate() error {
 // appends are serialised by a transaction-scoped advisory lock (locks.go)
 // taken before the head of the log is read, so positions are assigned and
 // committed in order and a catch-up reader (ReadAll after its last
-// position) never skips an event that commits late. Reads take no lock.
+// position) never skips an event that commits late. The appends of one
+// Store also wait their turn in the process, so that most take the
+// one-statement path. Reads take no lock.
 type Store struct {
 	pool  *pgxpool.Pool
 	where string // host:port/database, for messages; never the password
@@ -74,6 +76,14 @@ type Store struct {
 	log   *slog.Logger
 	// sealer seals and opens sink secrets (secrets.go).
 	sealer *sealer
+
+	// appending holds a token while an Append or an Import of this Store
+	// runs: the database's append lock serialises appends anyway, and
+	// queueing this process's in Go keeps lastPos current, so that the
+	// one-statement path, which holds the database's lock for no round
+	// trip, is the one taken; the waiting appenders do not each hold a
+	// connection meanwhile.
+	appending chan struct{}
 
 	// The last event this Store wrote or saw committed, for Append's
 	// fast path. It may be stale when other processes write: the fast
@@ -128,7 +138,8 @@ func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
 	}
-	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, sealer: newSealer(cfg.SecretsKey, cfg.SecretsKeyFile)}
+	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1),
+		sealer: newSealer(cfg.SecretsKey, cfg.SecretsKeyFile)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
@@ -359,6 +370,17 @@ func (c *dateCache) parse(s string) (events.Date, error) {
 	}
 	c.s, c.d = s, d
 	return d, nil
+}
+
+// takeTurn waits for this Store's other appends to end, or for ctx. It
+// returns the function that ends this one's turn.
+func (s *Store) takeTurn(ctx context.Context) (func(), error) {
+	select {
+	case s.appending <- struct{}{}:
+		return func() { <-s.appending }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("append: %w", context.Cause(ctx))
+	}
 }
 
 // errorsAs is errors.As, for brevity in the append path.

@@ -271,20 +271,35 @@ func startCluster() (*cluster, error) {
 // the postgresql package with apt-get when they are absent and that is
 // possible.
 func serverBinaries() (string, error) {
-	if dir, ok := findBinaries(); ok {
-		return dir, nil
-	}
-	why, err := aptInstall()
-	if err != nil {
-		return "", fmt.Errorf("PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not installed (looked in `pg_config --bindir`, /usr/lib/postgresql/*/bin and $PATH), and %s: %w; install Debian's postgresql package (apt-get install postgresql) or set $%s to a server's URL", why, err, EnvURL)
-	}
-	if dir, ok := findBinaries(); ok {
-		return dir, nil
-	}
-	return "", fmt.Errorf("apt-get installed postgresql but initdb and pg_ctl are still not found in /usr/lib/postgresql/*/bin; set $%s to a server's URL", EnvURL)
+	return finder{pgConfig: "pg_config", glob: "/usr/lib/postgresql/*/bin", lookPath: exec.LookPath, install: aptInstall}.serverBinaries()
 }
 
-func findBinaries() (string, bool) {
+// finder looks for the server binaries: where pg_config says, then in
+// the newest directory matching glob, then on $PATH; and installs them
+// with install when they are nowhere.
+type finder struct {
+	pgConfig string
+	glob     string
+	lookPath func(string) (string, error)
+	// install installs them, or says why it could not.
+	install func() (why string, err error)
+}
+
+func (f finder) serverBinaries() (string, error) {
+	if dir, ok := f.find(); ok {
+		return dir, nil
+	}
+	why, err := f.install()
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not installed (looked in `pg_config --bindir`, %s and $PATH), and %s: %w; install Debian's postgresql package (apt-get install postgresql) or set $%s to a server's URL", f.glob, why, err, EnvURL)
+	}
+	if dir, ok := f.find(); ok {
+		return dir, nil
+	}
+	return "", fmt.Errorf("apt-get installed postgresql but initdb and pg_ctl are still not found in %s; set $%s to a server's URL", f.glob, EnvURL)
+}
+
+func (f finder) find() (string, bool) {
 	has := func(dir string) bool {
 		for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
 			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.IsDir() {
@@ -293,19 +308,21 @@ func findBinaries() (string, bool) {
 		}
 		return true
 	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, f.pgConfig, "--bindir").Output(); err == nil { //nolint:gosec // G204: pg_config, or a test's stand-in
 		if dir := strings.TrimSpace(string(out)); has(dir) {
 			return dir, true
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(f.glob)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, dir := range dirs {
 		if has(dir) {
 			return dir, true
 		}
 	}
-	if p, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(p)) {
+	if p, err := f.lookPath("initdb"); err == nil && has(filepath.Dir(p)) {
 		return filepath.Dir(p), true
 	}
 	return "", false
@@ -325,7 +342,7 @@ func aptInstall() (string, error) {
 	}
 	var prefix []string
 	if os.Geteuid() != 0 {
-		if err := exec.Command("sudo", "-n", "true").Run(); err != nil {
+		if err := exec.CommandContext(context.Background(), "sudo", "-n", "true").Run(); err != nil {
 			return "this user is not root and has no passwordless sudo to install them with", err
 		}
 		prefix = []string{"sudo", "-n"}
@@ -337,7 +354,7 @@ func aptInstall() (string, error) {
 	defer logf.Close()
 	for _, args := range [][]string{{"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "postgresql"}} {
 		argv := append(append(append([]string{}, prefix...), "env", "DEBIAN_FRONTEND=noninteractive"), args...)
-		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd := exec.CommandContext(context.Background(), argv[0], argv[1:]...) //nolint:gosec // fixed apt-get arguments
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Run(); err != nil {
 			return fmt.Sprintf("%s failed (see %s)", strings.Join(args, " "), logf.Name()), err
@@ -367,9 +384,9 @@ func (c *cluster) command(ctx context.Context, logf *os.File, name string, args 
 	path := filepath.Join(c.bin, name)
 	var cmd *exec.Cmd
 	if c.asUser != "" {
-		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.asUser, "--", path}, args...)...)
+		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.asUser, "--", path}, args...)...) //nolint:gosec // the server's own binaries, found by findBinaries
 	} else {
-		cmd = exec.CommandContext(ctx, path, args...)
+		cmd = exec.CommandContext(ctx, path, args...) //nolint:gosec // the server's own binaries, found by findBinaries
 	}
 	cmd.Dir = c.dir
 	cmd.Stdin = nil // /dev/null
@@ -381,7 +398,7 @@ func (c *cluster) command(ctx context.Context, logf *os.File, name string, args 
 
 // run runs a server binary to completion, its output to the log file.
 func (c *cluster) run(timeout time.Duration, name string, args ...string) error {
-	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
+	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open the cluster's log: %w", err)
 	}
@@ -470,7 +487,8 @@ func (c *cluster) kill() {
 
 // freePort returns a loopback port that nothing listens on now.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
