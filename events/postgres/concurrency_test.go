@@ -145,7 +145,7 @@ func TestAppendWaitsForAnUncommittedAppend(t *testing.T) {
 		results <- err
 	}()
 	other := MustOpenURL(t, url, postgres.Config{}) // another instance: the appends of one Store take turns in the process
-	go func() { // the full path
+	go func() {                                     // the full path
 		_, err := other.Append(ctx, events.StreamAppend{Stream: paris, Records: numbered(3)})
 		results <- err
 	}()
