@@ -144,8 +144,10 @@ func TestAppendWaitsForAnUncommittedAppend(t *testing.T) {
 		_, err := s.Append(ctx, events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: numbered(1)})
 		results <- err
 	}()
-	other := MustOpenURL(t, url, postgres.Config{}) // another instance: the appends of one Store take turns in the process
-	go func() {                                     // the full path
+	// The full path, from another instance (the appends of one Store
+	// take turns in the process).
+	other := MustOpenURL(t, url, postgres.Config{})
+	go func() {
 		_, err := other.Append(ctx, events.StreamAppend{Stream: paris, Records: numbered(3)})
 		results <- err
 	}()
