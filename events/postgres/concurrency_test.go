@@ -17,8 +17,8 @@ import (
 
 // TestConcurrentAppendersAndCatchUpReader runs appenders on three stores
 // (three pools, as three instances would) and a catch-up reader on a
-// fourth, paging with ReadAll after the last position it read, while they
-// append. The reader must see every position exactly once, in order: a
+// fourth, paging with ReadAll after the last position it read (with
+// read-ahead), while they append. The reader must see every position exactly once, in order: a
 // page never skips a position that commits later. Appends mix the fast
 // path (one record), pipelined inserts (a few) and COPY (more than 64).
 func TestConcurrentAppendersAndCatchUpReader(t *testing.T) {
@@ -33,7 +33,7 @@ func TestConcurrentAppendersAndCatchUpReader(t *testing.T) {
 	for range instances {
 		stores = append(stores, MustOpenURL(t, url, postgres.Config{MaxConns: 4}))
 	}
-	reader := MustOpenURL(t, url, postgres.Config{MaxConns: 2})
+	reader := MustOpenURL(t, url, postgres.Config{MaxConns: 2, ReadAhead: 10}) // pages of 50 are read ahead
 
 	var (
 		wg       sync.WaitGroup

@@ -27,11 +27,19 @@ type Config struct {
 	// (the larger of 4 and the number of CPUs), or pool_max_conns in the
 	// URL.
 	MaxConns int32
+	// ReadAhead is the smallest ReadAll page after which, when the page
+	// is full, the store reads the next page in the background, so that
+	// a reader paging through the log (a replay, a catch-up) decodes one
+	// page while the server reads the next. Default: 1,000; -1: never.
+	ReadAhead int
 }
 
 func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ReadAhead == 0 {
+		c.ReadAhead = 1000
 	}
 }
 
@@ -40,6 +48,9 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	if c.MaxConns < 0 {
 		return &events.InvalidError{Field: "MaxConns", Reason: "must not be negative"}
+	}
+	if c.ReadAhead < -1 {
+		return &events.InvalidError{Field: "ReadAhead", Reason: "want a page size, 0 for the default or -1 for never"}
 	}
 	return nil
 }
@@ -75,6 +86,10 @@ type Store struct {
 	mu       sync.Mutex
 	lastPos  int64
 	lastHash []byte
+
+	// ReadAll's read-ahead (readahead.go).
+	readAhead int
+	ra        readAheadState
 }
 
 // Compile-time check that Store implements events.Store.
@@ -122,7 +137,8 @@ func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
 	}
-	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1)}
+	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1), readAhead: cfg.ReadAhead}
+	s.ra.init()
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
@@ -144,6 +160,7 @@ func describe(c *pgx.ConnConfig) string {
 // Close closes the store's connections. Close it once, after every other
 // call has returned.
 func (s *Store) Close() error {
+	s.ra.stop()
 	s.pool.Close()
 	return nil
 }
@@ -239,11 +256,38 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]events.E
 	if limit < 1 {
 		return nil, &events.InvalidError{Field: "limit", Reason: fmt.Sprintf("%d: want 1 or more", limit)}
 	}
-	out, err := s.query(ctx, make([]events.Envelope, 0, min(limit, 1024)), sqlReadAll, after, int64(limit))
+	ahead := s.readAhead > 0 && limit >= s.readAhead
+	if ahead {
+		page, ok, err := s.ra.claim(ctx, after, limit)
+		if err != nil {
+			return nil, fmt.Errorf("read log after %d: %w", after, err)
+		}
+		if ok {
+			s.readNext(page, limit)
+			return page, nil
+		}
+	}
+	out, err := s.readPage(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
+	if ahead {
+		s.readNext(out, limit)
+	}
 	return out, nil
+}
+
+// readPage is one page of ReadAll, from the server.
+func (s *Store) readPage(ctx context.Context, after int64, limit int) ([]events.Envelope, error) {
+	return s.query(ctx, make([]events.Envelope, 0, min(limit, 1024)), sqlReadAll, after, int64(limit))
+}
+
+// readNext starts reading the page after page in the background when
+// page is full: the log may go on.
+func (s *Store) readNext(page []events.Envelope, limit int) {
+	if len(page) == limit {
+		s.ra.start(page[len(page)-1].Position, limit, s.readPage)
+	}
 }
 
 // query runs a query of envelopeColumns and appends its rows to out.
