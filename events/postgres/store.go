@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -252,6 +254,10 @@ func (s *Store) ReadStreamAfter(ctx context.Context, stream string, after int64)
 //
 // Positions are committed in order (see Store), so a reader that pages
 // with the last position it read sees every event exactly once.
+//
+// The Payload and Hash of the returned envelopes share a few large
+// allocations per page rather than one each: an envelope kept after its
+// page is dropped keeps some of the page's bytes alive.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error) {
 	if limit < 1 {
 		return nil, &events.InvalidError{Field: "limit", Reason: fmt.Sprintf("%d: want 1 or more", limit)}
@@ -350,16 +356,109 @@ func (s *Store) ReadDefinitions(ctx context.Context) ([]events.Envelope, error) 
 	return out, nil
 }
 
-// scanner scans rows of envelopeColumns into envelopes.
+// scanner scans rows of envelopeColumns into envelopes. It decodes the
+// columns itself (int8, int4 and bytea in binary form, what pgx asks for
+// with its cached statements; text, whose two forms are its bytes), copying payloads and hashes into a shared
+// arena and reusing a string while it repeats from one row to the next
+// (streams, types, actors...), so that a page costs a few allocations
+// per event; a row in any other form goes through rows.Scan. The zero
+// value is ready to use; not safe for concurrent use.
 type scanner struct {
 	schema   int32
 	date     string
 	recorded int64
 	dest     [14]any
 	dates    dateCache
+	arena    arena
+	strs     [8]string // the last value of each text column
+	binary   int       // 0: not checked yet, 1: every column binary, -1: not
 }
 
+// Column indexes of envelopeColumns.
+const (
+	colPosition = iota
+	colStream
+	colVersion
+	colType
+	colSchema
+	colDate
+	colRecorded
+	colActor
+	colReference
+	colSource
+	colCorrelation
+	colCausation
+	colPayload
+	colHash
+)
+
 func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
+	if sc.binary == 0 {
+		sc.binary = -1
+		if fds := rows.FieldDescriptions(); len(fds) == len(sc.dest) {
+			sc.binary = 1
+			for i, fd := range fds {
+				switch i {
+				case colPosition, colVersion, colSchema, colRecorded, colHash:
+					if fd.Format != pgx.BinaryFormatCode {
+						sc.binary = -1
+					}
+				default: // text: its text and binary forms are the same bytes
+					if fd.DataTypeOID != pgtype.TextOID {
+						sc.binary = -1
+					}
+				}
+			}
+		}
+	}
+	if sc.binary < 0 {
+		return sc.scanSlow(rows, e)
+	}
+	raw := rows.RawValues()
+	if len(raw) != len(sc.dest) {
+		return fmt.Errorf("read an event: %d columns, want %d", len(raw), len(sc.dest))
+	}
+	var ok1, ok2, ok3, ok4 bool
+	e.Position, ok1 = int8Of(raw[colPosition])
+	e.Version, ok2 = int8Of(raw[colVersion])
+	schema, ok3 := int4Of(raw[colSchema])
+	recorded, ok4 := int8Of(raw[colRecorded])
+	if !ok1 || !ok2 || !ok3 || !ok4 || raw[colPayload] == nil || raw[colHash] == nil {
+		return fmt.Errorf("read an event: a column is NULL or not of its type (position %x)", raw[colPosition])
+	}
+	e.SchemaVersion = int(schema)
+	e.RecordedAt = time.Unix(0, recorded).UTC()
+	e.Stream = sc.str(0, raw[colStream])
+	e.Type = sc.str(1, raw[colType])
+	e.Meta.Actor = sc.str(2, raw[colActor])
+	e.Meta.Reference = sc.str(3, raw[colReference])
+	e.Meta.Source = sc.str(4, raw[colSource])
+	e.Meta.CorrelationID = sc.str(5, raw[colCorrelation])
+	e.Meta.CausationID = sc.str(6, raw[colCausation])
+	e.ValidDate = events.Date{}
+	if d := sc.str(7, raw[colDate]); d != "" {
+		date, err := sc.dates.parse(d)
+		if err != nil {
+			return fmt.Errorf("event at position %d: valid date: %w", e.Position, err)
+		}
+		e.ValidDate = date
+	}
+	e.Payload = sc.arena.copy(raw[colPayload])
+	e.Hash = sc.arena.copy(raw[colHash])
+	return nil
+}
+
+// str returns b as a string, the previous one of column i if it is the
+// same.
+func (sc *scanner) str(i int, b []byte) string {
+	if string(b) != sc.strs[i] { // compares without allocating
+		sc.strs[i] = string(b)
+	}
+	return sc.strs[i]
+}
+
+// scanSlow is scan through rows.Scan, for rows not in binary form.
+func (sc *scanner) scanSlow(rows pgx.Rows, e *events.Envelope) error {
 	d := &sc.dest
 	d[0], d[1], d[2], d[3], d[4] = &e.Position, &e.Stream, &e.Version, &e.Type, &sc.schema
 	d[5], d[6] = &sc.date, &sc.recorded
@@ -370,6 +469,7 @@ func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
 	}
 	e.SchemaVersion = int(sc.schema)
 	e.RecordedAt = time.Unix(0, sc.recorded).UTC()
+	e.ValidDate = events.Date{}
 	if sc.date != "" {
 		date, err := sc.dates.parse(sc.date)
 		if err != nil {
@@ -378,6 +478,43 @@ func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
 		e.ValidDate = date
 	}
 	return nil
+}
+
+func int8Of(b []byte) (int64, bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b)), true
+}
+
+func int4Of(b []byte) (int32, bool) {
+	if len(b) != 4 {
+		return 0, false
+	}
+	return int32(binary.BigEndian.Uint32(b)), true
+}
+
+// arenaChunk is the size of an arena's allocations: large enough that a
+// page of events costs few of them, small enough that an envelope kept
+// from a dropped page keeps little alive.
+const arenaChunk = 64 << 10
+
+// arena hands out copies of byte slices carved from larger allocations
+// (events/sqlite's).
+type arena struct{ buf []byte }
+
+// copy returns a copy of b whose capacity is its length, so that appending
+// to it never writes over a neighbour.
+func (a *arena) copy(b []byte) []byte {
+	if len(b) > cap(a.buf)-len(a.buf) {
+		if len(b) > arenaChunk/4 {
+			return append(make([]byte, 0, len(b)), b...)
+		}
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[start:len(a.buf):len(a.buf)]
 }
 
 // dateCache parses valid dates, remembering the last one: consecutive
