@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,8 @@ import (
 
 // TestConcurrentAppendersAndCatchUpReader runs appenders on three stores
 // (three pools, as three instances would) and a catch-up reader on a
-// fourth, paging with ReadAll after the last position it read, while they
-// append. The reader must see every position exactly once, in order: a
+// fourth, paging with ReadAll after the last position it read (with
+// read-ahead), while they append. The reader must see every position exactly once, in order: a
 // page never skips a position that commits later. Appends mix the fast
 // path (one record), pipelined inserts (a few) and COPY (more than 64).
 func TestConcurrentAppendersAndCatchUpReader(t *testing.T) {
@@ -32,7 +33,7 @@ func TestConcurrentAppendersAndCatchUpReader(t *testing.T) {
 	for range instances {
 		stores = append(stores, MustOpenURL(t, url, postgres.Config{MaxConns: 4}))
 	}
-	reader := MustOpenURL(t, url, postgres.Config{MaxConns: 2})
+	reader := MustOpenURL(t, url, postgres.Config{MaxConns: 2, ReadAhead: 10}) // pages of 50 are read ahead
 
 	var (
 		wg       sync.WaitGroup
@@ -121,8 +122,8 @@ func TestConcurrentAppendersAndCatchUpReader(t *testing.T) {
 // TestAppendWaitsForAnUncommittedAppend holds the append lock in a
 // transaction of its own, as an appender does between reading the head
 // and committing, and checks that appends through both of Append's paths
-// (a store that knows the head, for the one-statement path, and a batch)
-// wait for it rather than take a later position: a reader can therefore
+// (a store that knows the head, for the one-statement path, and a batch
+// from a second store) wait for it rather than take a later position: a reader can therefore
 // never see a position above one that is still to commit.
 func TestAppendWaitsForAnUncommittedAppend(t *testing.T) {
 	s, url := MustOpen(t)
@@ -143,8 +144,11 @@ func TestAppendWaitsForAnUncommittedAppend(t *testing.T) {
 		_, err := s.Append(ctx, events.StreamAppend{Stream: bbnj, ExpectedVersion: 2, Records: numbered(1)})
 		results <- err
 	}()
-	go func() { // the full path
-		_, err := s.Append(ctx, events.StreamAppend{Stream: paris, Records: numbered(3)})
+	// The full path, from another instance (the appends of one Store
+	// take turns in the process).
+	other := MustOpenURL(t, url, postgres.Config{})
+	go func() {
+		_, err := other.Append(ctx, events.StreamAppend{Stream: paris, Records: numbered(3)})
 		results <- err
 	}()
 	// The positive sentinel: both appends' backends wait for the lock.
@@ -194,4 +198,46 @@ func MustConnect(tb testing.TB, url string) *pgx.Conn {
 	}
 	tb.Cleanup(func() { _ = c.Close(context.WithoutCancel(tb.Context())) })
 	return c
+}
+
+// TestAppendWaitingItsTurnHonoursItsContext holds the append lock so that
+// one Append of a store waits for it, and checks that a second Append of
+// the same store, waiting its turn behind the first, returns when its
+// context ends, having written nothing.
+func TestAppendWaitingItsTurnHonoursItsContext(t *testing.T) {
+	s, url := MustOpen(t)
+	MustAppend(t, s, events.StreamAppend{Stream: bbnj, Records: numbered(1)})
+	ctx := t.Context()
+	conn := MustConnect(t, url)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, postgres.LockAppend); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, events.StreamAppend{Stream: bbnj, ExpectedVersion: 1, Records: numbered(1)})
+		first <- err
+	}()
+	waitFor(t, "the first append waiting for the append lock", func() bool {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`, uint32(postgres.LockAppend)).Scan(&n)
+		return err == nil && n == 1
+	})
+	second, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Append(second, events.StreamAppend{Stream: paris, Records: numbered(1)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append with an ended context, waiting its turn: %v, want context.Canceled", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the first append: %v", err)
+	}
+	if es, err := s.ReadStream(ctx, paris); err != nil || len(es) != 0 {
+		t.Fatalf("%s holds %d events (%v), want none", paris, len(es), err)
+	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -38,11 +40,19 @@ type Config struct {
 	// SecretsKey nor SecretsKeyFile, storing or reading a sink secret
 	// fails saying so.
 	SecretsKeyFile string
+	// ReadAhead is the smallest ReadAll page after which, when the page
+	// is full, the store reads the next page in the background, so that
+	// a reader paging through the log (a replay, a catch-up) decodes one
+	// page while the server reads the next. Default: 1,000; -1: never.
+	ReadAhead int
 }
 
 func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ReadAhead == 0 {
+		c.ReadAhead = 1000
 	}
 }
 
@@ -54,6 +64,9 @@ func (c Config) Validate() error {
 	}
 	if c.SecretsKey != nil && len(c.SecretsKey) != secretsKeyLen {
 		return &events.InvalidError{Field: "SecretsKey", Reason: fmt.Sprintf("%d bytes, want %d", len(c.SecretsKey), secretsKeyLen)}
+	}
+	if c.ReadAhead < -1 {
+		return &events.InvalidError{Field: "ReadAhead", Reason: "want a page size, 0 for the default or -1 for never"}
 	}
 	return nil
 }
@@ -91,6 +104,10 @@ type Store struct {
 	mu       sync.Mutex
 	lastPos  int64
 	lastHash []byte
+
+	// ReadAll's read-ahead (readahead.go).
+	readAhead int
+	ra        readAheadState
 }
 
 // Compile-time check that Store implements events.Store.
@@ -138,8 +155,9 @@ func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
 	}
-	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1),
+	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1), readAhead: cfg.ReadAhead,
 		sealer: newSealer(cfg.SecretsKey, cfg.SecretsKeyFile)}
+	s.ra.init()
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
@@ -161,6 +179,7 @@ func describe(c *pgx.ConnConfig) string {
 // Close closes the store's connections. Close it once, after every other
 // call has returned.
 func (s *Store) Close() error {
+	s.ra.stop()
 	s.pool.Close()
 	return nil
 }
@@ -252,15 +271,46 @@ func (s *Store) ReadStreamAfter(ctx context.Context, stream string, after int64)
 //
 // Positions are committed in order (see Store), so a reader that pages
 // with the last position it read sees every event exactly once.
+//
+// The Payload and Hash of the returned envelopes share a few large
+// allocations per page rather than one each: an envelope kept after its
+// page is dropped keeps some of the page's bytes alive.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]events.Envelope, error) {
 	if limit < 1 {
 		return nil, &events.InvalidError{Field: "limit", Reason: fmt.Sprintf("%d: want 1 or more", limit)}
 	}
-	out, err := s.query(ctx, make([]events.Envelope, 0, min(limit, 1024)), sqlReadAll, after, int64(limit))
+	ahead := s.readAhead > 0 && limit >= s.readAhead
+	if ahead {
+		page, ok, err := s.ra.claim(ctx, after, limit)
+		if err != nil {
+			return nil, fmt.Errorf("read log after %d: %w", after, err)
+		}
+		if ok {
+			s.readNext(page, limit)
+			return page, nil
+		}
+	}
+	out, err := s.readPage(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
+	if ahead {
+		s.readNext(out, limit)
+	}
 	return out, nil
+}
+
+// readPage is one page of ReadAll, from the server.
+func (s *Store) readPage(ctx context.Context, after int64, limit int) ([]events.Envelope, error) {
+	return s.query(ctx, make([]events.Envelope, 0, min(limit, 1024)), sqlReadAll, after, int64(limit))
+}
+
+// readNext starts reading the page after page in the background when
+// page is full: the log may go on.
+func (s *Store) readNext(page []events.Envelope, limit int) {
+	if len(page) == limit {
+		s.ra.start(page[len(page)-1].Position, limit, s.readPage)
+	}
 }
 
 // query runs a query of envelopeColumns and appends its rows to out.
@@ -323,16 +373,109 @@ func (s *Store) ReadDefinitions(ctx context.Context) ([]events.Envelope, error) 
 	return out, nil
 }
 
-// scanner scans rows of envelopeColumns into envelopes.
+// scanner scans rows of envelopeColumns into envelopes. It decodes the
+// columns itself (int8, int4 and bytea in binary form, what pgx asks for
+// with its cached statements; text, whose two forms are its bytes), copying payloads and hashes into a shared
+// arena and reusing a string while it repeats from one row to the next
+// (streams, types, actors...), so that a page costs a few allocations
+// per event; a row in any other form goes through rows.Scan. The zero
+// value is ready to use; not safe for concurrent use.
 type scanner struct {
 	schema   int32
 	date     string
 	recorded int64
 	dest     [14]any
 	dates    dateCache
+	arena    arena
+	strs     [8]string // the last value of each text column
+	binary   int       // 0: not checked yet, 1: every column binary, -1: not
 }
 
+// Column indexes of envelopeColumns.
+const (
+	colPosition = iota
+	colStream
+	colVersion
+	colType
+	colSchema
+	colDate
+	colRecorded
+	colActor
+	colReference
+	colSource
+	colCorrelation
+	colCausation
+	colPayload
+	colHash
+)
+
 func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
+	if sc.binary == 0 {
+		sc.binary = -1
+		if fds := rows.FieldDescriptions(); len(fds) == len(sc.dest) {
+			sc.binary = 1
+			for i, fd := range fds {
+				switch i {
+				case colPosition, colVersion, colSchema, colRecorded, colHash:
+					if fd.Format != pgx.BinaryFormatCode {
+						sc.binary = -1
+					}
+				default: // text: its text and binary forms are the same bytes
+					if fd.DataTypeOID != pgtype.TextOID {
+						sc.binary = -1
+					}
+				}
+			}
+		}
+	}
+	if sc.binary < 0 {
+		return sc.scanSlow(rows, e)
+	}
+	raw := rows.RawValues()
+	if len(raw) != len(sc.dest) {
+		return fmt.Errorf("read an event: %d columns, want %d", len(raw), len(sc.dest))
+	}
+	var ok1, ok2, ok3, ok4 bool
+	e.Position, ok1 = int8Of(raw[colPosition])
+	e.Version, ok2 = int8Of(raw[colVersion])
+	schema, ok3 := int4Of(raw[colSchema])
+	recorded, ok4 := int8Of(raw[colRecorded])
+	if !ok1 || !ok2 || !ok3 || !ok4 || raw[colPayload] == nil || raw[colHash] == nil {
+		return fmt.Errorf("read an event: a column is NULL or not of its type (position %x)", raw[colPosition])
+	}
+	e.SchemaVersion = int(schema)
+	e.RecordedAt = time.Unix(0, recorded).UTC()
+	e.Stream = sc.str(0, raw[colStream])
+	e.Type = sc.str(1, raw[colType])
+	e.Meta.Actor = sc.str(2, raw[colActor])
+	e.Meta.Reference = sc.str(3, raw[colReference])
+	e.Meta.Source = sc.str(4, raw[colSource])
+	e.Meta.CorrelationID = sc.str(5, raw[colCorrelation])
+	e.Meta.CausationID = sc.str(6, raw[colCausation])
+	e.ValidDate = events.Date{}
+	if d := sc.str(7, raw[colDate]); d != "" {
+		date, err := sc.dates.parse(d)
+		if err != nil {
+			return fmt.Errorf("event at position %d: valid date: %w", e.Position, err)
+		}
+		e.ValidDate = date
+	}
+	e.Payload = sc.arena.copy(raw[colPayload])
+	e.Hash = sc.arena.copy(raw[colHash])
+	return nil
+}
+
+// str returns b as a string, the previous one of column i if it is the
+// same.
+func (sc *scanner) str(i int, b []byte) string {
+	if string(b) != sc.strs[i] { // compares without allocating
+		sc.strs[i] = string(b)
+	}
+	return sc.strs[i]
+}
+
+// scanSlow is scan through rows.Scan, for rows not in binary form.
+func (sc *scanner) scanSlow(rows pgx.Rows, e *events.Envelope) error {
 	d := &sc.dest
 	d[0], d[1], d[2], d[3], d[4] = &e.Position, &e.Stream, &e.Version, &e.Type, &sc.schema
 	d[5], d[6] = &sc.date, &sc.recorded
@@ -343,6 +486,7 @@ func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
 	}
 	e.SchemaVersion = int(sc.schema)
 	e.RecordedAt = time.Unix(0, sc.recorded).UTC()
+	e.ValidDate = events.Date{}
 	if sc.date != "" {
 		date, err := sc.dates.parse(sc.date)
 		if err != nil {
@@ -351,6 +495,43 @@ func (sc *scanner) scan(rows pgx.Rows, e *events.Envelope) error {
 		e.ValidDate = date
 	}
 	return nil
+}
+
+func int8Of(b []byte) (int64, bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b)), true
+}
+
+func int4Of(b []byte) (int32, bool) {
+	if len(b) != 4 {
+		return 0, false
+	}
+	return int32(binary.BigEndian.Uint32(b)), true
+}
+
+// arenaChunk is the size of an arena's allocations: large enough that a
+// page of events costs few of them, small enough that an envelope kept
+// from a dropped page keeps little alive.
+const arenaChunk = 64 << 10
+
+// arena hands out copies of byte slices carved from larger allocations
+// (events/sqlite's).
+type arena struct{ buf []byte }
+
+// copy returns a copy of b whose capacity is its length, so that appending
+// to it never writes over a neighbour.
+func (a *arena) copy(b []byte) []byte {
+	if len(b) > cap(a.buf)-len(a.buf) {
+		if len(b) > arenaChunk/4 {
+			return append(make([]byte, 0, len(b)), b...)
+		}
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[start:len(a.buf):len(a.buf)]
 }
 
 // dateCache parses valid dates, remembering the last one: consecutive
