@@ -31,8 +31,10 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-## test-deps: Debian's chromium for the browser tests, installed with apt-get when absent and
-## this user may (root, or passwordless sudo); otherwise stop and say exactly what to install.
+## test-deps: Debian's chromium for the browser tests and Debian's postgresql server binaries for
+## the PostgreSQL tests (unless TREATYWATCH_TEST_POSTGRES names a server), installed with apt-get
+## when absent and this user may (root, or passwordless sudo); otherwise stop and say exactly what
+## to install.
 test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then sudo=; \
@@ -43,14 +45,26 @@ test-deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
 		{ echo "make test: apt-get install chromium failed; the browser tests need /usr/bin/chromium" >&2; exit 1; }; \
 	fi
+	@if [ -z "$$TREATYWATCH_TEST_POSTGRES" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && \
+		! { command -v pg_config >/dev/null 2>&1 && [ -x "$$(pg_config --bindir)/initdb" ]; }; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then sudo=; \
+		elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+		else echo "make test needs PostgreSQL's server binaries (initdb, pg_ctl) for the PostgreSQL tests; install them with: sudo apt-get install postgresql (or set TREATYWATCH_TEST_POSTGRES to a server's URL)" >&2; exit 1; fi; \
+		echo "installing Debian's postgresql for the PostgreSQL tests (a throwaway cluster per test binary; the service is not started)"; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || \
+		{ echo "make test: apt-get install postgresql failed; the PostgreSQL tests need initdb and pg_ctl" >&2; exit 1; }; \
+	fi
 
-## bench: every benchmark, each against its raw SQLite baseline (the fastest plain go-sqlite3 loop for
-## the same rows) in the same run, wall and CPU time; each package's run ends with a ratio line per pair.
+## bench: every benchmark, each against its raw baseline (the fastest plain go-sqlite3 loop, or for
+## events/postgres the fastest plain pgx loop on the same server, for the same rows) in the same run, wall and CPU time; each package's run ends with a ratio line per pair.
 ## BENCHCOUNT > 1 repeats each pair and gives the median ratio.
 BENCHCOUNT ?= 1
 bench:
 	$(GO) test -run '^$$' -bench '^Benchmark(AppendOne|Append1k)$$' -benchtime 3s -count $(BENCHCOUNT) -benchmem ./events/sqlite
 	$(GO) test -run '^$$' -bench '^Benchmark(AppendBatch100k|ReadAll1M)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem -timeout 30m ./events/sqlite
+	$(GO) test -run '^$$' -bench '^Benchmark(AppendOne|AppendOneParallel|Append1k)$$' -benchtime 3s -count $(BENCHCOUNT) -benchmem ./events/postgres
+	$(GO) test -run '^$$' -bench '^BenchmarkReadAll1M$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem -timeout 30m ./events/postgres
 	$(GO) test -run '^$$' -bench '^Benchmark(Rebuild|StatusAsOf)$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 30m ./projections
 	$(GO) test -run '^$$' -bench 'AppendToSlack' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 10m ./notifiers
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/events"
-	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/notifiers"
 )
 
@@ -68,7 +68,7 @@ type Main struct {
 
 	dbPath string
 	logger *slog.Logger
-	store  *sqlite.Store
+	store  ledgerStore
 	ledger *events.Ledger
 
 	// afterSend is the notifier's SenderConfig.AfterSend: nil in the
@@ -133,6 +133,8 @@ func commands() []command {
 		{"import-log", "import-log FILE.jsonl [--json]  (an archive from export log --format jsonl into an empty ledger: the same events, positions and hash chain, verified)", runImportLog},
 		{"verify", "verify [--head FILE] [--expect POSITION:HASH]  (walk the hash chain; a kept head also finds a truncated tail)", runVerify},
 		{"backup", "backup FILE  (a consistent copy of the ledger while it is in use, verified)", runBackup},
+		{"grant-service", "grant-service ROLE  (--db postgres://OWNER@…: the PostgreSQL role the instances connect as may insert events, never change them)", runGrantService},
+		{"migrate-db", "migrate-db --from PATH.db --to postgres://…  (copy an SQLite ledger into an empty PostgreSQL database, hash chain verified)", runMigrateDB},
 		{"seed", "seed  (register the shipped treaties and the Hanoi Convention's signatures; idempotent)", runSeed},
 		{"participants", "participants [--json] [QUERY]", runParticipants},
 		{"status", "status ID [--as-of YYYY-MM-DD] [--known-at RFC3339] [--json | --csv]", runStatus},
@@ -271,7 +273,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 func (m *Main) run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("treatywatch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("db", "", "SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)")
+	db := fs.String("db", "", "SQLite ledger file, or a postgres:// URL (default $TREATYWATCH_DB, then ./data/treatywatch.db)")
 	verbose := fs.Bool("v", false, "log to standard error")
 	version := fs.Bool("version", false, "print the version and the schema version, and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -315,7 +317,8 @@ func (m *Main) usage() string {
 	var b strings.Builder
 	b.WriteString("usage: treatywatch [--db PATH] [-v] COMMAND ...\n       treatywatch --version | --help | help COMMAND\n\n" +
 		"flags (before the command):\n" +
-		"  --db PATH    SQLite ledger file (default $TREATYWATCH_DB, then ./data/treatywatch.db)\n" +
+		"  --db PATH    SQLite ledger file, or a postgres://… URL for PostgreSQL (default $TREATYWATCH_DB,\n" +
+		"               then ./data/treatywatch.db)\n" +
 		"  -v           log to standard error\n" +
 		"  --version    print the version and the schema version, and exit\n" +
 		"  -h, --help   print this usage; COMMAND --help (or help COMMAND) prints a command's, with every flag\n\ncommands:\n")
@@ -348,23 +351,15 @@ func (m *Main) open(ctx context.Context) (*events.Ledger, error) {
 	if m.ledger != nil {
 		return m.ledger, nil
 	}
-	if dir := filepath.Dir(m.dbPath); dir != "" {
+	if dir := filepath.Dir(m.dbPath); dir != "" && !postgres.IsURL(m.dbPath) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
 	// Recorded times are real: the ledger learns things now.
-	cfg := sqlite.Config{}
-	if v := m.getenv("TREATYWATCH_SECRETS_KEY"); v != "" {
-		key, err := sqlite.ParseSecretsKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("TREATYWATCH_SECRETS_KEY: %w", err)
-		}
-		cfg.SecretsKey = key
-	}
-	st, err := sqlite.Open(ctx, m.dbPath, cfg, m.logger)
+	st, err := m.openStore(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", m.dbPath, err)
+		return nil, err
 	}
 	m.store = st
 	l, err := events.NewLedger(st, m.ledgerConfig(nil))

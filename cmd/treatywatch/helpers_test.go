@@ -16,6 +16,7 @@ import (
 	"time"
 
 	treatywatch "github.com/treatywatch/treatywatch/cmd/treatywatch"
+	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
 )
 
 // The CLI tests run the command line in process: each run is a fresh
@@ -36,8 +37,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
-	go built.once.Do(build) // meanwhile, the in-process tests run
-	code := m.Run()
+	go built.once.Do(build)  // meanwhile, the in-process tests run
+	code := pgtest.Run(m)    // m.Run, then stop the PostgreSQL cluster the tests started, if any
 	built.once.Do(func() {}) // wait for the build if it is still under way
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

@@ -52,7 +52,7 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	if err := m.notifierStartsAt(ctx, n); err != nil {
 		return fmt.Errorf("import-log: %d events imported, but the notifier's offset could not be set to the head: %w; before serve or notify run, unsubscribe the copy's subscriptions or they hear of the whole log again", n, err)
 	}
-	rep, err := m.store.VerifyReport(ctx, nil)
+	rep, err := m.verifyReport(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(m.stdout).Encode(map[string]any{"events": n, "head": rep.Head, "hash": hex.EncodeToString(rep.Hash)})
 	}
-	fmt.Fprintf(m.stdout, "imported %d events into %s\nhash chain intact: %d events verified\nhead %d:%x\n", n, m.dbPath, rep.Events, rep.Head, rep.Hash)
+	fmt.Fprintf(m.stdout, "imported %d events into %s\nhash chain intact: %d events verified\nhead %d:%x\n", n, m.dbName(), rep.Events, rep.Head, rep.Hash)
 	return nil
 }
 

@@ -123,7 +123,7 @@ func runVerify(ctx context.Context, m *Main, args []string) error {
 	if _, err := m.open(ctx); err != nil {
 		return err
 	}
-	rep, err := m.store.VerifyReport(ctx, kept)
+	rep, err := m.verifyReport(ctx, kept)
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	stages = append(stages, watchers...) // started last, stopped first
-	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbPath)
+	fmt.Fprintf(m.stderr, "treatywatch: serving http://%s (ledger %s); Ctrl-C to stop\n", ln.Addr(), m.dbName())
 	err = supervise(ctx, stages, func(name string) {
 		if name == "router" {
 			_ = n.sub.Close()
