@@ -17,7 +17,7 @@ func TestScannerDecodesTheBinaryForm(t *testing.T) {
 	}
 	defer s.Close()
 	rec := events.Record{Type: "act.ratification", SchemaVersion: 2, ValidDate: events.MustDate("2024-01-22"),
-		Meta: events.Metadata{Actor: "officer", Reference: "C.N.27.2024", Source: "https://treaties.un.org", CorrelationID: "c", CausationID: "d"},
+		Meta:    events.Metadata{Actor: "officer", Reference: "C.N.27.2024", Source: "https://treaties.un.org", CorrelationID: "c", CausationID: "d"},
 		Payload: []byte(`{"participant":"Côte d'Ivoire"}`)}
 	want, err := s.Append(t.Context(), events.StreamAppend{Stream: "treaty-bbnj", Records: []events.Record{rec, {Type: "t", SchemaVersion: 1, Payload: []byte(`1`)}}})
 	if err != nil {
