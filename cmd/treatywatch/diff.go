@@ -244,16 +244,18 @@ func changeText(c projections.Change) (string, string) {
 			return "withdrawal notified", fmt.Sprintf("%s: takes effect on %s", who, dateOrDash(c.ToDate))
 		case projections.Removed:
 			return "withdrawal removed", who + ": no longer recorded (correction or retraction)"
+		default:
+			return "withdrawal corrected", who + ": notified " + fromTo()
 		}
-		return "withdrawal corrected", who + ": notified " + fromTo()
 	case projections.ChangeWithdrawalEffective:
 		switch c.Op {
 		case projections.Added:
 			return "withdrawal effective", who + ": no longer a party"
 		case projections.Removed:
 			return "withdrawal undone", who + ": a party again (correction or retraction)"
+		default:
+			return "withdrawal corrected", who + ": takes effect " + fromTo()
 		}
-		return "withdrawal corrected", who + ": takes effect " + fromTo()
 	case projections.ChangeParticipantInForce:
 		if c.Op == projections.Removed {
 			return "not in force for", who + " (correction or retraction)"
@@ -265,23 +267,26 @@ func changeText(c projections.Change) (string, string) {
 			return "threshold met", "every condition of the clause holds"
 		case projections.Removed:
 			return "threshold no longer met", "after a correction or retraction"
+		default:
+			return "threshold moved", fromTo()
 		}
-		return "threshold moved", fromTo()
 	case projections.ChangeEntryIntoForceDate:
 		switch c.Op {
 		case projections.Added:
 			return "entry into force", "date computed: " + dateOrDash(c.ToDate)
 		case projections.Removed:
 			return "entry into force", "date no longer known (was " + dateOrDash(c.FromDate) + ")"
+		default:
+			return "entry into force", "date changed: " + fromTo()
 		}
-		return "entry into force", "date changed: " + fromTo()
 	case projections.ChangeInForce:
 		if c.Op == projections.Removed {
 			return "not in force", "after a correction or retraction"
 		}
 		return "entered into force", "the treaty is in force from this day"
+	default: // counts and conditions are written by their own lines
+		return string(c.Kind), string(c.Op)
 	}
-	return string(c.Kind), string(c.Op)
 }
 
 // opLabel is a participant change's label: "signature", "signature
@@ -292,8 +297,9 @@ func opLabel(what string, op projections.ChangeOp) string {
 		return what + " removed"
 	case projections.Changed:
 		return what + " corrected"
+	default:
+		return what
 	}
-	return what
 }
 
 // dateChange is ", dated FROM → TO" for a corrected date, else nothing.

@@ -97,6 +97,7 @@ func writeForecastText(w io.Writer, name string, fc projections.Forecast) error 
 	case projections.TooFew, projections.Unknowable:
 		p.printf("No forecast: %s.\n", fc.Reason)
 		return p.err
+	case projections.Estimated: // below
 	}
 	p.printf("ESTIMATE, not a known date: entry into force between %s and %s, most likely around %s.\n",
 		dateOrDash(fc.Earliest), dateOrDash(fc.Latest), dateOrDash(fc.EntryIntoForce))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -240,8 +241,10 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, appends []events.Strea
 			if err := put(done); err != nil {
 				for range ready { //nolint:revive // wait for the builder to stop using out
 				}
-				<-built
-				return nil, err
+				if berr := <-built; berr != nil {
+					s.log.Debug("append: the build stopped too", slog.Any("err", berr))
+				}
+				return nil, err // the insert's error is the one to report
 			}
 		}
 	}

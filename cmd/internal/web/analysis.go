@@ -219,6 +219,7 @@ func (s *Server) treatyForecast(ctx context.Context, id string, asOf events.Date
 	case projections.Estimated:
 		v.Estimate, v.Earliest, v.Central, v.Latest = true, fc.Earliest, fc.EntryIntoForce, fc.Latest
 		v.Method, v.Verdict = fc.Method, fc.BacktestVerdict()
+	case projections.TooFew, projections.Unknowable: // the reason alone
 	}
 	return v, nil
 }
