@@ -172,7 +172,10 @@ func NewScheduler(cfg SchedulerConfig, logger *slog.Logger) (*Scheduler, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := newNamedLease(schedulerLeaseName, "scheduler", cfg.Store, cfg.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
+	// The lease measures its durations with time.Now, on the monotonic
+	// clock, never with Now, the schedules' clock (which tests and
+	// TREATYWATCH_NOW set): a step of that clock must not end a hold.
+	l := newNamedLease(schedulerLeaseName, "scheduler", cfg.Store, time.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
 	// Each run is recorded only if this scheduler still holds the lease
 	// when the run's transaction commits.
 	outbox := &Outbox{store: cfg.Store, fence: func(bool) events.Fence { return schedulerFence(l) }}
