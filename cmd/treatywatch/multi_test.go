@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +118,27 @@ func TestTwoInstancesOnPostgresSeeEachOthersWrites(t *testing.T) {
 	if !strings.Contains(stream.String(), `"participant":"Algeria"`) {
 		t.Errorf("B's stream has position %d without its payload:\n%s", pos, stream.String())
 	}
+
+	// How long a write through A takes to reach B's stream (B's runner
+	// polls the shared log every 250 ms).
+	var lags []time.Duration
+	for i := range 8 {
+		note := fmt.Sprintf("multi-lag-%d", i)
+		status, pos, err := postAct(baseA, token, "key-"+note, fmt.Sprintf(`{"action":"declaration","participant":"Angola","date":"2026-03-%02d","note":%q}`, 3+i, note))
+		if err != nil || status != http.StatusCreated {
+			t.Fatalf("declaration through A: status %d, %v", status, err)
+		}
+		acked := time.Now()
+		for !strings.Contains(stream.String(), "id: "+strconv.FormatInt(pos, 10)+"\n") {
+			if time.Since(acked) > 10*time.Second {
+				t.Fatalf("position %d never reached B's stream", pos)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		lags = append(lags, time.Since(acked))
+	}
+	slices.Sort(lags)
+	t.Logf("write through A to B's stream: median %s, max %s (%d writes)", lags[len(lags)/2], lags[len(lags)-1], len(lags))
 }
 
 // TestTwoServeProcessesOnPostgresSurviveSIGKILL runs two serve processes
@@ -226,11 +248,13 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	close(killed)
 	_ = procA.Process.Kill() // SIGKILL, mid-run: no cleanup, no release of the leases
 	_ = procA.Wait()
+	killedAt := time.Now()
 	wg.Wait()
 
 	waitFor(t, 30*time.Second, "the survivor holding the scheduler and sender leases", func() bool {
 		return holderPID("scheduler") == procB.Process.Pid && holderPID("sender") == procB.Process.Pid
 	})
+	takeover := time.Since(killedAt)
 	// Retry every write with its key through the survivor: an
 	// acknowledged one gets its original answer, an unanswered one is
 	// recorded now unless it was before A died.
@@ -298,5 +322,5 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	if r := c.run("", "verify"); r.code != 0 {
 		t.Errorf("verify: exit %d %s", r.code, r.stderr)
 	}
-	t.Logf("%d writes (%d acknowledged by A, %d by B before the kill), %d posts", len(writes), ackedBy[0], ackedBy[1], len(fake.Posts()))
+	t.Logf("%d writes (%d acknowledged by A, %d by B before the kill), %d posts; the survivor held both leases %s after the kill", len(writes), ackedBy[0], ackedBy[1], len(fake.Posts()), takeover)
 }
