@@ -17,6 +17,10 @@ const schedulerLeaseName = "scheduler"
 // it is left): another scheduler took it over, or will.
 var errSchedulerNotHolder = errors.New("this scheduler does not hold the ledger's scheduler lease (another scheduler runs the schedules)")
 
+// errSchedulerLeaseLapsed is why a scheduler stops running schedules when
+// its renewals of the lease failed until its hold ended.
+var errSchedulerLeaseLapsed = errors.New("the scheduler lease lapsed: it could not be renewed")
+
 // schedulerFence guards the record of a run: the run commits only if l's
 // holder still holds the scheduler lease and enough of its hold is left.
 func schedulerFence(l *lease) events.Fence {
@@ -68,9 +72,25 @@ func (s *Scheduler) whileHeld(ctx context.Context) error {
 	stopKeep()
 	wg.Wait()
 	if cause := context.Cause(heldCtx); ctx.Err() == nil && cause != nil {
+		switch {
+		case errors.Is(cause, errNotHolder):
+			return errSchedulerNotHolder
+		case errors.Is(cause, errLeaseLapsed):
+			return errSchedulerLeaseLapsed
+		}
 		return cause
 	}
 	return err
+}
+
+// keepWhile renews the lease in the background until the returned
+// function is called, which waits for the renewals to stop: RunDue's hold
+// outlasts a long run like Run's does.
+func (s *Scheduler) keepWhile(ctx context.Context) func() {
+	keepCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.lease.keep(keepCtx) }) // a lost lease shows in canStart and the fence
+	return func() { stop(); wg.Wait() }
 }
 
 // Holding reports whether this scheduler holds the ledger's scheduler

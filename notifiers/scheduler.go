@@ -233,6 +233,7 @@ func (s *Scheduler) RunDue(ctx context.Context, now time.Time) ([]string, error)
 		return nil, err
 	}
 	defer s.lease.release(context.WithoutCancel(ctx))
+	defer s.keepWhile(ctx)() // stops renewing before the release
 	return s.runDue(ctx, now)
 }
 
