@@ -193,7 +193,7 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 		ackedBy [2]int
 		wg      sync.WaitGroup
 	)
-	const total = 40
+	const total = 60
 	bases := []string{baseA, baseB}
 	killed := make(chan struct{})
 	for w := range 4 {
@@ -237,7 +237,7 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	waitFor(t, 30*time.Second, "writes acknowledged by both instances", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return ackedBy[0] >= 5 && ackedBy[1] >= 5
+		return ackedBy[0] >= 3 && ackedBy[1] >= 3
 	})
 	// The digest came due (it last ran two hours ago): only the holder of
 	// the scheduler lease may run it, and A's cron does not fire for up to
