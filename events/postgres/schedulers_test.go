@@ -153,8 +153,10 @@ func TestTwoInstancesRunEachDigestOnce(t *testing.T) {
 	}
 	offset.Store(int64(time.Hour)) // the next hourly digest is due
 	took := waitFor(10*time.Second, "the survivor taking the scheduler lease over", rs[survivor].s.Holding)
-	if bound := ttl + time.Second; took > bound {
-		t.Errorf("the survivor took the lease over after %s, beyond the bound %s (TTL %s plus polling)", took, bound, ttl)
+	// The bound: the holder's TTL since its last renewal, a poll, and a
+	// margin for a loaded machine.
+	if bound := ttl + 2*time.Second; took > bound {
+		t.Errorf("the survivor took the lease over after %s, beyond the bound %s (TTL %s, polling and a margin)", took, bound, ttl)
 	}
 	waitFor(10*time.Second, "the next digest enqueued by the survivor", func() bool { return len(digests()) >= 2 })
 
