@@ -49,6 +49,9 @@ var errLeaseShort = errors.New("too little of the sender lease is left to start 
 // so that a step of the wall clock changes nothing (expires_at, by the
 // wall clock, is for people and logs).
 type lease struct {
+	name   string // the lease's name in the LeaseStore
+	role   string // what holds it, for the logs: "sender", "scheduler"
+	note   string // said when it is taken over from another holder
 	store  LeaseStore
 	now    func() time.Time
 	logger *slog.Logger
@@ -64,6 +67,14 @@ type lease struct {
 }
 
 func newLease(store LeaseStore, now func() time.Time, logger *slog.Logger, ttl, renew, poll time.Duration) *lease {
+	l := newNamedLease(senderLeaseName, "sender", store, now, logger, ttl, renew, poll)
+	l.note = "; its deliveries left \"sending\" are confirmed before any is sent again"
+	return l
+}
+
+// newNamedLease returns a hold on the lease name, taken by a role
+// ("sender", "scheduler") for the logs.
+func newNamedLease(name, role string, store LeaseStore, now func() time.Time, logger *slog.Logger, ttl, renew, poll time.Duration) *lease {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown-host"
@@ -71,7 +82,7 @@ func newLease(store LeaseStore, now func() time.Time, logger *slog.Logger, ttl, 
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	pid := os.Getpid()
-	return &lease{store: store, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
+	return &lease{name: name, role: role, store: store, now: now, logger: logger, ttl: ttl, renew: renew, poll: poll, guard: ttl / 10,
 		self: events.Lease{Holder: fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(nonce[:])), Host: host, PID: pid, Process: process.Identity()}}
 }
 
@@ -111,7 +122,7 @@ func (l *lease) held() bool {
 // unless this sender holds it, and, when the write lets a call to a sink
 // start, with errLeaseShort unless enough of the hold is left for it.
 func (l *lease) fence(starting bool) events.Fence {
-	return events.Fence{Lease: senderLeaseName, Check: func(holder string) error {
+	return events.Fence{Lease: l.name, Check: func(holder string) error {
 		if holder != l.self.Holder {
 			return errNotHolder
 		}
@@ -124,9 +135,9 @@ func (l *lease) fence(starting bool) events.Fence {
 
 // read returns the lease as stored.
 func (l *lease) read(ctx context.Context) (events.Lease, error) {
-	r, err := l.store.Lease(ctx, senderLeaseName)
+	r, err := l.store.Lease(ctx, l.name)
 	if err != nil {
-		return r, fmt.Errorf("read the sender lease: %w", err)
+		return r, fmt.Errorf("read the %s lease: %w", l.name, err)
 	}
 	return r, nil
 }
@@ -137,9 +148,9 @@ func (l *lease) take(ctx context.Context, version int64) (bool, error) {
 	start := l.now()
 	take := l.self
 	take.TTL, take.ExpiresAt = l.ttl, start.Add(l.ttl)
-	ok, err := l.store.TakeLease(ctx, senderLeaseName, version, take)
+	ok, err := l.store.TakeLease(ctx, l.name, version, take)
 	if err != nil {
-		return false, fmt.Errorf("take the sender lease: %w", err)
+		return false, fmt.Errorf("take the %s lease: %w", l.name, err)
 	}
 	if ok {
 		l.mu.Lock()
@@ -170,7 +181,7 @@ func (l *lease) acquire(ctx context.Context) error {
 					if waitingFor != "" {
 						level = slog.LevelInfo // the wait was logged: so is its end
 					}
-					l.logger.Log(ctx, level, "took the ledger's sender lease", "holder", l.self.Holder)
+					l.logger.Log(ctx, level, "took the ledger's "+l.name+" lease", "holder", l.self.Holder)
 				}
 			default:
 				if r.Version != seen {
@@ -178,7 +189,7 @@ func (l *lease) acquire(ctx context.Context) error {
 				}
 				if waitingFor != r.Holder {
 					waitingFor = r.Holder
-					l.logger.InfoContext(ctx, "another sender holds the ledger's sender lease; not sending until it stops or its lease expires",
+					l.logger.InfoContext(ctx, "another "+l.role+" holds the ledger's "+l.name+" lease; "+l.waiting()+" until it stops or its lease expires",
 						"holder", r.Holder, "host", r.Host, "pid", r.PID, "expires", r.ExpiresAt, "ttl", r.TTL, "self", l.self.Holder)
 				}
 				ttl := r.TTL
@@ -194,7 +205,7 @@ func (l *lease) acquire(ctx context.Context) error {
 				}
 				if why != "" {
 					if taken, err = l.take(ctx, r.Version); taken {
-						l.logger.InfoContext(ctx, "took over the ledger's sender lease from another sender: "+why+"; its deliveries left \"sending\" are confirmed before any is sent again",
+						l.logger.InfoContext(ctx, "took over the ledger's "+l.name+" lease from another "+l.role+": "+why+l.note,
 							"previous", r.Holder, "host", r.Host, "pid", r.PID, "holder", l.self.Holder)
 					}
 				}
@@ -208,7 +219,7 @@ func (l *lease) acquire(ctx context.Context) error {
 				return ctx.Err()
 			}
 			if !failed {
-				l.logger.ErrorContext(ctx, "cannot read or take the sender lease; trying again", "err", err)
+				l.logger.ErrorContext(ctx, "cannot read or take the "+l.name+" lease; trying again", "err", err)
 				failed = true
 			}
 		}
@@ -229,7 +240,7 @@ func (l *lease) keep(ctx context.Context) error {
 			return nil
 		}
 		start := l.now()
-		renewed, err := l.store.RenewLease(ctx, senderLeaseName, l.self.Holder, l.ttl, start.Add(l.ttl))
+		renewed, err := l.store.RenewLease(ctx, l.name, l.self.Holder, l.ttl, start.Add(l.ttl))
 		if err == nil && !renewed {
 			err = errNotHolder
 		}
@@ -250,22 +261,22 @@ func (l *lease) keep(ctx context.Context) error {
 		switch {
 		case err == nil:
 			if wasFailing {
-				l.logger.InfoContext(ctx, "renewed the sender lease again; sending resumes", "holder", l.self.Holder)
+				l.logger.InfoContext(ctx, "renewed the "+l.name+" lease again; "+l.role+" resumes", "holder", l.self.Holder)
 			}
 			wait = l.renew
 		case errors.Is(err, errNotHolder):
-			l.logger.WarnContext(ctx, "lost the ledger's sender lease to another sender; sending stopped", "holder", l.self.Holder)
+			l.logger.WarnContext(ctx, "lost the ledger's "+l.name+" lease to another "+l.role+"; "+l.role+" stopped", "holder", l.self.Holder)
 			return errNotHolder
 		default:
 			if ctx.Err() != nil {
 				return nil
 			}
 			if lapsed {
-				l.logger.WarnContext(ctx, "the sender lease lapsed: it could not be renewed; waiting to take it again", "holder", l.self.Holder, "err", err)
+				l.logger.WarnContext(ctx, "the "+l.name+" lease lapsed: it could not be renewed; waiting to take it again", "holder", l.self.Holder, "err", err)
 				return errLeaseLapsed
 			}
 			if !wasFailing {
-				l.logger.ErrorContext(ctx, "cannot renew the sender lease; no message is sent until it is renewed, and another sender takes over if it lapses",
+				l.logger.ErrorContext(ctx, "cannot renew the "+l.name+" lease; the "+l.role+" pauses until it is renewed, and another "+l.role+" takes over if it lapses",
 					"holder", l.self.Holder, "err", err)
 			}
 			wait = min(l.poll, l.renew)
@@ -278,12 +289,20 @@ func (l *lease) release(ctx context.Context) {
 	l.mu.Lock()
 	l.until, l.failing = time.Time{}, false
 	l.mu.Unlock()
-	_, err := l.store.ReleaseLease(ctx, senderLeaseName, l.self.Holder)
+	_, err := l.store.ReleaseLease(ctx, l.name, l.self.Holder)
 	if err != nil {
-		l.logger.ErrorContext(ctx, "cannot release the sender lease; another sender takes over when it expires", "holder", l.self.Holder, "err", err)
+		l.logger.ErrorContext(ctx, "cannot release the "+l.name+" lease; another "+l.role+" takes over when it expires", "holder", l.self.Holder, "err", err)
 		return
 	}
-	l.logger.DebugContext(ctx, "released the ledger's sender lease", "holder", l.self.Holder)
+	l.logger.DebugContext(ctx, "released the ledger's "+l.name+" lease", "holder", l.self.Holder)
+}
+
+// waiting is what the holder's role does not do while it waits.
+func (l *lease) waiting() string {
+	if l.role == "sender" {
+		return "not sending"
+	}
+	return "not running " + l.role + " jobs"
 }
 
 // sleepCtx waits d or until ctx ends (then it returns ctx's error).

@@ -315,11 +315,16 @@ func (o *Outbox) LastRun(ctx context.Context, name string) (time.Time, error) {
 }
 
 // RecordRun enqueues a schedule run's deliveries and persists the run's
-// time, in one transaction. It returns how many deliveries were new.
+// time, in one transaction. It returns how many deliveries were new. With
+// a fence (the scheduler's outbox), the run is recorded only if the
+// fence's lease holder still holds it when the transaction commits.
 func (o *Outbox) RecordRun(ctx context.Context, name string, at time.Time, ds []Delivery) (int, error) {
 	rs, err := records(ds)
 	if err != nil {
 		return 0, err
+	}
+	if o.fence != nil {
+		return o.store.RecordFencedRun(ctx, o.guard(true), name, at, rs)
 	}
 	return o.store.RecordRun(ctx, name, at, rs)
 }

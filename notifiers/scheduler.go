@@ -100,12 +100,32 @@ type SchedulerConfig struct {
 	// Refresh is how often Run re-reads the subscriptions' schedules;
 	// default 1 min.
 	Refresh time.Duration
+	// LeaseTTL, LeaseRenew and LeasePoll are the scheduler lease's
+	// timing, as SenderConfig's for the sender lease: of the schedulers
+	// of one ledger (several instances on one database, or several
+	// processes on one SQLite file), only the one that holds the lease
+	// "scheduler" runs schedules; when it dies another takes over within
+	// LeaseTTL (at once when it released the lease, or when its process
+	// is gone on the same host). Defaults 15 s, 3 s, 1 s.
+	LeaseTTL   time.Duration
+	LeaseRenew time.Duration
+	LeasePoll  time.Duration
 }
 
 // Validate reports a configuration that cannot work.
 func (c SchedulerConfig) Validate() error {
 	if c.Log == nil || c.Store == nil || c.Read == nil || c.Now == nil {
 		return errors.New("notifiers: SchedulerConfig needs Log, Store, Read and Now")
+	}
+	if c.LeaseTTL < 0 || c.LeaseRenew < 0 || c.LeasePoll < 0 {
+		return fmt.Errorf("notifiers: SchedulerConfig: LeaseTTL (%s), LeaseRenew (%s) and LeasePoll (%s) must not be negative", c.LeaseTTL, c.LeaseRenew, c.LeasePoll)
+	}
+	ttl := c.LeaseTTL
+	if ttl == 0 {
+		ttl = defaultLeaseTTL
+	}
+	if c.LeaseRenew > ttl/3 {
+		return fmt.Errorf("notifiers: SchedulerConfig: LeaseRenew (%s) must be at most a third of LeaseTTL (%s)", c.LeaseRenew, ttl)
 	}
 	return nil
 }
@@ -122,6 +142,7 @@ func (c SchedulerConfig) Validate() error {
 type Scheduler struct {
 	cfg    SchedulerConfig
 	logger *slog.Logger
+	lease  *lease // the ledger's scheduler lease
 	outbox *Outbox
 	subs   *subscriptions
 	reg    *events.Registry
@@ -139,11 +160,26 @@ func NewScheduler(cfg SchedulerConfig, logger *slog.Logger) (*Scheduler, error) 
 	if cfg.Refresh == 0 {
 		cfg.Refresh = time.Minute
 	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = defaultLeaseTTL
+	}
+	if cfg.LeaseRenew == 0 {
+		cfg.LeaseRenew = min(defaultLeaseRenew, cfg.LeaseTTL/3)
+	}
+	if cfg.LeasePoll == 0 {
+		cfg.LeasePoll = min(defaultLeasePoll, cfg.LeaseRenew)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	outbox := NewOutbox(cfg.Store)
-	return &Scheduler{cfg: cfg, logger: logger, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry()}, nil
+	// The lease measures its durations with time.Now, on the monotonic
+	// clock, never with Now, the schedules' clock (which tests and
+	// TREATYWATCH_NOW set): a step of that clock must not end a hold.
+	l := newNamedLease(schedulerLeaseName, "scheduler", cfg.Store, time.Now, logger, cfg.LeaseTTL, cfg.LeaseRenew, cfg.LeasePoll)
+	// Each run is recorded only if this scheduler still holds the lease
+	// when the run's transaction commits.
+	outbox := &Outbox{store: cfg.Store, fence: func(bool) events.Fence { return schedulerFence(l) }}
+	return &Scheduler{cfg: cfg, logger: logger, lease: l, outbox: outbox, subs: newSubscriptions(cfg.Log, outbox), reg: events.NewRegistry()}, nil
 }
 
 // SubscriptionsChanged makes the scheduler read the subscriptions again.
@@ -189,8 +225,20 @@ func (s *Scheduler) schedules(ctx context.Context) ([]schedule, error) {
 // RunDue runs, once each, the schedules that came due between their last
 // run and now, and returns the names of those that ran ("timed",
 // "digest:<subscription>"). A schedule seen for the first time starts
-// now: it runs at its next time.
+// now: it runs at its next time. It takes the scheduler lease first
+// (waiting while another scheduler holds it) and releases it when done;
+// do not call it while Run runs.
 func (s *Scheduler) RunDue(ctx context.Context, now time.Time) ([]string, error) {
+	if err := s.lease.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.lease.release(context.WithoutCancel(ctx))
+	defer s.keepWhile(ctx)() // stops renewing before the release
+	return s.runDue(ctx, now)
+}
+
+// runDue is RunDue under the lease.
+func (s *Scheduler) runDue(ctx context.Context, now time.Time) ([]string, error) {
 	scheds, err := s.schedules(ctx)
 	if err != nil {
 		return nil, err
@@ -211,6 +259,9 @@ func (s *Scheduler) RunDue(ctx context.Context, now time.Time) ([]string, error)
 func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.lease.canStart() { // the lease was lost, or its renewals fail
+		return false, errSchedulerNotHolder
+	}
 	last, err := s.outbox.LastRun(ctx, sc.name)
 	if err != nil {
 		return false, err
@@ -251,11 +302,12 @@ func (s *Scheduler) runIfDue(ctx context.Context, sc schedule, now time.Time) (b
 	return true, nil
 }
 
-// Run starts cron (under jobWrappers) with one entry
-// per schedule, first catching up what came due while the process was
-// down, and re-reads the schedules every Refresh until ctx ends.
-func (s *Scheduler) Run(ctx context.Context) error {
-	if _, err := s.RunDue(ctx, s.cfg.Now()); err != nil {
+// runHeld starts cron (under jobWrappers) with one entry
+// per schedule, first catching up what came due while no scheduler ran,
+// and re-reads the schedules every Refresh until ctx ends (ctx ends when
+// the lease is lost).
+func (s *Scheduler) runHeld(ctx context.Context) error {
+	if _, err := s.runDue(ctx, s.cfg.Now()); err != nil {
 		s.logger.ErrorContext(ctx, "scheduler catch-up", "err", err)
 	}
 	clog := cronLogger{s.logger}

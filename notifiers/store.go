@@ -100,6 +100,11 @@ type ScheduleStore interface {
 	// run is either wholly recorded or not at all. It returns how many
 	// deliveries were new.
 	RecordRun(ctx context.Context, name string, at time.Time, ds []events.Delivery) (int, error)
+	// RecordFencedRun is RecordRun guarded by f (see events.Fence): the
+	// lease is read in the run's own transaction, and nothing is written
+	// when f.Check fails (its error is returned as is). The scheduler of
+	// several instances records its runs so.
+	RecordFencedRun(ctx context.Context, f events.Fence, name string, at time.Time, ds []events.Delivery) (int, error)
 }
 
 // SettingStore keeps the notifier's small settings.

@@ -121,7 +121,10 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	wake := runner.Wake // the one wake-up: the runner follows, and everyone waits on it
+	// The one wake-up: the runner follows, and everyone waits on it; on
+	// PostgreSQL the other instances are told too, and their appends wake
+	// this runner (logWake).
+	wake, announce := m.logWake(runner.Wake)
 	if m.ledger, err = events.NewLedger(m.store, m.ledgerConfig(wake)); err != nil {
 		return err
 	}
@@ -151,13 +154,16 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	// Start in order — projections, notifier (sender, router), scheduler,
 	// HTTP — and stop in reverse when the signal context ends or when any
 	// of them fails.
-	stages := []stage{
-		{"projections", runner.Run},
+	stages := []stage{{"projections", runner.Run}}
+	if announce != nil {
+		stages = append(stages, *announce)
+	}
+	stages = append(stages, []stage{
 		{"sender", n.sender.Run},
 		{"router", n.router.Run},
 		{"scheduler", n.sched.Run},
 		{"http", srv.Run},
-	}
+	}...)
 	watchers, err := m.untcStages(ctx, m.ledger, watches)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) notifiers.Store) {
 		{"DeadMessages", testDeadMessages},
 		{"RedriveDeadMessage", testRedriveDeadMessage},
 		{"ScheduleRuns", testScheduleRuns},
+		{"FencedScheduleRun", testFencedScheduleRun},
 		{"SettingsSetOnce", testSettingsSetOnce},
 		{"ConcurrentSettingSetOnce", testConcurrentSettingOnce},
 		{"LeaseNeverTakenIsFree", testLeaseNeverTaken},

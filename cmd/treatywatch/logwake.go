@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// appendAnnouncer is a store whose instances tell each other of their
+// appends (events/postgres: LISTEN/NOTIFY on one database).
+type appendAnnouncer interface {
+	AnnounceAppend(ctx context.Context) error
+	ListenAppends(ctx context.Context, wake func(), retry time.Duration) error
+}
+
+// logWake returns serve's wake-up for its own appends and, on a store
+// whose instances announce their appends to each other, the stage that
+// does it: it announces this process's appends (after they commit, a
+// burst as one announcement) and calls follow when another instance
+// announces one. The read side polls the log as well (every 250 ms), so
+// an announcement lost changes only how soon an event is seen. On SQLite
+// the stage is nil and the wake-up is follow itself.
+func (m *Main) logWake(follow func()) (func(), *stage) {
+	st, ok := m.store.(appendAnnouncer)
+	if !ok {
+		return follow, nil
+	}
+	appended := make(chan struct{}, 1)
+	wake := func() {
+		follow()
+		select {
+		case appended <- struct{}{}:
+		default: // an announcement is already due
+		}
+	}
+	run := func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = st.ListenAppends(ctx, follow, time.Second) // returns nil when ctx ends
+		}()
+		failing := false
+		for {
+			select {
+			case <-ctx.Done():
+				<-done
+				return nil
+			case <-appended:
+				if err := st.AnnounceAppend(ctx); err != nil && ctx.Err() == nil && !failing {
+					m.logger.Warn("cannot announce an append to the other instances; they find it by polling", "err", err)
+					failing = true
+				} else if err == nil {
+					failing = false
+				}
+			}
+		}
+	}
+	return wake, &stage{"log announcements", run}
+}
