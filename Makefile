@@ -7,7 +7,7 @@ FUZZTIME  ?= 20s
 
 ADDR  ?= 127.0.0.1:8080
 
-.PHONY: build run status test test-deps lint bench bench-scale fuzz load vet fmt
+.PHONY: build run status test test-deps lint bench bench-scale fuzz load load-pg vet fmt
 
 build:
 	$(GO) build -o $(BIN) ./cmd/treatywatch
@@ -111,6 +111,35 @@ load: build
 	done; \
 	if [ -z "$$ready" ]; then echo "make load: the server on a fresh ledger did not become ready at $(LOAD_ADDR):" >&2; cat $$dir/serve.log >&2; exit 1; fi; \
 	./bin/treatywatch-load --url http://$(LOAD_ADDR) --token $$token --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION) --db $$db
+
+## load-pg: make load against two serve instances sharing one ledger in a throwaway PostgreSQL cluster
+## (Debian's server binaries, started as the PostgreSQL tests start theirs: as the user postgres when
+## root, on loopback, fsync off, in a temporary folder, stopped at the end). Client i talks to instance
+## i mod 2; at the end the driver checks, through each instance's API, every acknowledged write present
+## exactly once in the shared log.
+LOAD_PG_PORT  ?= 18190
+LOAD_PG_ADDRS ?= 127.0.0.1:18182 127.0.0.1:18183
+load-pg: build
+	@set -e; dir=$$(mktemp -d); chmod 755 $$dir; pids=; pgbin=; \
+	for b in "$$(pg_config --bindir 2>/dev/null)" $$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do \
+		if [ -n "$$b" ] && [ -x "$$b/initdb" ]; then pgbin=$$b; break; fi; done; \
+	if [ -z "$$pgbin" ]; then echo "make load-pg needs PostgreSQL's server binaries (initdb, pg_ctl): sudo apt-get install postgresql" >&2; exit 1; fi; \
+	as() { if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- "$$@"; else "$$@"; fi; }; \
+	mkdir $$dir/pg $$dir/pglog; if [ "$$(id -u)" = 0 ]; then chown postgres $$dir/pg $$dir/pglog; fi; \
+	trap 'for p in $$pids; do kill $$p 2>/dev/null || true; wait $$p 2>/dev/null || true; done; as $$pgbin/pg_ctl -D $$dir/pg -m immediate stop >/dev/null 2>&1 || true; rm -rf $$dir' EXIT; \
+	as $$pgbin/initdb -D $$dir/pg -A trust -U postgres -E UTF8 --locale=C >$$dir/pglog/initdb.log 2>&1; \
+	as $$pgbin/pg_ctl -D $$dir/pg -l $$dir/pglog/server.log -w -o "-p $(LOAD_PG_PORT) -c listen_addresses=127.0.0.1 -k $$dir/pg -c fsync=off -c max_connections=200" start >/dev/null; \
+	export TREATYWATCH_DB=postgres://postgres@127.0.0.1:$(LOAD_PG_PORT)/postgres; \
+	export TREATYWATCH_SECRETS_KEY=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); \
+	./$(BIN) seed --quiet; \
+	token=$$(./$(BIN) token create --role officer --name load | tail -n 1); \
+	urls=; n=0; for a in $(LOAD_PG_ADDRS); do n=$$((n+1)); \
+		./$(BIN) serve --addr $$a --no-seed >$$dir/serve-$$n.log 2>&1 & pids="$$pids $$!"; \
+		urls="$$urls$${urls:+,}http://$$a"; done; \
+	for a in $(LOAD_PG_ADDRS); do ready=; for i in $$(seq 150); do \
+		curl -sf http://$$a/readyz >/dev/null 2>&1 && { ready=1; break; }; sleep 0.2; done; \
+		if [ -z "$$ready" ]; then echo "make load-pg: the instance at $$a did not become ready:" >&2; cat $$dir/serve-*.log >&2; exit 1; fi; done; \
+	./bin/treatywatch-load --url $$urls --token $$token --clients $(LOAD_CLIENTS) --duration $(LOAD_DURATION)
 
 ## lint: golangci-lint v2, pinned in go.mod as a tool (no downloaded binary), with the linters and the
 ## import-direction rule of .golangci.yml.

@@ -36,6 +36,7 @@ func main() {
 // config is the load to drive.
 type config struct {
 	base     string
+	bases    []string // base split at its commas: the instances
 	token    string
 	treaty   string
 	clients  int
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs := flag.NewFlagSet("treatywatch-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	fs.StringVar(&c.base, "url", "http://127.0.0.1:8080", "base URL of a treatywatch server on loopback")
+	fs.StringVar(&c.base, "url", "http://127.0.0.1:8080", "base URL of a treatywatch server on loopback; several, comma-separated, for instances sharing one ledger: client i uses the i-th modulo their number, and each one's log is checked")
 	fs.StringVar(&c.token, "token", getenv("TREATYWATCH_TOKEN"), "officer token for the writes (default $TREATYWATCH_TOKEN)")
 	fs.StringVar(&c.treaty, "treaty", "XVIII-16", "treaty to read and write")
 	fs.IntVar(&c.clients, "clients", 100, "concurrent clients")
@@ -60,9 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := checkLoopback(c.base); err != nil {
-		fmt.Fprintln(stderr, "treatywatch-load:", err)
-		return 2
+	c.bases = strings.Split(c.base, ",")
+	for _, b := range c.bases {
+		if err := checkLoopback(b); err != nil {
+			fmt.Fprintln(stderr, "treatywatch-load:", err)
+			return 2
+		}
 	}
 	if c.token == "" {
 		fmt.Fprintln(stderr, "treatywatch-load: --token (an officer token) is required: treatywatch token create --role officer --name load")
@@ -219,7 +223,16 @@ const (
 
 // drive runs the clients and checks the ledger afterwards.
 func drive(ctx context.Context, cfg config) (*report, error) {
-	c := &client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}, cfg: cfg}
+	if len(cfg.bases) == 0 {
+		cfg.bases = []string{cfg.base}
+	}
+	shared := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}
+	instances := make([]*client, len(cfg.bases))
+	for i, b := range cfg.bases {
+		ic := cfg
+		ic.base = b
+		instances[i] = &client{http: shared, cfg: ic}
+	}
 	// The participants that write: the reference list shipped with
 	// treatywatch, which the server resolves too.
 	dir, err := events.NewDirectory()
@@ -251,6 +264,7 @@ func drive(ctx context.Context, cfg config) (*report, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range cfg.clients {
+		c := instances[i%len(instances)]
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(cfg.seed, uint64(i))) //nolint:gosec // G404: a load mix, not a secret
 			for runCtx.Err() == nil {
@@ -329,11 +343,17 @@ func drive(ctx context.Context, cfg config) (*report, error) {
 		}
 	}
 	prefix := fmt.Sprintf("load %s #", run)
-	found, err := c.logFromAPI(ctx, prefix)
-	if err != nil {
-		return nil, err
+	for _, c := range instances {
+		found, err := c.logFromAPI(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		source := "API log pages"
+		if len(instances) > 1 {
+			source += " of " + c.cfg.base
+		}
+		rep.checks = append(rep.checks, check(source, writes, found))
 	}
-	rep.checks = append(rep.checks, check("API log pages", writes, found))
 	if cfg.db != "" {
 		found, err := logFromFile(ctx, cfg.db, prefix)
 		if err != nil {

@@ -74,6 +74,33 @@ func TestDriveAgainstARealServer(t *testing.T) {
 	if code := run(ctx, []string{"--url", "http://192.0.2.1:8080", "--token", secret}, &out, &errb, func(string) string { return "" }); code != 2 {
 		t.Fatalf("a non-loopback target was accepted (exit %d)", code)
 	}
+	if code := run(ctx, []string{"--url", hs.URL + ",http://192.0.2.1:8080", "--token", secret}, &out, &errb, func(string) string { return "" }); code != 2 {
+		t.Fatalf("a non-loopback target among several was accepted (exit %d)", code)
+	}
+
+	// Two servers on the one ledger, as two instances: the clients share
+	// the load and each server's log pages are checked. (Another treaty:
+	// the first run's acts are in the Hanoi Convention.)
+	def2 := def
+	def2.ID, def2.ShortTitle = "XVIII-99", "Second Convention"
+	if _, err := l.AddTreaty(ctx, def2, events.Metadata{}); err != nil {
+		t.Fatal(err)
+	}
+	hs2 := httptest.NewServer(srv.Handler())
+	defer hs2.Close()
+	out.Reset()
+	code = run(ctx, []string{"--url", hs.URL + "," + hs2.URL, "--treaty", "XVIII-99", "--token", secret, "--clients", "8", "--duration", "2s"}, &out, &errb, func(string) string { return "" })
+	if code != 0 {
+		t.Fatalf("two instances: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	for _, u := range []string{hs.URL, hs2.URL} {
+		if !strings.Contains(out.String(), "ledger (API log pages of "+u+"): ") {
+			t.Fatalf("two instances: no check of %s's log:\n%s", u, out.String())
+		}
+	}
+	if strings.Count(out.String(), ": ok\n") != 2 {
+		t.Fatalf("two instances: both checks should pass:\n%s", out.String())
+	}
 }
 
 // TestCheckFindsLostDuplicatedAndMisplacedWrites builds a real ledger file
