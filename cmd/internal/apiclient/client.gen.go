@@ -619,7 +619,7 @@ type StreamEventsParams struct {
 
 // ExportLogParams defines parameters for ExportLog.
 type ExportLogParams struct {
-	// Format jsonl (the archive, the default) or csv.
+	// Format csv (the default, any reader) or jsonl (the archive; an admin token).
 	Format *ExportLogParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Treaty Only this treaty's stream (id or name); such an archive cannot be imported.
@@ -1042,7 +1042,7 @@ type ClientInterface interface {
 
 	// ExportLog The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
 	//
-	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=csv (the default) is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised, for any reader. format=jsonl is the archive, for an admin token only (it is the whole ledger, payloads unredacted, token hashes included): one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. A transfer that fails after the first byte is cut off, never ended as if complete.
 	//
 	// Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
 	ExportLog(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1387,7 +1387,7 @@ func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, r
 
 // ExportLog The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
 //
-// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=csv (the default) is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised, for any reader. format=jsonl is the archive, for an admin token only (it is the whole ledger, payloads unredacted, token hashes included): one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. A transfer that fails after the first byte is cut off, never ended as if complete.
 //
 // Corresponds with GET /api/v1/export/log (the `ExportLog` operationId).
 func (c *Client) ExportLog(ctx context.Context, params *ExportLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5282,7 +5282,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportLogWithResponse The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
 	//
-	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+	// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=csv (the default) is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised, for any reader. format=jsonl is the archive, for an admin token only (it is the whole ledger, payloads unredacted, token hashes included): one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. A transfer that fails after the first byte is cut off, never ended as if complete.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5818,6 +5818,8 @@ type ExportLogResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -5832,6 +5834,11 @@ func (r ExportLogResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ExportLogResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportLogResponse) GetJSON403() *Error {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -8454,7 +8461,7 @@ func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, para
 
 // ExportLogWithResponse The event log as the archive (JSON Lines, which `treatywatch import-log` reads) or as CSV, streamed (what `treatywatch export log` prints)
 //
-// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=jsonl is the archive: one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. format=csv is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised. A transfer that fails after the first byte is cut off, never ended as if complete.
+// Written as it is read from the ledger, one page at a time, so a log of any length exports in constant memory. format=csv (the default) is one row per event for spreadsheets, pandas and R, payloads redacted and formula-like cells neutralised, for any reader. format=jsonl is the archive, for an admin token only (it is the whole ledger, payloads unredacted, token hashes included): one event per line with every stored field (position, stream, version, type, schema_version, valid_date, recorded_at, metadata, the payload verbatim and the hash in hexadecimal); an archive of the whole log imports into an empty ledger with the same positions and hash chain. A transfer that fails after the first byte is cut off, never ended as if complete.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9279,6 +9286,13 @@ func ParseExportLogResponse(rsp *http.Response) (*ExportLogResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest Error

@@ -17,7 +17,7 @@ import (
 
 // exportRoutes are the export routes; routeTable lists them.
 func (s *Server) exportRoutes() []route {
-	log := route{method: http.MethodGet, pattern: "/api/v1/export/log", access: reader, surface: apiSurface, h: s.api(s.handleExportLog)}
+	log := route{method: http.MethodGet, pattern: "/api/v1/export/log", access: reader, surface: apiSurface, h: s.archiveNeedsAdmin(s.api(s.handleExportLog))}
 	log.stream = true // a long log takes longer than the request timeout; the handler lifts the write deadline
 	return []route{
 		log,
@@ -25,10 +25,25 @@ func (s *Server) exportRoutes() []route {
 	}
 }
 
+// archiveNeedsAdmin lets a request for the archive (format=jsonl) through
+// to next only with an admin token: the archive is the whole ledger, as
+// a backup is, payloads unredacted (token hashes included), where the
+// CSV and the log pages show them redacted to any reader.
+func (s *Server) archiveNeedsAdmin(next http.Handler) http.Handler {
+	gated := s.authAPI(admin, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("format") == "jsonl" {
+			gated.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // handleExportLog answers GET /api/v1/export/log?format=jsonl|csv
-// [&treaty=ID][&until=POS|DATE|TIME]: the archive (jsonl, the default:
-// every stored field, which import-log reads) or the CSV of the log,
-// streamed. A log
+// [&treaty=ID][&until=POS|DATE|TIME]: the CSV of the log (the default)
+// or the archive (jsonl, for an admin token: every stored field, which
+// import-log reads), streamed. A log
 // holding a subscription of schema version 1 with its secret in the
 // payload is refused as an archive (409 refused) before anything is sent:
 // the API has no --include-legacy-secrets.
@@ -40,9 +55,9 @@ func (s *Server) handleExportLog(w http.ResponseWriter, r *http.Request) error {
 		name string
 	)
 	switch q.Get("format") {
-	case "jsonl", "":
+	case "jsonl":
 		f, ct, name = export.LogArchive, "application/jsonl; charset=utf-8", "jsonl"
-	case "csv":
+	case "csv", "":
 		f, ct, name = export.LogCSV, "text/csv; charset=utf-8", "csv"
 	default:
 		return badRequestf("format %q: want jsonl or csv", q.Get("format"))

@@ -44,7 +44,7 @@ func exportOf(t *testing.T, st export.LogReader, f export.LogFormat, filter expo
 func TestExportLogAPIIsTheArchive(t *testing.T) {
 	t.Parallel()
 	e := MustEnv(t, envOptions{})
-	r := e.Get("/api/v1/export/log") // format=jsonl by default
+	r := e.Do(http.MethodGet, "/api/v1/export/log?format=jsonl", e.Admin, "", nil)
 	wantStatus(t, r, http.StatusOK)
 	if ct, cd := r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"); ct != "application/jsonl; charset=utf-8" || cd != `attachment; filename="treatywatch-log.jsonl"` {
 		t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
@@ -101,7 +101,7 @@ func TestExportAPIRefusals(t *testing.T) {
 		{"/api/v1/export/log?format=xlsx", 400, `format "xlsx": want jsonl or csv`},
 		{"/api/v1/export/log?format=csv&until=soon", 400, `until: "soon": want a log position`},
 		{"/api/v1/export/log?format=csv&until=-3", 400, "position -3: want 1 or more"},
-		{"/api/v1/export/log?format=jsonl&treaty=XXVII-99", 404, `unknown treaty "XXVII-99"`},
+		{"/api/v1/export/log?format=csv&treaty=XXVII-99", 404, `unknown treaty "XXVII-99"`},
 		{"/api/v1/treaties/hanoi/export?format=pdf", 400, `format "pdf": want csv or json`},
 		{"/api/v1/treaties/hanoi/export?format=csv&as_of=2026-02-30", 400, "February 2026 has 28 days"},
 		{"/api/v1/treaties/XXVII-99/export?format=csv", 404, `unknown treaty "XXVII-99"`},
@@ -111,9 +111,31 @@ func TestExportAPIRefusals(t *testing.T) {
 			t.Errorf("GET %s: %d %s; want %d and %q", tc.path, r.Status, r.Body, tc.status, tc.want)
 		}
 	}
-	for _, p := range []string{"/api/v1/export/log?format=csv", "/api/v1/treaties/hanoi/export?format=csv"} {
+	for _, p := range []string{"/api/v1/export/log?format=csv", "/api/v1/export/log", "/api/v1/treaties/hanoi/export?format=csv"} {
 		wantStatus(t, e.Get(p), http.StatusUnauthorized)
 		wantStatus(t, e.Do(http.MethodGet, p, e.Viewer, "", nil), http.StatusOK)
+	}
+}
+
+// TestExportLogAPIArchiveNeedsAnAdmin: the archive is the whole ledger
+// unredacted (token hashes included), so even on a public instance it is
+// sent only for an admin token (401 without one, 403 for an officer or a
+// viewer), while the CSV of the log, redacted, is any reader's, and the
+// default.
+func TestExportLogAPIArchiveNeedsAnAdmin(t *testing.T) {
+	t.Parallel()
+	e := MustEnv(t, envOptions{})
+	wantStatus(t, e.Get("/api/v1/export/log?format=jsonl"), http.StatusUnauthorized)
+	for _, tok := range []string{e.Viewer, e.Officer} {
+		if r := e.Do(http.MethodGet, "/api/v1/export/log?format=jsonl", tok, "", nil); r.Status != http.StatusForbidden || !strings.Contains(r.Err(t).Message, "needs role admin") {
+			t.Errorf("the archive for a non-admin token: %d %s", r.Status, r.Body)
+		}
+	}
+	wantStatus(t, e.Do(http.MethodGet, "/api/v1/export/log?format=jsonl", e.Admin, "", nil), http.StatusOK)
+	r := e.Get("/api/v1/export/log")
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || bytes.Contains(r.Body, []byte(`"hash"`)) {
+		t.Errorf("the default export of the log: %q, want the redacted CSV", ct)
 	}
 }
 
@@ -170,12 +192,12 @@ func TestExportLogAPIRefusesALegacySecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := e.Get("/api/v1/export/log?format=jsonl")
+	r := e.Do(http.MethodGet, "/api/v1/export/log?format=jsonl", e.Admin, "", nil)
 	if r.Status != http.StatusConflict || r.Err(t).Code != "refused" || !strings.Contains(string(r.Body), fmt.Sprintf("position %d is a subscription recorded before treatywatch 0.2", got[0].Position)) ||
 		strings.Contains(string(r.Body), "abc123secret") {
 		t.Errorf("archive with a legacy secret: %d %s", r.Status, r.Body)
 	}
-	wantStatus(t, e.Get(fmt.Sprintf("/api/v1/export/log?format=jsonl&until=%d", got[0].Position-1)), http.StatusOK)
+	wantStatus(t, e.Do(http.MethodGet, fmt.Sprintf("/api/v1/export/log?format=jsonl&until=%d", got[0].Position-1), e.Admin, "", nil), http.StatusOK)
 	r = e.Get("/api/v1/export/log?format=csv")
 	wantStatus(t, r, http.StatusOK)
 	if b := string(r.Body); strings.Contains(b, "abc123secret") || strings.Contains(b, "s3cr3t-hmac") || !strings.Contains(b, "legacy_secrets_in_log") {
@@ -272,7 +294,13 @@ func exportThrough(t *testing.T, st *sqlite.Store, query string) (*countingWrite
 	watch.mu.Lock()
 	watch.w = w
 	watch.mu.Unlock()
-	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/export/log?"+query, nil))
+	secret, _, err := l.CreateToken(t.Context(), "Admin Ann", events.RoleAdmin, events.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/export/log?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	srv.Handler().ServeHTTP(w, req)
 	if w.status != http.StatusOK {
 		t.Fatalf("export: status %d", w.status)
 	}
@@ -304,8 +332,9 @@ func TestExportLogAPIStreams(t *testing.T) {
 				t.Fatalf("%d events: page %d was read before page %d was written (bytes written at each read: %v)", n, i+1, i, written)
 			}
 		}
-		if !strings.Contains(w.sink.String(), fmt.Sprintf(`"position":%d,`, n)) {
-			t.Errorf("%d events: the export does not end with position %d", n, n)
+		// The last event is the admin token exportThrough created.
+		if !strings.Contains(w.sink.String(), fmt.Sprintf(`"position":%d,`, n+1)) {
+			t.Errorf("%d events: the export does not end with position %d", n, n+1)
 		}
 		heap[n] = w.maxHeap
 		t.Logf("%d events: %d bytes in %d writes, %d pages, heap in use at most %.1f MiB", n, w.bytes, w.writes, len(written), float64(w.maxHeap)/(1<<20))
