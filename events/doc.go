@@ -33,5 +33,7 @@
 // records (storage.go: Delivery, Pace, DeadMessage, Lease, Fence, Claim)
 // in which notifiers and notifiers/pubsub declare theirs. Those records
 // are data only; what they mean is their consumer's, how they are kept is
-// the adapter's (events/sqlite).
+// the adapter's (events/sqlite, events/postgres). Store.Import takes a
+// whole exported log into an empty store, every event checked by the one
+// ImportCheck every backend uses.
 package events

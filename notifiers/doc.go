@@ -16,9 +16,11 @@
 // It owns side effects only: it never decides whether an act is valid
 // (package events) nor computes a treaty's status (package projections).
 // Its durable state (the outbox, dead letters, schedules' last runs,
-// settings, the sender lease) sits behind the ports it declares in
-// store.go (Store), in the plain records of package events; the storage
-// adapter (events/sqlite) implements them and notifiers/outboxtest is
-// their contract suite. It writes no SQL and does not import
+// settings, the sender's and the scheduler's leases) sits behind the ports
+// it declares in store.go (Store), in the plain records of package events;
+// the storage adapters (events/sqlite, events/postgres) implement them and
+// notifiers/outboxtest is their contract suite. One sender and one
+// scheduler run at a time among all the processes on one ledger: each
+// holds its lease, and its writes carry the lease's fence. It writes no SQL and does not import
 // database/sql.
 package notifiers

@@ -23,7 +23,14 @@
 // Ledger), the answers of keyed writes and the Slack requests it accepted
 // (through the ledger store's ports events.AnswerStore and
 // events.SeenRequestStore). It writes no SQL and does not import
-// database/sql: the storage adapter (events/sqlite) does.
+// database/sql: the storage adapters (events/sqlite, events/postgres) do.
+//
+// For analysts it serves the exports (exports.go: the log's CSV, the
+// archive for an admin token, a treaty's participant table, all streamed
+// through cmd/internal/export), the diffs and forecasts (analysis.go:
+// projections.DiffStatuses and ForecastProgress), and the charts
+// (charts.go: cmd/internal/chart's drawings of projections.CurveOf, as SVG
+// or PNG).
 //
 // Idempotency records (the Idempotency-Key header) are kept in the
 // ledger's store (DurableIdempotency): the answer of a write is kept by
