@@ -197,7 +197,7 @@ func (s *Scheduler) schedules(ctx context.Context) ([]schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []schedule{{name: "timed", spec: TimedSchedule, sched: timed}}
+	out := []schedule{{name: timedScheduleName, spec: TimedSchedule, sched: timed}}
 	subs, err := s.subs.current(ctx)
 	if err != nil {
 		return nil, err
@@ -217,9 +217,32 @@ func (s *Scheduler) schedules(ctx context.Context) ([]schedule, error) {
 			s.logger.ErrorContext(ctx, "subscription has an invalid digest schedule", "subscription", id, "err", err)
 			continue
 		}
-		out = append(out, schedule{name: "digest:" + id, spec: sub.Digest, sched: sched, sub: &sub})
+		out = append(out, schedule{name: digestScheduleName(id), spec: sub.Digest, sched: sched, sub: &sub})
 	}
 	return out, nil
+}
+
+// timedScheduleName is the schedule of the timed notices (countdowns,
+// entry-into-force days, signature windows closing).
+const timedScheduleName = "timed"
+
+// digestScheduleName is the schedule of a subscription's digest.
+func digestScheduleName(subscription string) string { return "digest:" + subscription }
+
+// ScheduleNames returns the names under which the Scheduler keeps the
+// last runs of its schedules (ScheduleStore.LastRun) for these
+// subscriptions: the timed notices' and each digest's. A copy of a
+// ledger's notifier state carries these runs so that its scheduler goes
+// on from them: a digest then covers what happened since the last one,
+// rather than since the copy was first served.
+func ScheduleNames(subs []events.Subscription) []string {
+	names := []string{timedScheduleName}
+	for _, sub := range subs {
+		if sub.Digest != "" {
+			names = append(names, digestScheduleName(sub.ID))
+		}
+	}
+	return names
 }
 
 // RunDue runs, once each, the schedules that came due between their last

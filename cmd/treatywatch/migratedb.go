@@ -13,6 +13,7 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/events/sqlite"
+	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 )
 
@@ -183,6 +184,21 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 		}
 	}
 
+	runs, err := scheduleRuns(ctx, src)
+	if err != nil {
+		return p, err
+	}
+	if len(runs) > 0 {
+		p.copies = append(p.copies, func(ctx context.Context) (string, error) {
+			for _, r := range runs {
+				if _, err := dst.RecordRun(ctx, r.name, r.at, nil); err != nil {
+					return "", fmt.Errorf("record the last run of %s: %w", r.name, err)
+				}
+			}
+			return fmt.Sprintf("copied the last runs of %d schedules (digests and timed notices), so that the next ones cover what happened since", len(runs)), nil
+		})
+	}
+
 	counts, err := src.DeliveryCounts(ctx)
 	if err != nil {
 		return p, fmt.Errorf("migrate-db: read the source's deliveries: %w", err)
@@ -194,6 +210,36 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 		p.notes = append(p.notes, fmt.Sprintf("the delivery history (%d sent, %d dead) stays in the source: the copy's notifier starts from the copied offset", counts[events.DeliverySent], counts[events.DeliveryDead]))
 	}
 	return p, nil
+}
+
+// scheduleRun is a schedule's last run.
+type scheduleRun struct {
+	name string
+	at   time.Time
+}
+
+// scheduleRuns returns the last runs the source's scheduler recorded, for
+// the timed notices and the digests of its active subscriptions.
+func scheduleRuns(ctx context.Context, src *sqlite.Store) ([]scheduleRun, error) {
+	l, err := events.NewLedger(src, events.LedgerConfig{Now: time.Now})
+	if err != nil {
+		return nil, fmt.Errorf("migrate-db: %w", err)
+	}
+	subs, err := l.Subscriptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate-db: read the source's subscriptions: %w", err)
+	}
+	var out []scheduleRun
+	for _, name := range notifiers.ScheduleNames(subs) {
+		at, err := src.LastRun(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("migrate-db: read the last run of %s: %w", name, err)
+		}
+		if !at.IsZero() {
+			out = append(out, scheduleRun{name: name, at: at})
+		}
+	}
+	return out, nil
 }
 
 // copyOffset sets the notifier group's offset in the target: it takes the

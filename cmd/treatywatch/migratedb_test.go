@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -253,5 +254,50 @@ func TestGrantService(t *testing.T) {
 	c.db = filepath.Join(t.TempDir(), "x.db")
 	if r := c.run("", "grant-service", role); r.code != 2 || !strings.Contains(r.stderr, "an SQLite file has no roles") {
 		t.Fatalf("grant-service on an SQLite file: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestMigrateDBCarriesTheSchedulesLastRuns: a digest subscription whose
+// digest last ran on the source, and the timed notices' last run, are
+// carried to the copy with their times, so the copy's scheduler goes on
+// from them (its next digest covers what happened since the last one,
+// not only what happens after the copy is first served).
+func TestMigrateDBCarriesTheSchedulesLastRuns(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed", "--quiet")
+	c.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16", "--digest", "0 9 * * 1", "--tz", "Europe/Vienna")
+	c.ok("subscribe", "--sink", "console", "--treaty", "XXVI-9")
+	src := openSQLite(t, c.db)
+	l, err := events.NewLedger(src, events.LedgerConfig{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := l.Subscriptions(t.Context())
+	if err != nil || len(subs) != 2 {
+		t.Fatalf("subscriptions %v, %v", subs, err)
+	}
+	names := notifiers.ScheduleNames(subs)
+	if len(names) != 2 {
+		t.Fatalf("schedules %v: want the timed notices' and the one digest's", names)
+	}
+	ran := map[string]time.Time{}
+	for i, name := range names {
+		at := time.Date(2026, 11, 30, 8, 0, i, 0, time.UTC)
+		if _, err := src.RecordRun(t.Context(), name, at, nil); err != nil {
+			t.Fatal(err)
+		}
+		ran[name] = at
+	}
+	url := pgtest.NewDatabase(t)
+	out := c.ok("migrate-db", "--from", c.db, "--to", url)
+	if !strings.Contains(out, "copied the last runs of 2 schedules") {
+		t.Errorf("migrate-db said:\n%s", out)
+	}
+	dst := openPostgres(t, url)
+	for name, at := range ran {
+		got, err := dst.LastRun(t.Context(), name)
+		if err != nil || !got.Equal(at) {
+			t.Errorf("the copy's last run of %s: %v, %v; want %v", name, got, err, at)
+		}
 	}
 }
