@@ -442,13 +442,20 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := h.start(io.Discard, io.Discard, "notify", "run")
+	// Done when every act's message is posted and every delivery is
+	// recorded as sent: a message posted by a killed round is confirmed
+	// (asked of Slack) before it is marked, after it is seen posted.
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		ids := map[string]int{}
 		for _, p := range fake.Posts() {
 			ids[p.DeliveryID()]++
 		}
-		if len(ids) >= acts || time.Now().After(deadline) {
+		var sent int
+		if err := db.QueryRow(`SELECT count(*) FROM notify_deliveries WHERE status = 'sent'`).Scan(&sent); err != nil {
+			t.Fatal(err)
+		}
+		if (len(ids) >= acts && sent >= acts) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
