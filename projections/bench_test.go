@@ -191,7 +191,7 @@ func BenchmarkRebuild(b *testing.B) {
 				b.Fatalf("folded %d events of %d treaties, want %d of %d", n, len(sum), total, benchTreaties)
 			}
 		})
-		ratios.add(pairCount, "replay", res, 0)
+		ratios.Add(pairCount, "replay", res, 0)
 	})
 }
 
