@@ -2,91 +2,27 @@ package postgres
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sealing"
 )
 
 // Compile-time check that Store implements events.SecretStore.
 var _ events.SecretStore = (*Store)(nil)
 
-// secretsKeyLen is the length of the AES-256 key that seals sink secrets.
-const secretsKeyLen = 32
-
-// keyCheckLabel is what the key check of sink_secrets_key authenticates.
-const keyCheckLabel = "treatywatch sink secrets key check"
-
-// sealer seals and opens sink secrets with the secrets key, which every
-// instance on one database must be given (Config.SecretsKey or
-// Config.SecretsKeyFile): it is never stored in the database. The first
-// instance that seals a secret records the key's check (an HMAC of a fixed
-// label under the key) in sink_secrets_key; an instance given another key
-// refuses to seal or open, naming the mismatch, rather than seal a secret
-// the other instances cannot open. Safe for concurrent use.
-type sealer struct {
-	key     []byte // Config.SecretsKey; nil: read keyFile
-	keyFile string // Config.SecretsKeyFile
-
-	mu      sync.Mutex
-	aead    cipher.AEAD
-	check   string // hex HMAC of keyCheckLabel under the key
-	checked bool   // the check matched the database's
-}
-
-func newSealer(key []byte, keyFile string) *sealer {
-	return &sealer{key: key, keyFile: keyFile}
-}
-
-func (k *sealer) describe() string {
-	if k.key != nil || k.keyFile == "" {
-		return "the configured secrets key"
+// needKey is the refusal of a PostgreSQL store given neither a secrets key
+// nor a key file: every instance must seal with the same key, which the
+// database never holds.
+func (s *Store) needKey() error {
+	if !s.sealer.HasKey() && s.sealer.KeyFile() == "" {
+		return fmt.Errorf("a PostgreSQL store keeps sink secrets sealed with a secrets key that every instance is given, and none was: set Config.SecretsKey or Config.SecretsKeyFile (the same key on every instance): %w", events.ErrInvalid)
 	}
-	return k.keyFile
-}
-
-// cipher returns the AEAD, reading the key (and creating its file, 0600,
-// when create is set and it does not exist).
-func (k *sealer) cipher(create bool) (cipher.AEAD, string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.aead != nil {
-		return k.aead, k.check, nil
-	}
-	key := k.key
-	if key == nil {
-		if k.keyFile == "" {
-			return nil, "", fmt.Errorf("a PostgreSQL store keeps sink secrets sealed with a secrets key that every instance is given, and none was: set Config.SecretsKey or Config.SecretsKeyFile (the same key on every instance): %w", events.ErrInvalid)
-		}
-		var err error
-		if key, err = readKeyFile(k.keyFile, create); err != nil {
-			return nil, "", err
-		}
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, "", fmt.Errorf("secrets key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, "", fmt.Errorf("secrets key: %w", err)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(keyCheckLabel))
-	k.aead, k.check = aead, hex.EncodeToString(mac.Sum(nil))
-	return k.aead, k.check, nil
+	return nil
 }
 
 // KeyMismatchError is returned when the secrets key a store was given is
@@ -109,10 +45,7 @@ func (e *KeyMismatchError) Unwrap() error { return events.ErrRefused }
 // record is set and the database has none, it records it (the first
 // instance to seal a secret).
 func (s *Store) checkKey(ctx context.Context, tx pgx.Tx, check string, record bool) error {
-	s.sealer.mu.Lock()
-	done := s.sealer.checked
-	s.sealer.mu.Unlock()
-	if done {
+	if s.keyChecked.Load() {
 		return nil
 	}
 	if record {
@@ -130,11 +63,9 @@ func (s *Store) checkKey(ctx context.Context, tx pgx.Tx, check string, record bo
 		return fmt.Errorf("read the secrets key check: %w", err)
 	}
 	if !hmac.Equal([]byte(kept), []byte(check)) {
-		return &KeyMismatchError{Key: s.sealer.describe()}
+		return &KeyMismatchError{Key: s.sealer.Describe()}
 	}
-	s.sealer.mu.Lock()
-	s.sealer.checked = true
-	s.sealer.mu.Unlock()
+	s.keyChecked.Store(true)
 	return nil
 }
 
@@ -142,19 +73,17 @@ func (s *Store) checkKey(ctx context.Context, tx pgx.Tx, check string, record bo
 // AES-256-GCM under the secrets key and stored in sink_secrets, replacing
 // any.
 func (s *Store) PutSinkSecret(ctx context.Context, subscription string, secret events.SinkSecret) error {
-	aead, check, err := s.sealer.cipher(true)
+	if err := s.needKey(); err != nil {
+		return err
+	}
+	check, err := s.sealer.Check(true)
 	if err != nil {
 		return err
 	}
-	plain, err := json.Marshal(secret) //nolint:gosec // G117: marshalled to be sealed, never stored or sent as is
+	sealed, err := s.sealer.Seal(subscription, secret)
 	if err != nil {
 		return err
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return fmt.Errorf("seal sink secret: %w", err)
-	}
-	sealed := aead.Seal(nonce, nonce, plain, []byte(subscription))
 	return s.portTx(ctx, func(tx pgx.Tx) error {
 		if err := s.checkKey(ctx, tx, check, true); err != nil {
 			return err
@@ -182,25 +111,17 @@ func (s *Store) SinkSecret(ctx context.Context, subscription string) (events.Sin
 	if err != nil {
 		return events.SinkSecret{}, fmt.Errorf("read sink secret of %s: %w", subscription, err)
 	}
-	aead, check, err := s.sealer.cipher(false)
+	if err := s.needKey(); err != nil {
+		return events.SinkSecret{}, err
+	}
+	check, err := s.sealer.Check(false)
 	if err != nil {
 		return events.SinkSecret{}, err
 	}
 	if err := s.portTx(ctx, func(tx pgx.Tx) error { return s.checkKey(ctx, tx, check, false) }); err != nil {
 		return events.SinkSecret{}, err
 	}
-	if len(sealed) < aead.NonceSize() {
-		return events.SinkSecret{}, fmt.Errorf("sink secret of %s: sealed value too short", subscription)
-	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(subscription))
-	if err != nil {
-		return events.SinkSecret{}, fmt.Errorf("sink secret of %s cannot be opened with %s (another key, or the row was changed): %w", subscription, s.sealer.describe(), err)
-	}
-	var out events.SinkSecret
-	if err := json.Unmarshal(plain, &out); err != nil {
-		return events.SinkSecret{}, fmt.Errorf("sink secret of %s: %w", subscription, err)
-	}
-	return out, nil
+	return s.sealer.Open(subscription, sealed)
 }
 
 // DeleteSinkSecret implements events.SecretStore.
@@ -224,45 +145,6 @@ func (s *Store) SinkSecretIDs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func readKeyFile(path string, create bool) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && create {
-		key := make([]byte, secretsKeyLen)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return readKeyFile(path, false) // another process made it first
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create the secrets key file: %w", err)
-		}
-		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("write the secrets key file: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("write the secrets key file: %w", err)
-		}
-		return key, f.Close()
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("the secrets key file %s is missing, so the stored webhook URLs and secrets cannot be read: copy it from another instance or the backup, or subscribe those sinks again: %w", path, events.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the secrets key file: %w", err)
-	}
-	return ParseSecretsKey(strings.TrimSpace(string(b)))
-}
-
-// ParseSecretsKey parses a secrets key written as 64 hexadecimal digits
-// (the form of the key file and of TREATYWATCH_SECRETS_KEY).
-func ParseSecretsKey(s string) ([]byte, error) {
-	key, err := hex.DecodeString(s)
-	if err != nil || len(key) != secretsKeyLen {
-		return nil, &events.InvalidError{Field: "secrets key", Reason: "want 64 hexadecimal digits (32 bytes)"}
-	}
-	return key, nil
-}
+// ParseSecretsKey is sealing.ParseKey: a secrets key written as 64
+// hexadecimal digits (the key file's form, and TREATYWATCH_SECRETS_KEY's).
+func ParseSecretsKey(v string) ([]byte, error) { return sealing.ParseKey(v) }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sealing"
 )
 
 // Config holds the options of a Store. The zero Config is valid: Open
@@ -62,8 +64,8 @@ func (c Config) Validate() error {
 	if c.MaxConns < 0 {
 		return &events.InvalidError{Field: "MaxConns", Reason: "must not be negative"}
 	}
-	if c.SecretsKey != nil && len(c.SecretsKey) != secretsKeyLen {
-		return &events.InvalidError{Field: "SecretsKey", Reason: fmt.Sprintf("%d bytes, want %d", len(c.SecretsKey), secretsKeyLen)}
+	if err := sealing.CheckKey(c.SecretsKey); err != nil {
+		return err
 	}
 	if c.ReadAhead < -1 {
 		return &events.InvalidError{Field: "ReadAhead", Reason: "want a page size, 0 for the default or -1 for never"}
@@ -87,8 +89,10 @@ type Store struct {
 	where string // host:port/database, for messages; never the password
 	now   func() time.Time
 	log   *slog.Logger
-	// sealer seals and opens sink secrets (secrets.go).
-	sealer *sealer
+	// sealer seals and opens sink secrets (secrets.go); keyChecked is set
+	// once its key's check matched the database's.
+	sealer     *sealing.Sealer
+	keyChecked atomic.Bool
 
 	// appending holds a token while an Append or an Import of this Store
 	// runs: the database's append lock serialises appends anyway, and
@@ -156,7 +160,7 @@ func Open(ctx context.Context, url string, cfg Config, logger *slog.Logger) (*St
 		return nil, fmt.Errorf("open event store %s: %w", where, err)
 	}
 	s := &Store{pool: pool, where: where, now: cfg.Now, log: logger, appending: make(chan struct{}, 1), readAhead: cfg.ReadAhead,
-		sealer: newSealer(cfg.SecretsKey, cfg.SecretsKeyFile)}
+		sealer: sealing.New(cfg.SecretsKey, cfg.SecretsKeyFile, "copy it from another instance or the backup, or subscribe those sinks again")}
 	s.ra.init()
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()

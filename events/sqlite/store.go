@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/sealing"
 )
 
 // driverName is the database/sql driver that mattn/go-sqlite3 registers.
@@ -64,8 +64,8 @@ func (c Config) Validate() error {
 	if c.ReadConns < 0 {
 		return &events.InvalidError{Field: "ReadConns", Reason: "must not be negative"}
 	}
-	if c.SecretsKey != nil && len(c.SecretsKey) != secretsKeyLen {
-		return &events.InvalidError{Field: "SecretsKey", Reason: fmt.Sprintf("%d bytes, want %d", len(c.SecretsKey), secretsKeyLen)}
+	if err := sealing.CheckKey(c.SecretsKey); err != nil {
+		return err
 	}
 	return nil
 }
@@ -98,10 +98,7 @@ type Store struct {
 	versions map[string]int64
 
 	// The key that seals sink secrets (secrets.go).
-	secretsKey     []byte
-	secretsKeyFile string
-	keyMu          sync.Mutex
-	aead           cipher.AEAD
+	sealer *sealing.Sealer
 
 	// On the write connection.
 	appendHead *sql.Stmt // version of a stream, last position and hash
@@ -204,10 +201,12 @@ func Open(ctx context.Context, path string, cfg Config, logger *slog.Logger) (*S
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
 
-	s := &Store{path: abs, now: cfg.Now, log: logger, secretsKey: cfg.SecretsKey, secretsKeyFile: cfg.SecretsKeyFile}
-	if s.secretsKeyFile == "" {
-		s.secretsKeyFile = abs + ".secrets-key"
+	keyFile := cfg.SecretsKeyFile
+	if keyFile == "" {
+		keyFile = abs + ".secrets-key"
 	}
+	s := &Store{path: abs, now: cfg.Now, log: logger,
+		sealer: sealing.New(cfg.SecretsKey, keyFile, "restore it from the backup made with the database, or subscribe those sinks again")}
 	if err := s.open(ctx, cfg); err != nil {
 		if cerr := s.Close(); cerr != nil {
 			return nil, errors.Join(err, cerr)
