@@ -23,6 +23,9 @@ type ledgerStore interface {
 	events.SeenRequestStore
 	notifiers.Store
 	pubsub.OffsetStore
+	// VerifyReport walks the hash chain (see events/sqlite and
+	// events/postgres).
+	VerifyReport(ctx context.Context, kept *events.KeptHead) (events.VerifyReport, error)
 	Close() error
 }
 
@@ -124,19 +127,7 @@ func redactDB(db string) string {
 }
 
 // verifyReport walks the hash chain of the open store, whichever its
-// backend, and reports as events/sqlite does.
-func (m *Main) verifyReport(ctx context.Context, kept *sqlite.KeptHead) (sqlite.VerifyReport, error) {
-	switch st := any(m.store).(type) {
-	case *sqlite.Store:
-		return st.VerifyReport(ctx, kept)
-	case *postgres.Store:
-		var k *postgres.KeptHead
-		if kept != nil {
-			k = &postgres.KeptHead{Position: kept.Position, Hash: kept.Hash}
-		}
-		rep, err := st.VerifyReport(ctx, k)
-		return sqlite.VerifyReport{Events: rep.Events, Head: rep.Head, Hash: rep.Hash, Breaks: rep.Breaks, More: rep.More}, err
-	default:
-		return sqlite.VerifyReport{}, fmt.Errorf("verify: the %T store cannot verify its log", m.store)
-	}
+// backend.
+func (m *Main) verifyReport(ctx context.Context, kept *events.KeptHead) (events.VerifyReport, error) {
+	return m.store.VerifyReport(ctx, kept)
 }

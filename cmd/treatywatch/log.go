@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/treatywatch/treatywatch/events/sqlite"
 	"text/tabwriter"
 
 	"github.com/treatywatch/treatywatch/cmd/internal/export"
@@ -98,7 +97,7 @@ func runVerify(ctx context.Context, m *Main, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	var kept *sqlite.KeptHead
+	var kept *events.KeptHead
 	if *expect != "" {
 		k, err := parseKeptHead(*expect)
 		if err != nil {
@@ -148,17 +147,17 @@ func runVerify(ctx context.Context, m *Main, args []string) error {
 }
 
 // parseKeptHead parses POSITION:HASH (hexadecimal), the head verify prints.
-func parseKeptHead(s string) (sqlite.KeptHead, error) {
+func parseKeptHead(s string) (events.KeptHead, error) {
 	pos, hexHash, ok := strings.Cut(s, ":")
 	p, err := strconv.ParseInt(pos, 10, 64)
 	if !ok || err != nil || p < 0 {
-		return sqlite.KeptHead{}, fmt.Errorf("%q: want POSITION:HASH, as verify prints it", s)
+		return events.KeptHead{}, fmt.Errorf("%q: want POSITION:HASH, as verify prints it", s)
 	}
 	h, err := hex.DecodeString(hexHash)
 	if err != nil || (p > 0 && len(h) != 32) {
-		return sqlite.KeptHead{}, fmt.Errorf("%q: the hash must be 64 hexadecimal digits", s)
+		return events.KeptHead{}, fmt.Errorf("%q: the hash must be 64 hexadecimal digits", s)
 	}
-	return sqlite.KeptHead{Position: p, Hash: h}, nil
+	return events.KeptHead{Position: p, Hash: h}, nil
 }
 
 // writeFileAtomic writes b to path through a temporary file in the same

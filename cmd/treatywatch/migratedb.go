@@ -101,7 +101,7 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("migrate-db: %w", err)
 	}
-	rep, err := dst.VerifyReport(ctx, &postgres.KeptHead{Position: srcRep.Head, Hash: srcRep.Hash})
+	rep, err := dst.VerifyReport(ctx, &events.KeptHead{Position: srcRep.Head, Hash: srcRep.Hash})
 	if err != nil {
 		return fmt.Errorf("migrate-db: verify the copy: %w", err)
 	}

@@ -10,34 +10,15 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// VerifyReport is what VerifyReport found.
-type VerifyReport struct {
-	// Events is the number of rows read.
-	Events int64
-	// Head is the position of the last event, 0 for an empty log.
-	Head int64
-	// Hash is the last event's stored hash, nil for an empty log. Keep
-	// it (with Head) elsewhere and pass it back as Config.Expect to
-	// detect a later truncation of the log, which the chain alone cannot
-	// reveal.
-	Hash []byte
-	// Breaks are the positions where the log is not what Append wrote,
-	// in position order, at most MaxBreaks of them; Truncated says more
-	// were found. Empty when the log is intact.
-	Breaks []events.TamperError
-	// More reports that breaks beyond MaxBreaks were found.
-	More bool
-}
+// VerifyReport is events.VerifyReport: what VerifyReport found.
+type VerifyReport = events.VerifyReport
 
-// MaxBreaks is the number of breaks a VerifyReport lists.
-const MaxBreaks = 100
+// KeptHead is events.KeptHead: a head of the log an earlier verification
+// recorded, which the log must still hold.
+type KeptHead = events.KeptHead
 
-// KeptHead is a head of the log recorded by an earlier verification: the
-// log must still hold an event at Position whose hash is Hash.
-type KeptHead struct {
-	Position int64
-	Hash     []byte
-}
+// MaxBreaks is events.MaxBreaks, the number of breaks a VerifyReport lists.
+const MaxBreaks = events.MaxBreaks
 
 // Verify walks the whole log and returns a *events.TamperError (wrapping
 // events.ErrTampered) naming the first position where it is not what
@@ -89,11 +70,11 @@ func (s *Store) VerifyReport(ctx context.Context, kept *KeptHead) (VerifyReport,
 		rep.Events++
 		breaks := v.row(&raw)
 		for _, b := range breaks {
-			rep.add(b)
+			rep.AddBreak(b)
 		}
 		rep.Head = v.head
 		if kept != nil && v.head == kept.Position && !bytes.Equal(v.lastStored, kept.Hash) && len(breaks) == 0 {
-			rep.add(events.TamperError{Position: kept.Position, Reason: fmt.Sprintf("its hash %x is not the kept head's %x: the log was rewritten from here or earlier", v.lastStored, kept.Hash)})
+			rep.AddBreak(events.TamperError{Position: kept.Position, Reason: fmt.Sprintf("its hash %x is not the kept head's %x: the log was rewritten from here or earlier", v.lastStored, kept.Hash)})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -103,18 +84,10 @@ func (s *Store) VerifyReport(ctx context.Context, kept *KeptHead) (VerifyReport,
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	if kept != nil && kept.Position > rep.Head {
-		rep.add(events.TamperError{Position: rep.Head + 1, Reason: fmt.Sprintf("the log ends at position %d, before the kept head at %d: its tail was removed", rep.Head, kept.Position)})
+		rep.AddBreak(events.TamperError{Position: rep.Head + 1, Reason: fmt.Sprintf("the log ends at position %d, before the kept head at %d: its tail was removed", rep.Head, kept.Position)})
 	}
 	rep.Hash = v.lastStored
 	return rep, nil
-}
-
-func (r *VerifyReport) add(b events.TamperError) {
-	if len(r.Breaks) < MaxBreaks {
-		r.Breaks = append(r.Breaks, b)
-		return
-	}
-	r.More = true
 }
 
 // rawRow holds one row of sqlVerify as the driver returns it, so that
