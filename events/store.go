@@ -2,11 +2,12 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"iter"
 )
 
-// Store is the event log the Ledger writes to and reads from. The events/sqlite
-// package implements it; its contract test suite is events/storetest.
+// Store is the event log the Ledger writes to and reads from. events/sqlite and
+// events/postgres implement it; its contract test suite is events/storetest.
 //
 // Implementations must be safe for concurrent use by multiple goroutines,
 // and, for a store on a file, by multiple processes.
@@ -49,4 +50,33 @@ type Store interface {
 	// *LogImportError (wrapping ErrInvalid); an error of log is returned
 	// wrapped.
 	Import(ctx context.Context, log iter.Seq2[Envelope, error]) (int64, error)
+}
+
+// CheckAppends validates the input of Store.Append and returns the number
+// of records: every part names a stream and a non-negative expected
+// version, and every record a type and a schema version of 1 or more,
+// else an *InvalidError naming the first that does not. Every backend
+// checks with it before it writes; the payloads are checked as the events
+// are built.
+func CheckAppends(appends []StreamAppend) (int, error) {
+	n := 0
+	for _, sa := range appends {
+		if sa.Stream == "" {
+			return 0, &InvalidError{Field: "stream", Reason: "empty stream id"}
+		}
+		if sa.ExpectedVersion < 0 {
+			return 0, &InvalidError{Field: "expected version", Reason: fmt.Sprintf("stream %s: %d is negative", sa.Stream, sa.ExpectedVersion)}
+		}
+		for i := range sa.Records {
+			r := &sa.Records[i]
+			switch {
+			case r.Type == "":
+				return 0, &InvalidError{Field: "type", Reason: fmt.Sprintf("stream %s, record %d: empty type", sa.Stream, i)}
+			case r.SchemaVersion < 1:
+				return 0, &InvalidError{Field: "schema version", Reason: fmt.Sprintf("stream %s, record %d (%s): schema version %d, want 1 or more", sa.Stream, i, r.Type, r.SchemaVersion)}
+			}
+		}
+		n += len(sa.Records)
+	}
+	return n, nil
 }

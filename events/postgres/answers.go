@@ -48,7 +48,7 @@ func answerArgs(a events.Answer, at time.Time) ([]any, error) {
 // before the commit. If answer returns an error, nothing is written and
 // the error is returned as is.
 func (s *Store) AppendAnswer(ctx context.Context, answer func(stored []events.Envelope) (events.Answer, error), appends ...events.StreamAppend) ([]events.Envelope, error) {
-	n, err := checkAppends(appends)
+	n, err := events.CheckAppends(appends)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, status = exc
 // same transaction, after the events are inserted. If answer returns an
 // error, the transaction is rolled back and the error returned as is.
 func (s *Store) AppendAnswer(ctx context.Context, answer func(stored []events.Envelope) (events.Answer, error), appends ...events.StreamAppend) ([]events.Envelope, error) {
-	n, err := checkAppends(appends)
+	n, err := events.CheckAppends(appends)
 	if err != nil {
 		return nil, err
 	}

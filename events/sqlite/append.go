@@ -26,7 +26,7 @@ import (
 //
 // The returned envelopes share their Payload bytes with the records.
 func (s *Store) Append(ctx context.Context, appends ...events.StreamAppend) ([]events.Envelope, error) {
-	n, err := checkAppends(appends)
+	n, err := events.CheckAppends(appends)
 	if err != nil {
 		return nil, err
 	}
@@ -73,32 +73,6 @@ func (s *Store) noteVersion(stream string, version int64) {
 	if version > s.versions[stream] {
 		s.versions[stream] = version
 	}
-}
-
-// checkAppends validates the input of Append and returns the number of
-// records. Payloads are checked as the events are built (see builder),
-// before anything is inserted.
-func checkAppends(appends []events.StreamAppend) (int, error) {
-	n := 0
-	for _, sa := range appends {
-		if sa.Stream == "" {
-			return 0, &events.InvalidError{Field: "stream", Reason: "empty stream id"}
-		}
-		if sa.ExpectedVersion < 0 {
-			return 0, &events.InvalidError{Field: "expected version", Reason: fmt.Sprintf("stream %s: %d is negative", sa.Stream, sa.ExpectedVersion)}
-		}
-		for i := range sa.Records {
-			r := &sa.Records[i]
-			switch {
-			case r.Type == "":
-				return 0, &events.InvalidError{Field: "type", Reason: fmt.Sprintf("stream %s, record %d: empty type", sa.Stream, i)}
-			case r.SchemaVersion < 1:
-				return 0, &events.InvalidError{Field: "schema version", Reason: fmt.Sprintf("stream %s, record %d (%s): schema version %d, want 1 or more", sa.Stream, i, r.Type, r.SchemaVersion)}
-			}
-		}
-		n += len(sa.Records)
-	}
-	return n, nil
 }
 
 // remember records the last event known to be committed, for appendOne.
