@@ -26,7 +26,7 @@
 // dead letters, schedules, settings: outbox.go; leases and their fences:
 // lease.go), pubsub.OffsetStore (offsets.go), events.AnswerStore
 // (answers.go, in the append's transaction), events.SeenRequestStore
-// (replays.go) and events.SecretStore (secrets.go, sealed under a key
+// (replays.go) and events.SecretStore (secrets.go, sealed by events/sealing under a key
 // every instance is given), in the tables of migrations 0010-0015, named
 // and laid out as SQLite's. Where SQLite relied on its single writer, a
 // write is one statement PostgreSQL makes atomic on its row (INSERT … ON

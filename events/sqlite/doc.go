@@ -19,7 +19,8 @@
 // The database file and its -wal and -shm are its owner's only (0600).
 // The store implements events.SecretStore: sink secrets are sealed with
 // AES-256-GCM under a key kept beside the database (Config.SecretsKeyFile)
-// or given (Config.SecretsKey), never stored in plain text.
+// or given (Config.SecretsKey), never stored in plain text (events/sealing
+// does the sealing; this package stores the sealed bytes).
 //
 // The Store is also the storage adapter of every other package: it
 // implements, next to their migrations, the ports those packages declare
