@@ -195,10 +195,28 @@ func (s *Server) cacheKey(r *http.Request, route string) (string, string, bool) 
 	return route + "|" + id + "|" + asOf.String(), s.cfg.Runner.StampAt(id, asOf), true
 }
 
+// statementsParam reads the statements parameter of the status and
+// participant-table reads: "summary" (the default: statements counted)
+// or "full" (their texts inlined).
+func statementsParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("statements"); v {
+	case "", "summary":
+		return false, nil
+	case "full":
+		return true, nil
+	default:
+		return false, badRequestf("statements %q: must be summary (the default: statements counted) or full (their texts inlined)", v)
+	}
+}
+
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
+	full, err := statementsParam(r)
+	if err != nil {
+		return err
+	}
 	if key, stamp, ok := s.cacheKey(r, "status"); ok {
-		sb := statusBodies{s: s, rowsKey: "rows" + key[len("status"):], stamp: stamp}
-		return s.writeCachedBody(w, key, stamp, func() ([]byte, error) {
+		sb := statusBodies{s: s, rowsKey: "rows" + key[len("status"):] + "|" + strconv.FormatBool(full), stamp: stamp, full: full}
+		return s.writeCachedBody(w, key+"|"+strconv.FormatBool(full), stamp, func() ([]byte, error) {
 			st, err := s.requestedStatus(r)
 			if err != nil {
 				return nil, err
@@ -210,14 +228,18 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, statusAnswer(st, full))
 	return nil
 }
 
 func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request) error {
+	full, err := statementsParam(r)
+	if err != nil {
+		return err
+	}
 	if key, stamp, ok := s.cacheKey(r, "participants"); ok {
-		sb := statusBodies{s: s, rowsKey: "rows" + key[len("participants"):], stamp: stamp}
-		return s.writeCachedBody(w, key, stamp, func() ([]byte, error) {
+		sb := statusBodies{s: s, rowsKey: "rows" + key[len("participants"):] + "|" + strconv.FormatBool(full), stamp: stamp, full: full}
+		return s.writeCachedBody(w, key+"|"+strconv.FormatBool(full), stamp, func() ([]byte, error) {
 			st, err := s.requestedStatus(r)
 			if err != nil {
 				return nil, err
@@ -229,12 +251,34 @@ func (s *Server) handleTreatyParticipants(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	rows := st.Participants
-	if rows == nil {
-		rows = []projections.Participation{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows})
+	writeJSON(w, http.StatusOK, participantsAnswer(st, full))
 	return nil
+}
+
+// handleTreatyParticipant answers one participant's row in one treaty's
+// status, whole: its declarations, reservations and unofficial steps with
+// their texts, which the table answers count.
+func (s *Server) handleTreatyParticipant(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.requestedStatus(r)
+	if err != nil {
+		return err
+	}
+	dir, err := s.cfg.Ledger.Directory(r.Context())
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	p, err := dir.Resolve(name)
+	if err != nil {
+		return err
+	}
+	for _, row := range st.Participants {
+		if row.Participant == p.Name {
+			writeJSON(w, http.StatusOK, map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participant": row})
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s has no act on %s as of %s", events.ErrNotFound, p.Name, st.Treaty, st.AsOf)
 }
 
 // timeline returns a treaty's counted instruments over time, folded from

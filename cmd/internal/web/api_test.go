@@ -55,7 +55,7 @@ func TestReadEndpoints(t *testing.T) {
 	})
 
 	t.Run("status is the status --json contract", func(t *testing.T) {
-		r := e.Get("/api/v1/treaties/" + hanoi + "/status")
+		r := e.Get("/api/v1/treaties/" + hanoi + "/status?statements=full")
 		wantStatus(t, r, http.StatusOK)
 		var raw map[string]json.RawMessage
 		r.JSON(t, &raw)

@@ -111,11 +111,13 @@ func (s *Server) writeCachedBody(w http.ResponseWriter, key, stamp string, build
 
 // statusBodies builds the status and participant-table answers of one
 // treaty and date, with the participant rows (nearly all of either
-// answer's bytes) encoded once, under rowsKey, for both.
+// answer's bytes) encoded once, under rowsKey, for both: whole rows with
+// full, summaryRows otherwise.
 type statusBodies struct {
 	s       *Server
 	rowsKey string
 	stamp   string
+	full    bool
 }
 
 // rows returns the JSON array of st's participant rows.
@@ -125,15 +127,15 @@ func (sb statusBodies) rows(st projections.Status) ([]byte, error) {
 		if rows == nil {
 			rows = []projections.Participation{}
 		}
-		return appendRows(make([]byte, 0, 256*len(rows)), rows)
+		return appendRows(make([]byte, 0, 256*len(rows)), rows, sb.full)
 	})
 }
 
 // status returns the status answer: st encoded with its rows spliced in,
-// byte for byte what encodeJSON(st) gives.
+// byte for byte what encodeJSON gives for statusAnswer(st, sb.full).
 func (sb statusBodies) status(st projections.Status) ([]byte, error) {
 	if st.Participants == nil {
-		return encodeJSON(st) // "participants": null, and nothing to share
+		return encodeJSON(statusAnswer(st, sb.full)) // "participants": null, and nothing to share
 	}
 	rows, err := sb.rows(st)
 	if err != nil {
@@ -147,14 +149,14 @@ func (sb statusBodies) status(st projections.Status) ([]byte, error) {
 	}
 	const tail = `"participants":null}`
 	if !bytes.HasSuffix(b, []byte(tail)) { // Participants is no longer the last field
-		return encodeJSON(st)
+		return encodeJSON(statusAnswer(st, sb.full))
 	}
 	b = append(b[:len(b)-len("null}")], rows...)
 	return append(b, '}', '\n'), nil
 }
 
 // participants returns the participant-table answer, byte for byte what
-// encodeJSON gives for {"treaty", "as_of", "participants"}.
+// encodeJSON gives for participantsAnswer(st, sb.full).
 func (sb statusBodies) participants(st projections.Status) ([]byte, error) {
 	rows, err := sb.rows(st)
 	if err != nil {
@@ -205,4 +207,28 @@ func (c *bodyCache) answer(key, stamp string, build func() ([]byte, error)) ([]b
 		c.put(key, stamp, f.body)
 	}
 	return f.body, f.err
+}
+
+// statusAnswer is what a status answer encodes: st itself with full, its
+// statusSummary otherwise.
+func statusAnswer(st projections.Status, full bool) any {
+	if full {
+		return st
+	}
+	return statusSummary{Status: st, Participants: summaryRows(st.Participants)}
+}
+
+// participantsAnswer is what a participant-table answer encodes: the
+// treaty, the date and its rows, whole with full, summaryRows otherwise
+// (an empty list rather than null).
+func participantsAnswer(st projections.Status, full bool) map[string]any {
+	rows := st.Participants
+	if rows == nil {
+		rows = []projections.Participation{}
+	}
+	var v any = rows
+	if !full {
+		v = summaryRows(rows)
+	}
+	return map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": v}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,26 +85,36 @@ func TestStatusBodiesEqualTheirWholeEncoding(t *testing.T) {
 			},
 		},
 	} {
-		sb := statusBodies{s: &Server{}, rowsKey: "rows|XVIII-16|2026-06-01", stamp: "s1"}
-		got, err := sb.status(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := encodeJSON(st)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("status body\n got %s\nwant %s", got, want)
-		}
-		rows := st.Participants
-		if rows == nil {
-			rows = []projections.Participation{}
-		}
-		got, err = sb.participants(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ = encodeJSON(map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": rows})
-		if !bytes.Equal(got, want) {
-			t.Fatalf("participants body\n got %s\nwant %s", got, want)
+		for _, full := range []bool{false, true} {
+			sb := statusBodies{s: &Server{}, rowsKey: "rows|XVIII-16|2026-06-01|" + strconv.FormatBool(full), stamp: "s1", full: full}
+			got, err := sb.status(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := any(st)
+			if !full {
+				whole = statusSummary{Status: st, Participants: summaryRows(st.Participants)}
+			}
+			want, _ := encodeJSON(whole)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("status body (full %v)\n got %s\nwant %s", full, got, want)
+			}
+			rows := st.Participants
+			if rows == nil {
+				rows = []projections.Participation{}
+			}
+			table := any(rows)
+			if !full {
+				table = summaryRows(rows)
+			}
+			got, err = sb.participants(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ = encodeJSON(map[string]any{"treaty": st.Treaty, "as_of": st.AsOf, "participants": table})
+			if !bytes.Equal(got, want) {
+				t.Fatalf("participants body (full %v)\n got %s\nwant %s", full, got, want)
+			}
 		}
 	}
 }
@@ -133,13 +144,26 @@ func TestAppendRowsEqualsJSONMarshal(t *testing.T) {
 		rows = append(rows, row)
 	}
 	for _, rs := range [][]projections.Participation{nil, {}, rows} {
-		got, err := appendRows(nil, rs)
+		got, err := appendRows(nil, rs, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := json.Marshal(rs)
 		if !bytes.Equal(got, want) {
-			t.Fatalf("appendRows\n got %s\nwant %s", got, want)
+			t.Fatalf("appendRows full\n got %s\nwant %s", got, want)
 		}
+		got, err = appendRows(nil, rs, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ = json.Marshal(summaryRows(rs))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendRows summary\n got %s\nwant %s", got, want)
+		}
+	}
+	// The summary counts what the whole row lists, and lists no text.
+	got, _ := appendRows(nil, rows[1:2], false)
+	if want := `"statements":{"declarations":2,"reservations":0,"unofficial":0}`; !bytes.Contains(got, []byte(want)) || bytes.Contains(got, []byte(`"note"`)) {
+		t.Fatalf("summary row %s: want %s and no statement text", got, want)
 	}
 }

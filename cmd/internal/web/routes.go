@@ -83,6 +83,7 @@ func (s *Server) routeTable() []route {
 		api(http.MethodGet, "/api/v1/treaties/{id}", reader, s.handleTreaty),
 		api(http.MethodGet, "/api/v1/treaties/{id}/status", reader, s.handleStatus),
 		api(http.MethodGet, "/api/v1/treaties/{id}/participants", reader, s.handleTreatyParticipants),
+		api(http.MethodGet, "/api/v1/treaties/{id}/participants/{name}", reader, s.handleTreatyParticipant),
 		api(http.MethodGet, "/api/v1/treaties/{id}/timeline", reader, s.handleTimeline),
 		api(http.MethodGet, "/api/v1/treaties/{id}/diff", reader, s.handleDiff),         // analysis.go
 		api(http.MethodGet, "/api/v1/treaties/{id}/forecast", reader, s.handleForecast), // analysis.go

@@ -13,8 +13,10 @@ import (
 // for byte what json.Marshal gives (TestAppendRowsEqualsJSONMarshal keeps
 // it so), without reflection: these rows are nearly all of a status
 // answer's bytes, and a busy treaty's answer is encoded again after every
-// write.
-func appendRows(b []byte, rows []projections.Participation) ([]byte, error) {
+// write. With full, each row is the whole projections.Participation (its
+// statements' texts inlined); otherwise it is the row's summaryRow, the
+// statements counted.
+func appendRows(b []byte, rows []projections.Participation, full bool) ([]byte, error) {
 	if rows == nil {
 		return append(b, "null"...), nil
 	}
@@ -38,10 +40,20 @@ func appendRows(b []byte, rows []projections.Participation) ([]byte, error) {
 		}
 		b = append(b, `,"entry_into_force":`...)
 		b = appendDatePtr(b, r.EntryIntoForce)
-		b = append(b, `,"declarations":`...)
-		b = appendStatements(b, r.Declarations)
-		b = append(b, `,"reservations":`...)
-		b = appendStatements(b, r.Reservations)
+		if full {
+			b = append(b, `,"declarations":`...)
+			b = appendStatements(b, r.Declarations)
+			b = append(b, `,"reservations":`...)
+			b = appendStatements(b, r.Reservations)
+		} else {
+			b = append(b, `,"statements":{"declarations":`...)
+			b = strconv.AppendInt(b, int64(len(r.Declarations)), 10)
+			b = append(b, `,"reservations":`...)
+			b = strconv.AppendInt(b, int64(len(r.Reservations)), 10)
+			b = append(b, `,"unofficial":`...)
+			b = strconv.AppendInt(b, int64(len(r.Unofficial)), 10)
+			b = append(b, '}')
+		}
 		b = append(b, `,"withdrawal_notified":`...)
 		b = appendDatePtr(b, r.WithdrawalNotified)
 		b = append(b, `,"withdrawal_effective":`...)
@@ -64,7 +76,7 @@ func appendRows(b []byte, rows []projections.Participation) ([]byte, error) {
 			}
 			b = append(b, ']')
 		}
-		if len(r.Unofficial) > 0 {
+		if full && len(r.Unofficial) > 0 {
 			b = append(b, `,"unofficial":`...)
 			b = appendStatements(b, r.Unofficial)
 		}
@@ -150,4 +162,57 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// summaryRow is a participant row of the status and participant-table
+// answers in their default form: the row without its statements' texts,
+// which a busy treaty accumulates by the thousand (every declaration,
+// objection and reservation would otherwise be inlined in every read of
+// the table), counted instead. The texts are the participant resource's
+// (/api/v1/treaties/{id}/participants/{name}) and the answers' with
+// statements=full.
+type summaryRow struct {
+	Participant            string                 `json:"participant"`
+	ISO3                   string                 `json:"iso3"`
+	Signature              *events.Date           `json:"signature"`
+	Consent                *projections.Consent   `json:"consent"`
+	EntryIntoForce         *events.Date           `json:"entry_into_force"`
+	Statements             statementCounts        `json:"statements"`
+	WithdrawalNotified     *events.Date           `json:"withdrawal_notified"`
+	WithdrawalEffective    *events.Date           `json:"withdrawal_effective"`
+	Earlier                []projections.Tenure   `json:"earlier,omitempty"`
+	ProvisionalApplication *projections.Statement `json:"provisional_application"`
+}
+
+// statementCounts counts a participant's statements by the lists of
+// projections.Participation they are in.
+type statementCounts struct {
+	Declarations int `json:"declarations"`
+	Reservations int `json:"reservations"`
+	Unofficial   int `json:"unofficial"`
+}
+
+// summaryRows returns rows as summaryRows (nil for nil).
+func summaryRows(rows []projections.Participation) []summaryRow {
+	if rows == nil {
+		return nil
+	}
+	out := make([]summaryRow, len(rows))
+	for i, r := range rows {
+		out[i] = summaryRow{
+			Participant: r.Participant, ISO3: r.ISO3, Signature: r.Signature, Consent: r.Consent, EntryIntoForce: r.EntryIntoForce,
+			Statements:         statementCounts{Declarations: len(r.Declarations), Reservations: len(r.Reservations), Unofficial: len(r.Unofficial)},
+			WithdrawalNotified: r.WithdrawalNotified, WithdrawalEffective: r.WithdrawalEffective, Earlier: r.Earlier,
+			ProvisionalApplication: r.ProvisionalApplication,
+		}
+	}
+	return out
+}
+
+// statusSummary is a status answer in its default form: the status with
+// summaryRows for participants (Participants is Status's last field, so
+// the shadowing field keeps its place in the encoding).
+type statusSummary struct {
+	projections.Status
+	Participants []summaryRow `json:"participants"`
 }
