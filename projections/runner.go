@@ -141,8 +141,9 @@ type Runner struct {
 	lru      *list.List // of *histEntry, most recent first
 	histSize int
 	ring     []Transition
-	last     map[string]lastAfter // each treaty's status after its last followed event
-	changed  chan struct{}        // closed and replaced when applied moves
+	last     map[string]lastAfter   // each treaty's status after its last followed event
+	recent   map[string][]recentAct // each treaty's latest followed events, for advanced
+	changed  chan struct{}          // closed and replaced when applied moves
 
 	cacheMu   sync.Mutex
 	cache     map[statusKey]cachedStatus
@@ -419,11 +420,14 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 		} else {
 			tr.Before = ComputeHeadline(h, r.dir, EndOfTime(), parent)
 		}
+		wasRegistered := h.Registered
 		if err := h.Apply(e, p); err != nil {
 			r.dropLocked(treaty)
+			delete(r.recent, treaty)
 			return fmt.Errorf("projections: %w", err)
 		}
 		r.keepLocked(treaty, h)
+		r.noteRecentLocked(treaty, e.Version, p, h, e.Position)
 		as := r.affects[treaty]
 		if as == nil {
 			as = &affectStack{base: r.versions[treaty]}
@@ -441,7 +445,11 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 			r.defs[treaty] = h.Definition
 			parent = r.parentLocked(h.Definition.Parent, EndOfTime())
 			tr.Registered, tr.Definition = true, h.Definition
-			tr.After = ComputeHeadline(h, r.dir, EndOfTime(), parent)
+			if wasRegistered && keepsHeadline(p) {
+				tr.After = tr.Before // a statement counts for nothing: the same standing
+			} else {
+				tr.After = ComputeHeadline(h, r.dir, EndOfTime(), parent)
+			}
 			if r.last == nil {
 				r.last = map[string]lastAfter{}
 			}
@@ -460,6 +468,27 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 		r.ring = append(r.ring[:0], r.ring[len(r.ring)-r.cfg.Transitions:]...)
 	}
 	return nil
+}
+
+// keepsHeadline reports whether p is an act that cannot change a treaty's
+// headline status (Headline: the counts, dates and conditions, not the
+// participant rows): a statement — a declaration, an objection, a
+// territorial application, a reservation or its withdrawal, a declaration
+// of provisional application — or a domestic step. None of them is an
+// instrument, a signature or a withdrawal, which are all a headline is
+// computed from. Most of a busy treaty's acts are statements, and each
+// would otherwise cost a computation of the whole status.
+func keepsHeadline(p events.Payload) bool {
+	act, ok := p.(*events.Act)
+	if !ok {
+		return false
+	}
+	switch a := act.Action; a {
+	case events.Declaration, events.Objection, events.TerritorialApplication, events.Reservation, events.ReservationWithdrawn, events.ProvisionalApplication:
+		return true
+	default:
+		return a.IsUnofficial()
+	}
 }
 
 // historyBefore returns treaty's history at version before: the kept one
@@ -741,6 +770,9 @@ func (r *Runner) Status(ctx context.Context, treaty string, asOf events.Date, kn
 	if st, ok := r.cached(key, stamp); ok {
 		return st, nil
 	}
+	if st, ok := r.advanced(key); ok {
+		return st, nil
+	}
 	h, err := r.history(ctx, treaty)
 	if err != nil {
 		return Status{}, err
@@ -944,11 +976,23 @@ func (r *Runner) Timeline(ctx context.Context, treaty string, asOf events.Date, 
 	stamp := r.stampAtLocked(treaty, asOf)
 	r.mu.RUnlock()
 	r.cacheMu.Lock()
-	if c, ok := r.timelines[key]; ok && c.stamp == stamp {
-		r.cacheMu.Unlock()
+	c, ok := r.timelines[key]
+	r.cacheMu.Unlock()
+	if ok && c.stamp == stamp {
 		return c.points, nil
 	}
-	r.cacheMu.Unlock()
+	if ok && c.stamp.parentVersion == stamp.parentVersion && c.stamp.dirGen == stamp.dirGen && c.stamp.version < stamp.version {
+		// Statements alone since: the counted instruments are the same.
+		r.mu.RLock()
+		_, same := r.sinceLocked(treaty, c.stamp.version, stamp.version, asOf)
+		r.mu.RUnlock()
+		if same {
+			r.cacheMu.Lock()
+			r.timelines[key] = cachedTimeline{stamp: stamp, points: c.points}
+			r.cacheMu.Unlock()
+			return c.points, nil
+		}
+	}
 	h, err := r.history(ctx, treaty)
 	if err != nil {
 		return nil, err

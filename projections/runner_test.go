@@ -79,7 +79,8 @@ func TestRunnerEqualsAFoldOfTheLog(t *testing.T) {
 			dir, _ := events.NewDirectory()
 			names := dir.All()
 			actions := []events.Action{events.Signature, events.Signature, events.Ratification, events.Ratification, events.Accession, events.Approval,
-				events.Declaration, events.Reservation, events.Denunciation, events.IntentAnnounced}
+				events.Declaration, events.Reservation, events.Denunciation, events.IntentAnnounced,
+				events.Objection, events.TerritorialApplication, events.ReservationWithdrawn, events.ProvisionalApplication, events.ParliamentaryApproval}
 			start := events.MustDate("2025-10-25")
 			reg := events.NewRegistry()
 			accepted := 0

@@ -511,13 +511,35 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A full page never changes: the log is append-only, so the matching
+	// events after a position, up to limit of them, are fixed once there
+	// are limit of them. Such a page is kept; the log's last page, still
+	// growing, is read every time.
+	key := fmt.Sprintf("events|%d|%d|%s|%s", after, limit, f.stream, strings.Join(f.types, ","))
+	if b, ok := s.bodies.get(key, fullPage); ok {
+		writeRawJSON(w, http.StatusOK, b)
+		return nil
+	}
 	p, err := s.readPage(r.Context(), after, int(limit), f)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, p)
+	if len(p.Events) < int(limit) {
+		writeJSON(w, http.StatusOK, p)
+		return nil
+	}
+	b, err := encodeJSON(p)
+	if err != nil {
+		writeJSON(w, http.StatusOK, p) // answers the encoding's failure
+		return nil
+	}
+	s.bodies.put(key, fullPage, b)
+	writeRawJSON(w, http.StatusOK, b)
 	return nil
 }
+
+// fullPage is the stamp of a kept page of the log: valid for ever.
+const fullPage = "full"
 
 // redact hides the secrets that some payloads carry from readers of the
 // log: events.Redact (a version-1 subscription's webhook URL and HMAC
