@@ -163,6 +163,12 @@ func (r *Registry) Decode(e Envelope) (Payload, error) {
 		}
 	}
 	p := reg.newFn()
+	if act, ok := p.(*Act); ok && decodeAct(raw, act) {
+		if t := act.EventType(); t != e.Type {
+			return nil, fmt.Errorf("position %d: the payload of a %s event is a %s", e.Position, e.Type, t)
+		}
+		return act, nil
+	}
 	if err := json.Unmarshal(raw, p); err != nil {
 		return nil, fmt.Errorf("position %d: decode %s: %w", e.Position, e.Type, err)
 	}
