@@ -44,6 +44,7 @@ type RunnerConfig struct {
 	// 200,000 participant rows and statements in all.
 	Statuses int
 	// Transitions is how many of the latest events' transitions are kept
+	// (at least; up to a quarter more between trims)
 	// for the consumers that follow the log (older ones are computed again
 	// from the treaty's stream when asked for); default 4,096 (a
 	// transition holds headline statuses only: a few kilobytes).
@@ -464,7 +465,9 @@ func (r *Runner) follow(ctx context.Context, e events.Envelope) error {
 	}
 	r.applied = e.Position
 	r.ring = append(r.ring, tr)
-	if len(r.ring) > r.cfg.Transitions {
+	// Trimmed to the last Transitions once a quarter more have piled up:
+	// trimming at every event would copy the whole ring each time.
+	if len(r.ring) > r.cfg.Transitions+r.cfg.Transitions/4 {
 		r.ring = append(r.ring[:0], r.ring[len(r.ring)-r.cfg.Transitions:]...)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/treatywatch/treatywatch/events"
 	"github.com/treatywatch/treatywatch/events/treatyfile"
@@ -180,6 +181,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", jsonContentType)
 	w.Header().Set("Cache-Control", "no-store")
+	// With its length known the answer goes out in one piece, not chunked.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b) //nolint:gosec // JSON from encoding/json, sent as application/json with nosniff: no HTML context
 }
