@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 	"github.com/treatywatch/treatywatch/projections"
@@ -46,7 +48,8 @@ type notifier struct {
 	router *notifiers.Router
 	sender *notifiers.Sender
 	sched  *notifiers.Scheduler
-	sub    *pubsub.Subscriber
+	// sub is the router's input, the ledger's log (logSubscriber).
+	sub message.Subscriber
 	// runner is the read side the router and the scheduler take
 	// transitions and statuses from; own when the notifier made it (and
 	// so runs it).
@@ -83,9 +86,7 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 		m.logger.Info("removed the stored secrets of subscriptions that no longer exist", "count", swept)
 	}
 	wlog := watermill.NewSlogLogger(m.logger)
-	// The read side is the process's one wake-up: the subscription reads
-	// the log when the runner has followed it further.
-	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
+	sub, err := m.logSubscriber(runner, wlog)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,30 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 		return nil, err
 	}
 	return n, nil
+}
+
+// logSubscriber returns the router's input, the ledger's log in the
+// notifier's consumer group, as the messages pubsub.LogMessage makes of
+// its events. On PostgreSQL it is a watermill-sql v4 Subscriber that reads
+// the events table itself (postgres.NewLogSubscriber): the routers of all
+// instances on the database share the group, each event handled by one
+// of them, once, and the group's offset is the row of log_offsets they
+// lock in turn. On SQLite it is pubsub.Subscriber (one process per file:
+// the offset and claim in watermill_offsets). Either way the read side is
+// the wake-up: the subscription reads the log when the runner has followed
+// it further (on PostgreSQL the runner hears of other instances' appends
+// through LISTEN/NOTIFY).
+func (m *Main) logSubscriber(runner *projections.Runner, wlog watermill.LoggerAdapter) (message.Subscriber, error) {
+	if pg, ok := m.store.(*postgres.Store); ok {
+		return postgres.NewLogSubscriber(pg, postgres.LogSubscriberConfig{
+			Topic:         pubsub.LogTopic,
+			ConsumerGroup: notifierConsumerGroup,
+			Message:       pubsub.LogMessage,
+			Wake:          runner.Changed,
+			PollInterval:  250 * time.Millisecond,
+		}, wlog)
+	}
+	return pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
 }
 
 // Run runs the sender, the scheduler and the router until ctx ends, then
