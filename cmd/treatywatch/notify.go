@@ -55,6 +55,10 @@ type notifier struct {
 	// so runs it).
 	runner *projections.Runner
 	own    bool
+	// announce runs, on a store whose instances announce their
+	// deliveries to each other, the announcements and the listening of
+	// deliveryWake; nil otherwise.
+	announce func(context.Context) error
 }
 
 // newNotifier wires the notifier on the ledger, with the process's read
@@ -104,12 +108,14 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 	if err != nil {
 		return nil, err
 	}
-	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, Store: m.store, Read: runner, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
+	enqueued, announce := m.deliveryWake(n.sender.Wake)
+	n.announce = announce
+	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, Store: m.store, Read: runner, Now: time.Now, OnEnqueued: enqueued}, m.logger)
 	if err != nil {
 		return nil, err
 	}
 	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, Store: m.store, Read: runner, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
-		OnEnqueued: n.sender.Wake, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
+		OnEnqueued: enqueued, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -140,12 +146,69 @@ func (m *Main) logSubscriber(runner *projections.Runner, wlog watermill.LoggerAd
 	return pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
 }
 
+// deliveryAnnouncer is a store whose instances tell each other of the
+// deliveries they write (events/postgres: LISTEN/NOTIFY on one database).
+type deliveryAnnouncer interface {
+	AnnounceDeliveries(ctx context.Context) error
+	ListenDeliveries(ctx context.Context, wake func(), retry time.Duration) error
+}
+
+// deliveryWake returns what the router and the scheduler call once they
+// wrote deliveries and, on a store whose instances announce their
+// deliveries to each other, the run that does it. The routers of all
+// instances share the log, but only the holder of the sender lease sends:
+// so each instance announces its deliveries (after they commit, a burst
+// as one announcement) and wakes its own sender when any instance
+// announces some. The sender polls the outbox as well (every 500 ms), so
+// an announcement lost changes only how soon a delivery is sent. On
+// SQLite the wake-up is wake itself and the run nil.
+func (m *Main) deliveryWake(wake func()) (func(), func(context.Context) error) {
+	st, ok := m.store.(deliveryAnnouncer)
+	if !ok {
+		return wake, nil
+	}
+	due := make(chan struct{}, 1)
+	enqueued := func() {
+		wake()
+		select {
+		case due <- struct{}{}:
+		default: // an announcement is already due
+		}
+	}
+	run := func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = st.ListenDeliveries(ctx, wake, time.Second) // returns nil when ctx ends
+		}()
+		failing := false
+		for {
+			select {
+			case <-ctx.Done():
+				<-done
+				return nil
+			case <-due:
+				if err := st.AnnounceDeliveries(ctx); err != nil && ctx.Err() == nil && !failing {
+					m.logger.Warn("cannot announce deliveries to the other instances; the sender finds them by polling", "err", err)
+					failing = true
+				} else if err == nil {
+					failing = false
+				}
+			}
+		}
+	}
+	return enqueued, run
+}
+
 // Run runs the sender, the scheduler and the router until ctx ends, then
 // closes the subscriber.
 func (n *notifier) Run(ctx context.Context) error {
 	runs := []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run}
 	if n.own {
 		runs = append(runs, n.runner.Run)
+	}
+	if n.announce != nil {
+		runs = append(runs, n.announce)
 	}
 	err := runAll(ctx, runs...)
 	return errors.Join(err, n.sub.Close())
