@@ -141,6 +141,12 @@ func (m *Main) logSubscriber(runner *projections.Runner, wlog watermill.LoggerAd
 			Message:       pubsub.LogMessage,
 			Wake:          runner.Changed,
 			PollInterval:  250 * time.Millisecond,
+			// A batch is read, and its events acknowledged, in one
+			// transaction: 16 route a backlog ~3x faster than 1 (the
+			// group's row is locked and moved once per batch); a crash
+			// delivers the unacknowledged rest again, which adds no
+			// delivery (UNIQUE(subscription, dedup_key)).
+			BatchSize: 16,
 		}, wlog)
 	}
 	return pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
