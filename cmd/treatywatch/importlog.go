@@ -12,6 +12,7 @@ import (
 
 	"github.com/treatywatch/treatywatch/cmd/internal/export"
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 )
 
@@ -74,6 +75,11 @@ func runImportLog(ctx context.Context, m *Main, args []string) error {
 func (m *Main) notifierStartsAt(ctx context.Context, head int64) error {
 	if head == 0 {
 		return nil
+	}
+	if pg, ok := m.store.(*postgres.Store); ok {
+		// The notifier reads the log through watermill-sql there
+		// (logSubscriber): its offset is the group's row of log_offsets.
+		return pg.SetLogOffset(ctx, notifierConsumerGroup, head)
 	}
 	now := time.Now()
 	c := events.Claim{Topic: pubsub.LogTopic, Group: notifierConsumerGroup, Holder: fmt.Sprintf("import-log-%d", os.Getpid()), Until: now.Add(time.Minute)}

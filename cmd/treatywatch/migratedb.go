@@ -17,10 +17,6 @@ import (
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 )
 
-// migrateDBHolder names the claim migrate-db takes to set the copied
-// notifier offset.
-const migrateDBHolder = "treatywatch migrate-db"
-
 // runMigrateDB copies an SQLite ledger into an empty PostgreSQL database:
 // every event with its position, version, recorded time and hash (the
 // chain is recomputed on arrival, event by event, and walked again in the
@@ -175,13 +171,15 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 		return p, fmt.Errorf("migrate-db: read the source's notifier offset: %w", err)
 	}
 	if offset > 0 {
-		if offsets, ok := any(dst).(pubsub.OffsetStore); ok {
-			p.copies = append(p.copies, func(ctx context.Context) (string, error) {
-				return copyOffset(ctx, offsets, offset)
-			})
-		} else {
-			p.leftBehind = append(p.leftBehind, fmt.Sprintf("the notifier's offset (position %d): the PostgreSQL backend has no offset store yet, and without it a notifier on the copy would notify every event again", offset))
-		}
+		// The copy's notifier reads the log through watermill-sql
+		// (postgres.NewLogSubscriber): its group's offset is the row of
+		// log_offsets, which its router resumes after.
+		p.copies = append(p.copies, func(ctx context.Context) (string, error) {
+			if err := dst.SetLogOffset(ctx, notifierConsumerGroup, offset); err != nil {
+				return "", fmt.Errorf("set the notifier's offset in the target: %w", err)
+			}
+			return fmt.Sprintf("copied the notifier's offset (position %d)", offset), nil
+		})
 	}
 
 	runs, err := scheduleRuns(ctx, src)
@@ -240,23 +238,6 @@ func scheduleRuns(ctx context.Context, src *sqlite.Store) ([]scheduleRun, error)
 		}
 	}
 	return out, nil
-}
-
-// copyOffset sets the notifier group's offset in the target: it takes the
-// group's claim, commits the offset and releases it.
-func copyOffset(ctx context.Context, offsets pubsub.OffsetStore, offset int64) (string, error) {
-	now := time.Now()
-	c := events.Claim{Topic: pubsub.LogTopic, Group: notifierConsumerGroup, Holder: migrateDBHolder, Until: now.Add(time.Minute)}
-	if _, ok, err := offsets.TakeClaim(ctx, c, now, ""); err != nil || !ok {
-		return "", fmt.Errorf("take the notifier's claim in the target (ok %v): %w", ok, err)
-	}
-	if ok, err := offsets.CommitOffset(ctx, c, offset); err != nil || !ok {
-		return "", fmt.Errorf("commit the notifier's offset in the target (ok %v): %w", ok, err)
-	}
-	if _, err := offsets.ReleaseClaim(ctx, c); err != nil {
-		return "", fmt.Errorf("release the notifier's claim in the target: %w", err)
-	}
-	return fmt.Sprintf("copied the notifier's offset (position %d)", offset), nil
 }
 
 // pages yields the source's log, one page of ReadAll at a time.

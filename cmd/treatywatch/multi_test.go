@@ -249,6 +249,12 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	_ = procA.Process.Kill() // SIGKILL, mid-run: no cleanup, no release of the leases
 	_ = procA.Wait()
 	killedAt := time.Now()
+	// The routers of both share the log's consumer group (watermill-sql,
+	// the group's row of log_offsets): where it stood when A died.
+	offsetAtKill, err := st.LogOffset(ctx, "notifier")
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 
 	waitFor(t, 30*time.Second, "the survivor holding the scheduler and sender leases", func() bool {
@@ -285,6 +291,19 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "every act's notification, the sentinel's last", func() bool { return len(onChannel("C0MULTI")) >= len(writes)+1 })
 	waitFor(t, 30*time.Second, "the digest run by the survivor", func() bool { return len(onChannel("C0DIGEST")) >= 1 })
+	// The survivor's router went on in the group from where the routers
+	// of both had taken it, to the head: the routing moved to it.
+	head, err := st.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the notifier group's offset at the head", func() bool {
+		pos, err := st.LogOffset(ctx, "notifier")
+		return err == nil && pos == head
+	})
+	if offsetAtKill >= head {
+		t.Errorf("the group's offset was %d when A died and the head is %d: the survivor routed nothing", offsetAtKill, head)
+	}
 
 	// The ledger holds each write exactly once, at its acknowledged position.
 	seen := map[string][]int64{}
@@ -322,5 +341,6 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	if r := c.run("", "verify"); r.code != 0 {
 		t.Errorf("verify: exit %d %s", r.code, r.stderr)
 	}
-	t.Logf("%d writes (%d acknowledged by A, %d by B before the kill), %d posts; the survivor held both leases %s after the kill", len(writes), ackedBy[0], ackedBy[1], len(fake.Posts()), takeover)
+	t.Logf("%d writes (%d acknowledged by A, %d by B before the kill), %d posts; the survivor held both leases %s after the kill; the group's offset went from %d at the kill to the head %d",
+		len(writes), ackedBy[0], ackedBy[1], len(fake.Posts()), takeover, offsetAtKill, head)
 }

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/treatywatch/treatywatch/events"
+	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
 	"github.com/treatywatch/treatywatch/projections"
@@ -46,12 +48,17 @@ type notifier struct {
 	router *notifiers.Router
 	sender *notifiers.Sender
 	sched  *notifiers.Scheduler
-	sub    *pubsub.Subscriber
+	// sub is the router's input, the ledger's log (logSubscriber).
+	sub message.Subscriber
 	// runner is the read side the router and the scheduler take
 	// transitions and statuses from; own when the notifier made it (and
 	// so runs it).
 	runner *projections.Runner
 	own    bool
+	// announce runs, on a store whose instances announce their
+	// deliveries to each other, the announcements and the listening of
+	// deliveryWake; nil otherwise.
+	announce func(context.Context) error
 }
 
 // newNotifier wires the notifier on the ledger, with the process's read
@@ -83,9 +90,7 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 		m.logger.Info("removed the stored secrets of subscriptions that no longer exist", "count", swept)
 	}
 	wlog := watermill.NewSlogLogger(m.logger)
-	// The read side is the process's one wake-up: the subscription reads
-	// the log when the runner has followed it further.
-	sub, err := pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
+	sub, err := m.logSubscriber(runner, wlog)
 	if err != nil {
 		return nil, err
 	}
@@ -103,16 +108,102 @@ func (m *Main) newNotifier(ctx context.Context, observe func(string), runner *pr
 	if err != nil {
 		return nil, err
 	}
-	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, Store: m.store, Read: runner, Now: time.Now, OnEnqueued: n.sender.Wake}, m.logger)
+	enqueued, announce := m.deliveryWake(n.sender.Wake)
+	n.announce = announce
+	n.sched, err = notifiers.NewScheduler(notifiers.SchedulerConfig{Log: m.store, Store: m.store, Read: runner, Now: time.Now, OnEnqueued: enqueued}, m.logger)
 	if err != nil {
 		return nil, err
 	}
 	n.router, err = notifiers.NewRouter(notifiers.RouterConfig{Log: m.store, Store: m.store, Read: runner, Subscriber: sub, Topic: pubsub.LogTopic, Now: time.Now,
-		OnEnqueued: n.sender.Wake, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
+		OnEnqueued: enqueued, OnSubscriptionsChanged: func() { n.sender.SubscriptionsChanged(); n.sched.SubscriptionsChanged() }}, m.logger)
 	if err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// logSubscriber returns the router's input, the ledger's log in the
+// notifier's consumer group, as the messages pubsub.LogMessage makes of
+// its events. On PostgreSQL it is a watermill-sql v4 Subscriber that reads
+// the events table itself (postgres.NewLogSubscriber): the routers of all
+// instances on the database share the group, each event handled by one
+// of them, once, and the group's offset is the row of log_offsets they
+// lock in turn. On SQLite it is pubsub.Subscriber (one process per file:
+// the offset and claim in watermill_offsets). Either way the read side is
+// the wake-up: the subscription reads the log when the runner has followed
+// it further (on PostgreSQL the runner hears of other instances' appends
+// through LISTEN/NOTIFY).
+func (m *Main) logSubscriber(runner *projections.Runner, wlog watermill.LoggerAdapter) (message.Subscriber, error) {
+	if pg, ok := m.store.(*postgres.Store); ok {
+		return postgres.NewLogSubscriber(pg, postgres.LogSubscriberConfig{
+			Topic:         pubsub.LogTopic,
+			ConsumerGroup: notifierConsumerGroup,
+			Message:       pubsub.LogMessage,
+			Wake:          runner.Changed,
+			PollInterval:  250 * time.Millisecond,
+			// A batch is read, and its events acknowledged, in one
+			// transaction: 16 route a backlog ~3x faster than 1 (the
+			// group's row is locked and moved once per batch); a crash
+			// delivers the unacknowledged rest again, which adds no
+			// delivery (UNIQUE(subscription, dedup_key)).
+			BatchSize: 16,
+		}, wlog)
+	}
+	return pubsub.NewSubscriber(m.store, pubsub.SubscriberConfig{ConsumerGroup: notifierConsumerGroup, Changed: runner.Changed}, wlog)
+}
+
+// deliveryAnnouncer is a store whose instances tell each other of the
+// deliveries they write (events/postgres: LISTEN/NOTIFY on one database).
+type deliveryAnnouncer interface {
+	AnnounceDeliveries(ctx context.Context) error
+	ListenDeliveries(ctx context.Context, wake func(), retry time.Duration) error
+}
+
+// deliveryWake returns what the router and the scheduler call once they
+// wrote deliveries and, on a store whose instances announce their
+// deliveries to each other, the run that does it. The routers of all
+// instances share the log, but only the holder of the sender lease sends:
+// so each instance announces its deliveries (after they commit, a burst
+// as one announcement) and wakes its own sender when any instance
+// announces some. The sender polls the outbox as well (every 500 ms), so
+// an announcement lost changes only how soon a delivery is sent. On
+// SQLite the wake-up is wake itself and the run nil.
+func (m *Main) deliveryWake(wake func()) (func(), func(context.Context) error) {
+	st, ok := m.store.(deliveryAnnouncer)
+	if !ok {
+		return wake, nil
+	}
+	due := make(chan struct{}, 1)
+	enqueued := func() {
+		wake()
+		select {
+		case due <- struct{}{}:
+		default: // an announcement is already due
+		}
+	}
+	run := func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = st.ListenDeliveries(ctx, wake, time.Second) // returns nil when ctx ends
+		}()
+		failing := false
+		for {
+			select {
+			case <-ctx.Done():
+				<-done
+				return nil
+			case <-due:
+				if err := st.AnnounceDeliveries(ctx); err != nil && ctx.Err() == nil && !failing {
+					m.logger.Warn("cannot announce deliveries to the other instances; the sender finds them by polling", "err", err)
+					failing = true
+				} else if err == nil {
+					failing = false
+				}
+			}
+		}
+	}
+	return enqueued, run
 }
 
 // Run runs the sender, the scheduler and the router until ctx ends, then
@@ -121,6 +212,9 @@ func (n *notifier) Run(ctx context.Context) error {
 	runs := []func(context.Context) error{n.sender.Run, n.sched.Run, n.router.Run}
 	if n.own {
 		runs = append(runs, n.runner.Run)
+	}
+	if n.announce != nil {
+		runs = append(runs, n.announce)
 	}
 	err := runAll(ctx, runs...)
 	return errors.Join(err, n.sub.Close())

@@ -158,6 +158,9 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if announce != nil {
 		stages = append(stages, *announce)
 	}
+	if n.announce != nil {
+		stages = append(stages, stage{"delivery announcements", n.announce})
+	}
 	stages = append(stages, []stage{
 		{"sender", n.sender.Run},
 		{"router", n.router.Run},

@@ -34,7 +34,12 @@
 // (the fences), or takes an advisory lock (the outbox); a transaction
 // aborted as a deadlock or a serialization failure is run again (tx.go).
 // watermill.go builds watermill-sql's PostgreSQL Publisher and Subscriber,
-// with consumer groups, on the store's pool.
+// with consumer groups, on the store's pool; watermill_log.go a
+// watermill-sql Subscriber whose topic is the events table itself, with
+// its groups' offsets in log_offsets (migration 0016): the notifier's
+// routers, on every instance, share the log through it. listen.go and
+// deliverywake.go are the instances' wake-ups (LISTEN/NOTIFY) for
+// appends and for deliveries.
 //
 // # Roles
 //

@@ -39,14 +39,23 @@ func (s *Store) AnnounceAppend(ctx context.Context) error {
 // not listen is read as well. When the connection fails it logs once and
 // connects again every retry (default 1 s) until it listens again.
 func (s *Store) ListenAppends(ctx context.Context, wake func(), retry time.Duration) error {
+	return s.listen(ctx, LogChannel, "the other instances' appends", "their events", wake, retry)
+}
+
+// listen calls wake whenever a notification arrives on channel, and each
+// time it starts listening, until ctx ends; then it returns nil. It
+// listens on a connection of its own, outside the pool, and when the
+// connection fails it logs once (what it listens for, and what is found
+// by polling meanwhile) and connects again every retry (default 1 s).
+func (s *Store) listen(ctx context.Context, channel, what, found string, wake func(), retry time.Duration) error {
 	if retry <= 0 {
 		retry = time.Second
 	}
 	failing := false
 	for {
-		err := s.listenOnce(ctx, wake, func() {
+		err := s.listenOnce(ctx, channel, wake, func() {
 			if failing {
-				s.log.InfoContext(ctx, "listening for the other instances' appends again", "channel", LogChannel)
+				s.log.InfoContext(ctx, "listening for "+what+" again", "channel", channel)
 				failing = false
 			}
 		})
@@ -54,8 +63,8 @@ func (s *Store) ListenAppends(ctx context.Context, wake func(), retry time.Durat
 			return nil
 		}
 		if !failing {
-			s.log.WarnContext(ctx, "cannot listen for the other instances' appends; their events are found by polling until it works again",
-				"channel", LogChannel, "db", s.where, "err", err)
+			s.log.WarnContext(ctx, "cannot listen for "+what+"; "+found+" are found by polling until it works again",
+				"channel", channel, "db", s.where, "err", err)
 			failing = true
 		}
 		t := time.NewTimer(retry)
@@ -70,7 +79,7 @@ func (s *Store) ListenAppends(ctx context.Context, wake func(), retry time.Durat
 
 // listenOnce listens on one connection until it fails or ctx ends;
 // listening is called once the LISTEN took effect.
-func (s *Store) listenOnce(ctx context.Context, wake, listening func()) error {
+func (s *Store) listenOnce(ctx context.Context, channel string, wake, listening func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -80,8 +89,8 @@ func (s *Store) listenOnce(ctx context.Context, wake, listening func()) error {
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{LogChannel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen on %s: %w", LogChannel, err)
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen on %s: %w", channel, err)
 	}
 	listening()
 	wake()
@@ -90,7 +99,7 @@ func (s *Store) listenOnce(ctx context.Context, wake, listening func()) error {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return ctx.Err()
 			}
-			return fmt.Errorf("wait for a notification on %s: %w", LogChannel, err)
+			return fmt.Errorf("wait for a notification on %s: %w", channel, err)
 		}
 		wake()
 	}

@@ -479,7 +479,7 @@ func (sc *scanner) str(i int, b []byte) string {
 }
 
 // scanSlow is scan through rows.Scan, for rows not in binary form.
-func (sc *scanner) scanSlow(rows pgx.Rows, e *events.Envelope) error {
+func (sc *scanner) scanSlow(rows interface{ Scan(...any) error }, e *events.Envelope) error {
 	d := &sc.dest
 	d[0], d[1], d[2], d[3], d[4] = &e.Position, &e.Stream, &e.Version, &e.Type, &sc.schema
 	d[5], d[6] = &sc.date, &sc.recorded

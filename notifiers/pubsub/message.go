@@ -76,8 +76,11 @@ func Position(msg *message.Message) (int64, error) {
 	return pos, nil
 }
 
-// logMessage returns the LogTopic message of e.
-func logMessage(e *events.Envelope) (*message.Message, error) {
+// LogMessage returns the LogTopic message of e: UUID "pos-N", the
+// envelope as JSON for payload and the Metadata* keys. It is the one
+// translation of an event into a message, for Subscriber and for any other
+// subscriber of the log (events/postgres.NewLogSubscriber).
+func LogMessage(e *events.Envelope) (*message.Message, error) {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode the event at position %d: %w", e.Position, err)
@@ -157,7 +160,7 @@ func keptAsIs(p []byte) bool {
 // on LogTopic.
 func topicMessage(e *events.Envelope) (*message.Message, error) {
 	if e.Type != MessageType || !strings.HasPrefix(e.Stream, topicStreamPrefix) {
-		return logMessage(e)
+		return LogMessage(e)
 	}
 	var w wireMessage
 	if err := json.Unmarshal(e.Payload, &w); err != nil {

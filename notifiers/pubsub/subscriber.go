@@ -329,12 +329,12 @@ func (s *Subscriber) deliver(ctx context.Context, sub *subscription, c *claim, e
 // message returns the message of e for sub.
 func (s *Subscriber) message(sub *subscription, e *events.Envelope) (*message.Message, error) {
 	if sub.stream == "" {
-		return logMessage(e)
+		return LogMessage(e)
 	}
 	msg, err := topicMessage(e)
 	if err != nil {
 		s.log.Error("Cannot decode a published message; delivering its event instead", err, sub.fields.Add(watermill.LogFields{"position": e.Position}))
-		return logMessage(e)
+		return LogMessage(e)
 	}
 	return msg, nil
 }
