@@ -378,4 +378,3 @@ func heads(t *testing.T, s notifiers.Store) []events.Delivery {
 	}
 	return hs
 }
-
