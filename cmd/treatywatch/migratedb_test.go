@@ -79,7 +79,7 @@ func TestMigrateDBCopiesTheLedger(t *testing.T) {
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Palau", "--date", "2026-11-20", "--ref", "C.N.700.2026.TREATIES-XVIII.16")
 	c.ok("token", "create", "--role", "officer", "--name", "Migration Officer")
 	c.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16")
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	src := readLog(t, openSQLite(t, c.db))
@@ -121,7 +121,7 @@ func TestMigrateDBLeavesNothingBehindSilently(t *testing.T) {
 	c := newCLI(t)
 	c.ok("seed", "--quiet")
 	c.ok("subscribe", "--sink", "webhook", "--url", "https://hooks.treaty-watchers.org/in/7f3a", "--treaty", "XVIII-16")
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 
 	if pgHas[events.SecretStore]() && pgHas[pubsub.OffsetStore]() {
 		out := c.ok("migrate-db", "--from", c.db, "--to", url)
@@ -214,7 +214,7 @@ func TestDBPostgresURLOpensPostgreSQL(t *testing.T) {
 // TestGrantService runs grant-service as the owner and checks that the
 // role it names may read the events but not change them.
 func TestGrantService(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	role := "tw_cli_service_" + rand.Text()[:10] // roles belong to the whole server
 	role = strings.ToLower(role)
 	admin, err := pgx.Connect(t.Context(), pgtest.AdminURL(t))
@@ -290,7 +290,7 @@ func TestMigrateDBCarriesTheSchedulesLastRuns(t *testing.T) {
 		}
 		ran[name] = at
 	}
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	if !strings.Contains(out, "copied the last runs of 2 schedules") {
 		t.Errorf("migrate-db said:\n%s", out)
@@ -421,7 +421,7 @@ func TestMigrateDBCarriesTheOutbox(t *testing.T) {
 
 	// The crashed notifier's lease is still recorded, but its process is
 	// gone: migrate-db goes ahead.
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	for _, want := range []string{"copied 4 deliveries with their ids and states (1 pending, 1 sending, 1 sent, 1 dead)", "copied 1 Slack threads", "the pacing of 2 channels"} {
 		if !strings.Contains(out, want) {
@@ -508,7 +508,7 @@ func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
 		return err == nil && l.Holder != ""
 	})
 	host, _ := os.Hostname()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	r := c.run("", "migrate-db", "--from", c.db, "--to", url)
 	if r.code != 3 || !strings.Contains(r.stderr, "the sender lease") || !strings.Contains(r.stderr, host+", pid "+strconv.Itoa(os.Getpid())) ||
 		!strings.Contains(r.stderr, "Nothing was written") {
@@ -521,7 +521,7 @@ func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
 		t.Fatalf("migrate-db --events-only while a notifier runs said:\n%s", out)
 	}
 	n.mustStop(t) // releases the lease
-	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewDatabase(t))
+	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t))
 
 	// A lease left by a holder that stopped renewing, expired.
 	l, err := src.Lease(t.Context(), "sender")
@@ -532,7 +532,7 @@ func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
 		TTL: 15 * time.Second, ExpiresAt: time.Now().Add(-time.Second)}); err != nil || !ok {
 		t.Fatalf("TakeLease: %v, %v", ok, err)
 	}
-	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewDatabase(t))
+	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t))
 	// The same lease, not expired: refused, naming the other machine.
 	l, err = src.Lease(t.Context(), "sender")
 	if err != nil {
@@ -542,7 +542,7 @@ func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
 		TTL: 15 * time.Second, ExpiresAt: time.Now().Add(time.Minute)}); err != nil || !ok {
 		t.Fatalf("TakeLease: %v, %v", ok, err)
 	}
-	if r := c.run("", "migrate-db", "--from", c.db, "--to", pgtest.NewDatabase(t)); r.code != 3 || !strings.Contains(r.stderr, "depositary-2, pid 4242") {
+	if r := c.run("", "migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t)); r.code != 3 || !strings.Contains(r.stderr, "depositary-2, pid 4242") {
 		t.Fatalf("migrate-db with another machine's live lease: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -22,22 +22,22 @@ import (
 
 func TestNotifierStore_Contract(t *testing.T) {
 	t.Parallel()
-	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestOffsetStore_Contract(t *testing.T) {
 	t.Parallel()
-	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestAnswerStore_Contract(t *testing.T) {
 	t.Parallel()
-	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestSeenRequestStore_Contract(t *testing.T) {
 	t.Parallel()
-	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 // TestPorts_AsServiceRole runs the ports' contract suites connected as
@@ -46,7 +46,7 @@ func TestSeenRequestStore_Contract(t *testing.T) {
 func TestPorts_AsServiceRole(t *testing.T) {
 	t.Parallel()
 	open := func(t *testing.T) *postgres.Store {
-		url := pgtest.NewDatabase(t)
+		url := pgtest.NewMigratedDatabase(t)
 		owner := mustOpenPorts(t, url) // migrates
 		return mustOpenPorts(t, MustServiceRole(t, owner, url))
 	}
@@ -106,5 +106,5 @@ func TestLedgerCopy_Contract(t *testing.T) {
 			t.Cleanup(func() { _ = s.Close() })
 			return s
 		},
-		func(t *testing.T) outboxtest.Importer { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+		func(t *testing.T) outboxtest.Importer { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
