@@ -64,6 +64,13 @@ type Thread struct {
 	TS string
 }
 
+// KeptAnswer is an Answer as an AnswerStore keeps it, with when it was
+// kept.
+type KeptAnswer struct {
+	Answer
+	At time.Time
+}
+
 // LedgerCopy is what a copy of a ledger carries beside its log, to be
 // written in the same transaction as the log (see NotifierState).
 type LedgerCopy struct {
@@ -72,21 +79,30 @@ type LedgerCopy struct {
 	SinkSecrets map[string]SinkSecret
 	// Notifier is the notifier's state; the zero value copies none.
 	Notifier NotifierState
+	// Answers are the answers kept for Idempotency-Key retries (see
+	// AnswerStore), so that a client retrying a write across the move
+	// gets its first answer rather than a second write.
+	Answers []KeptAnswer
+	// SeenRequests are the signed requests seen within their replay
+	// window (see SeenRequestStore), by signature hash, with when each
+	// may be forgotten, so that a replay is still refused after the move.
+	SeenRequests map[string]time.Time
 }
 
-// NotifierNotEmptyError: a copy of a ledger into a store whose notifier
-// already holds rows (deliveries, dead letters, threads, paces, runs or
-// settings), which the copy's would mix with. It wraps ErrRefused;
-// nothing was written.
-type NotifierNotEmptyError struct {
+// TableNotEmptyError: a copy of a ledger into a store whose table beside
+// the log (the notifier's deliveries, dead letters, threads, paces, runs
+// or settings, the kept answers, the seen requests) already holds rows,
+// which the copy's would mix with. It wraps ErrRefused; nothing was
+// written.
+type TableNotEmptyError struct {
 	// Table is the first table found not empty; Rows how many it holds.
 	Table string
 	Rows  int64
 }
 
-func (e *NotifierNotEmptyError) Error() string {
-	return fmt.Sprintf("the target's notifier already holds %d rows in %s: a ledger is copied only into an empty database, so that its deliveries keep their ids", e.Rows, e.Table)
+func (e *TableNotEmptyError) Error() string {
+	return fmt.Sprintf("the target already holds %d rows in %s: a ledger is copied only into an empty database, so that its deliveries keep their ids", e.Rows, e.Table)
 }
 
 // Unwrap returns ErrRefused.
-func (e *NotifierNotEmptyError) Unwrap() error { return ErrRefused }
+func (e *TableNotEmptyError) Unwrap() error { return ErrRefused }

@@ -24,10 +24,12 @@ const migrateDBHolder = "treatywatch migrate-db"
 // runMigrateDB copies an SQLite ledger into an empty PostgreSQL database:
 // every event with its position, version, recorded time and hash (the
 // chain is recomputed on arrival, event by event, and walked again in the
-// target), the sink secrets, and the notifier's whole state (every
-// delivery with its id and state, the dead letters, the Slack threads,
-// the channels' pacing, the schedules' last runs, the settings), all in
-// one transaction on the target; then the notifier's offset. It refuses a
+// target), the sink secrets, the notifier's whole state (every delivery
+// with its id and state, the dead letters, the Slack threads, the
+// channels' pacing, the schedules' last runs, the settings), the answers
+// kept for Idempotency-Key retries and the Slack requests seen within
+// their replay window, all in one transaction on the target; then the
+// notifier's offset. It refuses a
 // target that holds any event or notifier row, and a source whose sender
 // or scheduler lease a running process holds (it could still be posting),
 // before writing anything. --events-only copies the log, the sink secrets
@@ -208,7 +210,18 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store, 
 			waitingDead++
 		}
 	}
+	answers, err := src.ExportAnswers(ctx)
+	if err != nil {
+		return p, fmt.Errorf("migrate-db: %w", err)
+	}
+	seen, err := src.ExportSeenRequests(ctx, time.Now())
+	if err != nil {
+		return p, fmt.Errorf("migrate-db: %w", err)
+	}
 	if eventsOnly {
+		if len(answers)+len(seen) > 0 {
+			p.leftBehind = append(p.leftBehind, fmt.Sprintf("--events-only: %d answers kept for Idempotency-Key retries and %d Slack requests seen within their replay window", len(answers), len(seen)))
+		}
 		if len(st.Deliveries) > 0 {
 			p.leftBehind = append(p.leftBehind, fmt.Sprintf("--events-only: %d deliveries (%d pending, %d sending, %d sent, %d dead): the copy's notifier will not send the waiting ones, nor confirm those left sending",
 				len(st.Deliveries), counts[events.DeliveryPending], counts[events.DeliverySending], counts[events.DeliverySent], counts[events.DeliveryDead]))
@@ -219,7 +232,10 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store, 
 		}
 		return p, nil
 	}
-	p.copy.Notifier = st
+	p.copy.Notifier, p.copy.Answers, p.copy.SeenRequests = st, answers, seen
+	if len(answers)+len(seen) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d answers kept for Idempotency-Key retries (a retry gets its first answer) and %d Slack requests seen within their replay window (a replay is still refused)", len(answers), len(seen)))
+	}
 	if len(st.Deliveries) > 0 {
 		p.copied = append(p.copied, fmt.Sprintf("copied %d deliveries with their ids and states (%d pending, %d sending, %d sent, %d dead): the copy's notifier confirms those left sending with the sink before it posts any again, then sends the pending ones",
 			len(st.Deliveries), counts[events.DeliveryPending], counts[events.DeliverySending], counts[events.DeliverySent], counts[events.DeliveryDead]))

@@ -546,3 +546,41 @@ func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
 		t.Fatalf("migrate-db with another machine's live lease: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestMigrateDBCarriesAnswersAndSeenRequests: an answer kept for an
+// Idempotency-Key retry and a Slack request seen within its replay window
+// are in the copy, so a retry gets its first answer there and a replay is
+// refused there; a request whose window has passed is not carried.
+func TestMigrateDBCarriesAnswersAndSeenRequests(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed", "--quiet")
+	src := openSQLite(t, c.db)
+	ctx := t.Context()
+	now := time.Now()
+	answer := events.Answer{Key: "tok-officer:7d1c0e3a", Fingerprint: "f00d", Status: 201, ContentType: "application/json", Body: []byte(`{"position":1435}`)}
+	if err := src.PutAnswer(ctx, answer, now.Add(-time.Minute), now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for hash, expires := range map[string]time.Time{"a1b2": now.Add(4 * time.Minute), "c3d4": now.Add(-time.Minute)} {
+		if ok, err := src.RememberRequest(ctx, hash, expires, now.Add(-10*time.Minute)); err != nil || !ok {
+			t.Fatalf("RememberRequest(%s): %v, %v", hash, ok, err)
+		}
+	}
+	url := pgtest.NewMigratedDatabase(t)
+	if out := c.ok("migrate-db", "--from", c.db, "--to", url); !strings.Contains(out, "copied 1 answers kept for Idempotency-Key retries") ||
+		!strings.Contains(out, "1 Slack requests seen within their replay window") {
+		t.Errorf("migrate-db said:\n%s", out)
+	}
+	dst := openPostgres(t, url)
+	got, at, ok, err := dst.Answer(ctx, answer.Key)
+	if err != nil || !ok || got.Fingerprint != answer.Fingerprint || got.Status != 201 || string(got.Body) != string(answer.Body) ||
+		!at.Equal(now.Add(-time.Minute)) {
+		t.Errorf("the copy's answer for %s: %+v at %v, %v, %v", answer.Key, got, at, ok, err)
+	}
+	if fresh, err := dst.RememberRequest(ctx, "a1b2", now.Add(5*time.Minute), now); err != nil || fresh {
+		t.Errorf("a replay of a request seen on the source, on the copy: accepted %v, %v; want refused", fresh, err)
+	}
+	if fresh, err := dst.RememberRequest(ctx, "c3d4", now.Add(5*time.Minute), now); err != nil || !fresh {
+		t.Errorf("a request whose window had passed on the source, on the copy: accepted %v, %v; want accepted", fresh, err)
+	}
+}

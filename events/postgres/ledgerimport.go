@@ -13,15 +13,16 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// notifierTables are the tables of the notifier's state that a copy of a
-// ledger fills, and that must be empty before it does.
-var notifierTables = []string{"notify_deliveries", "notify_dead_letters", "notify_threads", "notify_channel_pace", "notify_schedules", "notify_state"}
+// copiedTables are the tables beside the log that a copy of a ledger
+// fills, and that must be empty before it does.
+var copiedTables = []string{"notify_deliveries", "notify_dead_letters", "notify_threads", "notify_channel_pace", "notify_schedules", "notify_state",
+	"http_idempotency", "slack_requests_seen"}
 
 // ImportLedger is Import with what lives beside the log, all in the one
 // transaction of the log: a failure anywhere leaves this store as it was
 // (empty). It refuses, writing nothing, a store that holds an event
-// (*events.LedgerNotEmptyError) or a row of the notifier's state
-// (*events.NotifierNotEmptyError).
+// (*events.LedgerNotEmptyError) or a row in a table the copy fills
+// (*events.TableNotEmptyError).
 //
 // Sink secrets are sealed with this store's secrets key (Config), which
 // is recorded as the database's when it has none, and refused with a
@@ -29,9 +30,10 @@ var notifierTables = []string{"notify_deliveries", "notify_dead_letters", "notif
 // they come, ids included: the deliveries' and dead letters' id sequences
 // are moved past the copied ids, so the next ones follow them, and a
 // delivery keeps its status, attempts, due time, last error, Slack ts and
-// redrive flag. Nothing of the notifier's state is checked against the
-// log beyond what the tables' constraints check (one delivery per
-// subscription and dedup key, a known status).
+// redrive flag. The kept answers and the seen requests are written as
+// they come. Nothing of it is checked against the log beyond what the
+// tables' constraints check (one delivery per subscription and dedup
+// key, a known status, one answer per key).
 func (s *Store) ImportLedger(ctx context.Context, log iter.Seq2[events.Envelope, error], c events.LedgerCopy) (int64, error) {
 	sealed := map[string][]byte{}
 	check := ""
@@ -66,8 +68,44 @@ func (s *Store) ImportLedger(ctx context.Context, log iter.Seq2[events.Envelope,
 				return err
 			}
 		}
-		return importNotifier(ctx, tx, c.Notifier)
+		if err := refuseNonEmpty(ctx, tx); err != nil {
+			return err
+		}
+		if err := importNotifier(ctx, tx, c.Notifier); err != nil {
+			return err
+		}
+		answers := make([][]any, 0, len(c.Answers))
+		for _, a := range c.Answers {
+			body := a.Body
+			if body == nil {
+				body = []byte{}
+			}
+			answers = append(answers, []any{a.Key, a.Fingerprint, int32(a.Status), a.ContentType, body, a.At.UnixNano()}) //nolint:gosec // G115: an HTTP status
+		}
+		if err := copyRows(ctx, tx, "http_idempotency", []string{"key", "fingerprint", "status", "content_type", "body", "created_at"}, answers); err != nil {
+			return err
+		}
+		seen := make([][]any, 0, len(c.SeenRequests))
+		for _, h := range slices.Sorted(maps.Keys(c.SeenRequests)) {
+			seen = append(seen, []any{h, c.SeenRequests[h].UnixNano()})
+		}
+		return copyRows(ctx, tx, "slack_requests_seen", []string{"signature_hash", "expires_at"}, seen)
 	})
+}
+
+// refuseNonEmpty refuses, in tx, a store whose tables beside the log
+// hold a row.
+func refuseNonEmpty(ctx context.Context, tx pgx.Tx) error {
+	for _, table := range copiedTables {
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+			return fmt.Errorf("import: count the rows of %s: %w", table, err)
+		}
+		if n > 0 {
+			return &events.TableNotEmptyError{Table: table, Rows: n}
+		}
+	}
+	return nil
 }
 
 // checkNotifierRows refuses, before anything is written, rows that the
@@ -91,18 +129,9 @@ func checkNotifierRows(st events.NotifierState) error {
 	return nil
 }
 
-// importNotifier writes the notifier's state in tx, after checking that
-// its tables are empty, under the outbox lock.
+// importNotifier writes the notifier's state in tx, under the outbox
+// lock.
 func importNotifier(ctx context.Context, tx pgx.Tx, st events.NotifierState) error {
-	for _, table := range notifierTables {
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
-			return fmt.Errorf("import: count the rows of %s: %w", table, err)
-		}
-		if n > 0 {
-			return &events.NotifierNotEmptyError{Table: table, Rows: n}
-		}
-	}
 	if st.Empty() {
 		return nil
 	}

@@ -320,9 +320,9 @@ func testCopyNonEmpty(t *testing.T, source func(*testing.T) Exporter, target fun
 		t.Fatal(err)
 	}
 	_, err = dst.ImportLedger(t.Context(), logOf(t, src), events.LedgerCopy{Notifier: st})
-	var ne *events.NotifierNotEmptyError
+	var ne *events.TableNotEmptyError
 	if !errors.As(err, &ne) || !errors.Is(err, events.ErrRefused) || ne.Table != "notify_deliveries" || ne.Rows != 1 {
-		t.Fatalf("ImportLedger into a store with a delivery: %v (%T), want a *NotifierNotEmptyError naming notify_deliveries, 1 row", err, err)
+		t.Fatalf("ImportLedger into a store with a delivery: %v (%T), want a *TableNotEmptyError naming notify_deliveries, 1 row", err, err)
 	}
 	if got := all(t, dst); len(got) != 1 || got[0].DedupKey != mine.DedupKey {
 		t.Errorf("after the refusal the target holds %v, want only its own delivery", ids(got))

@@ -10,12 +10,15 @@ import (
 	"github.com/treatywatch/treatywatch/events"
 )
 
-// The export of the notifier's state for a copy of the ledger into
+// The export of what lives beside the log, for a copy of the ledger into
 // another backend (treatywatch migrate-db): every row of
 // notify_deliveries, notify_dead_letters, notify_threads,
-// notify_channel_pace, notify_schedules and notify_state, as kept. The
-// sender lease (notify_sender_lease) and the consumer groups' claims are
-// the source's processes' own and are not exported.
+// notify_channel_pace, notify_schedules and notify_state as kept
+// (ExportNotifierState), the kept answers of http_idempotency
+// (ExportAnswers) and the unexpired rows of slack_requests_seen
+// (ExportSeenRequests). The sender lease (notify_sender_lease) and the
+// consumer groups' claims are the source's processes' own and are not
+// exported; the sink secrets are read through SinkSecret.
 
 const (
 	sqlExportDeliveries = `SELECT ` + deliveryColumns + `, redrive_confirms FROM notify_deliveries ORDER BY id`
@@ -132,4 +135,56 @@ func exportRows(ctx context.Context, tx *sql.Tx, q string, scan func(*sql.Rows) 
 		}
 	}
 	return rows.Err()
+}
+
+// ExportAnswers returns every answer kept for Idempotency-Key retries
+// (events.AnswerStore), with when it was kept, oldest first.
+func (s *Store) ExportAnswers(ctx context.Context) ([]events.KeptAnswer, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT key, fingerprint, status, content_type, body, created_at FROM http_idempotency ORDER BY created_at, key`)
+	if err != nil {
+		return nil, fmt.Errorf("export the kept answers: %w", err)
+	}
+	defer rows.Close()
+	var out []events.KeptAnswer
+	for rows.Next() {
+		var (
+			a  events.KeptAnswer
+			at int64
+		)
+		if err := rows.Scan(&a.Key, &a.Fingerprint, &a.Status, &a.ContentType, &a.Body, &at); err != nil {
+			return nil, fmt.Errorf("export the kept answers: %w", err)
+		}
+		a.At = time.Unix(0, at).UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export the kept answers: %w", err)
+	}
+	return out, nil
+}
+
+// ExportSeenRequests returns the signed requests seen (events.
+// SeenRequestStore) that have not expired by now, by signature hash, with
+// when each may be forgotten.
+func (s *Store) ExportSeenRequests(ctx context.Context, now time.Time) (map[string]time.Time, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT signature_hash, expires_at FROM slack_requests_seen WHERE expires_at >= CAST(? AS INTEGER)`, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("export the seen requests: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var (
+			h  string
+			at int64
+		)
+		if err := rows.Scan(&h, &at); err != nil {
+			return nil, fmt.Errorf("export the seen requests: %w", err)
+		}
+		out[h] = time.Unix(0, at).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export the seen requests: %w", err)
+	}
+	return out, nil
 }
