@@ -419,8 +419,11 @@ func TestMigrateDBCarriesTheOutbox(t *testing.T) {
 		t.Fatalf("the source's pace of %s: %+v, %v", sent.ChannelKey, paces, err)
 	}
 
-	// The crashed notifier's lease is still recorded, but its process is
-	// gone: migrate-db goes ahead.
+	// The crashed notifier's lease is still recorded, and not expired, but
+	// its process is gone: migrate-db goes ahead.
+	if l, err := src.Lease(t.Context(), "sender"); err != nil || l.Holder == "" || l.PID != crash.Process.Pid || !l.ExpiresAt.After(time.Now()) {
+		t.Fatalf("the crashed notifier's sender lease: %+v, %v; want still held by pid %d, not expired", l, err, crash.Process.Pid)
+	}
 	url := pgtest.NewMigratedDatabase(t)
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	for _, want := range []string{"copied 4 deliveries with their ids and states (1 pending, 1 sending, 1 sent, 1 dead)", "copied 1 Slack threads", "the pacing of 2 channels"} {
