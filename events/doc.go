@@ -35,5 +35,7 @@
 // are data only; what they mean is their consumer's, how they are kept is
 // the adapter's (events/sqlite, events/postgres). Store.Import takes a
 // whole exported log into an empty store, every event checked by the one
-// ImportCheck every backend uses.
+// ImportCheck every backend uses; LedgerCopy and NotifierState
+// (notifierstate.go) are what a copy of a ledger into another backend
+// carries beside the log, row for row (treatywatch migrate-db).
 package events

@@ -20,16 +20,21 @@ import (
 // runMigrateDB copies an SQLite ledger into an empty PostgreSQL database:
 // every event with its position, version, recorded time and hash (the
 // chain is recomputed on arrival, event by event, and walked again in the
-// target), then what lives beside the log as far as the PostgreSQL
-// backend has a port for it (sink secrets, the notifier's offset). It
-// refuses a target that holds any event, and, before writing anything,
-// a source holding what the target cannot keep (sink secrets, a notifier
-// offset, deliveries still waiting), unless --events-only.
+// target), the sink secrets, the notifier's whole state (every delivery
+// with its id and state, the dead letters, the Slack threads, the
+// channels' pacing, the schedules' last runs, the settings), the answers
+// kept for Idempotency-Key retries and the Slack requests seen within
+// their replay window, all in one transaction on the target; then the
+// notifier's offset. It refuses a
+// target that holds any event or notifier row, and a source whose sender
+// or scheduler lease a running process holds (it could still be posting),
+// before writing anything. --events-only copies the log, the sink secrets
+// and the offset only, whoever holds the leases.
 func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("migrate-db", flag.ContinueOnError)
 	from := fs.String("from", "", "the SQLite ledger file to copy (required; it is only read)")
 	to := fs.String("to", "", "the postgres:// URL of the database to copy it into (required; its log must be empty)")
-	eventsOnly := fs.Bool("events-only", false, "copy the events even when the source holds notifier state or sink secrets that the PostgreSQL backend cannot keep yet (they are left behind, and listed)")
+	eventsOnly := fs.Bool("events-only", false, "copy only the log (with the sink secrets of its subscriptions and the notifier's offset), not the notifier's deliveries, dead letters, threads, pacing or schedules, even while a notifier runs on the source (what is left behind is listed)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -76,7 +81,12 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 	}
 	defer dst.Close()
 
-	plan, err := planMigration(ctx, src, dst)
+	if !*eventsOnly {
+		if err := refuseLiveNotifier(ctx, src, *from); err != nil {
+			return err
+		}
+	}
+	plan, err := planMigration(ctx, src, dst, *eventsOnly)
 	if err != nil {
 		return err
 	}
@@ -93,9 +103,9 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 		b := srcRep.Breaks[0]
 		return fmt.Errorf("migrate-db: the source's hash chain is broken at position %d (%s): run treatywatch --db %s verify; nothing was written: %w", b.Position, b.Reason, *from, &b)
 	}
-	n, err := dst.Import(ctx, pages(ctx, src))
+	n, err := dst.ImportLedger(ctx, pages(ctx, src), plan.copy)
 	if err != nil {
-		return fmt.Errorf("migrate-db: %w", err)
+		return fmt.Errorf("migrate-db: nothing was written: %w", err)
 	}
 	rep, err := dst.VerifyReport(ctx, &events.KeptHead{Position: srcRep.Head, Hash: srcRep.Hash})
 	if err != nil {
@@ -107,6 +117,9 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.stdout, "migrate-db: copied %d events (treaties, acts, participants, subscriptions, tokens) to %s; hash chain verified on arrival and in the copy; head %d:%x\n",
 		n, redactDB(*to), rep.Head, rep.Hash)
+	for _, line := range plan.copied {
+		fmt.Fprintln(m.stdout, "migrate-db: "+line)
+	}
 	for _, step := range plan.copies {
 		line, err := step(ctx)
 		if err != nil {
@@ -126,14 +139,20 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 // migrationPlan is what migrate-db copies beside the events, and what it
 // cannot.
 type migrationPlan struct {
+	// copy is written with the log, in its transaction; copied says what
+	// it holds.
+	copy   events.LedgerCopy
+	copied []string
+	// copies run after the log's transaction.
 	copies     []func(context.Context) (string, error)
 	leftBehind []string
 	notes      []string
 }
 
-// planMigration looks at what the source holds beside its log, and which
-// ports the target has for it. It writes nothing.
-func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) (migrationPlan, error) {
+// planMigration reads what the source holds beside its log (all of it
+// but the offset is copied in the log's transaction), and which ports the
+// target has for it. It writes nothing.
+func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store, eventsOnly bool) (migrationPlan, error) {
 	var p migrationPlan
 	head, err := dst.Head(ctx)
 	if err != nil {
@@ -148,22 +167,15 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 		return p, fmt.Errorf("migrate-db: read the source's sink secrets: %w", err)
 	}
 	if len(ids) > 0 {
-		if secrets, ok := any(dst).(events.SecretStore); ok {
-			p.copies = append(p.copies, func(ctx context.Context) (string, error) {
-				for _, id := range ids {
-					s, err := src.SinkSecret(ctx, id)
-					if err != nil {
-						return "", fmt.Errorf("read the sink secret of %s: %w", id, err)
-					}
-					if err := secrets.PutSinkSecret(ctx, id, s); err != nil {
-						return "", fmt.Errorf("store the sink secret of %s: %w", id, err)
-					}
-				}
-				return fmt.Sprintf("copied %d sink secrets (unsealed with the source's key, sealed by the target with the key every instance on it must be given: TREATYWATCH_SECRETS_KEY, or the source's key file %s when it is not set)", len(ids), src.SecretsKeyFile()), nil
-			})
-		} else {
-			p.leftBehind = append(p.leftBehind, fmt.Sprintf("%d sink secrets (webhook URLs, HMAC secrets): the PostgreSQL backend has no secret store yet", len(ids)))
+		p.copy.SinkSecrets = make(map[string]events.SinkSecret, len(ids))
+		for _, id := range ids {
+			s, err := src.SinkSecret(ctx, id)
+			if err != nil {
+				return p, fmt.Errorf("migrate-db: read the sink secret of %s: %w", id, err)
+			}
+			p.copy.SinkSecrets[id] = s
 		}
+		p.copied = append(p.copied, fmt.Sprintf("copied %d sink secrets (unsealed with the source's key, sealed by the target with the key every instance on it must be given: TREATYWATCH_SECRETS_KEY, or the source's key file %s when it is not set)", len(ids), src.SecretsKeyFile()))
 	}
 
 	offset, err := src.GroupOffset(ctx, pubsub.LogTopic, notifierConsumerGroup)
@@ -182,62 +194,83 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store) 
 		})
 	}
 
-	runs, err := scheduleRuns(ctx, src)
+	st, err := src.ExportNotifierState(ctx)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("migrate-db: read the source's notifier: %w", err)
 	}
-	if len(runs) > 0 {
-		p.copies = append(p.copies, func(ctx context.Context) (string, error) {
-			for _, r := range runs {
-				if _, err := dst.RecordRun(ctx, r.name, r.at, nil); err != nil {
-					return "", fmt.Errorf("record the last run of %s: %w", r.name, err)
-				}
-			}
-			return fmt.Sprintf("copied the last runs of %d schedules (digests and timed notices), so that the next ones cover what happened since", len(runs)), nil
-		})
+	counts := map[string]int{}
+	for _, d := range st.Deliveries {
+		counts[d.Status]++
 	}
-
-	counts, err := src.DeliveryCounts(ctx)
+	waitingDead := 0
+	for _, m := range st.DeadMessages {
+		if !m.Redriven {
+			waitingDead++
+		}
+	}
+	answers, err := src.ExportAnswers(ctx)
 	if err != nil {
-		return p, fmt.Errorf("migrate-db: read the source's deliveries: %w", err)
+		return p, fmt.Errorf("migrate-db: %w", err)
 	}
-	if waiting := counts[events.DeliveryPending] + counts[events.DeliverySending]; waiting > 0 {
-		p.leftBehind = append(p.leftBehind, fmt.Sprintf("%d deliveries still waiting to be sent: let the notifier drain them first (treatywatch notify run on the source)", waiting))
+	seen, err := src.ExportSeenRequests(ctx, time.Now())
+	if err != nil {
+		return p, fmt.Errorf("migrate-db: %w", err)
 	}
-	if done := counts[events.DeliverySent] + counts[events.DeliveryDead]; done > 0 {
-		p.notes = append(p.notes, fmt.Sprintf("the delivery history (%d sent, %d dead) stays in the source: the copy's notifier starts from the copied offset", counts[events.DeliverySent], counts[events.DeliveryDead]))
+	if eventsOnly {
+		if len(answers)+len(seen) > 0 {
+			p.leftBehind = append(p.leftBehind, fmt.Sprintf("--events-only: %d answers kept for Idempotency-Key retries and %d Slack requests seen within their replay window", len(answers), len(seen)))
+		}
+		if len(st.Deliveries) > 0 {
+			p.leftBehind = append(p.leftBehind, fmt.Sprintf("--events-only: %d deliveries (%d pending, %d sending, %d sent, %d dead): the copy's notifier will not send the waiting ones, nor confirm those left sending",
+				len(st.Deliveries), counts[events.DeliveryPending], counts[events.DeliverySending], counts[events.DeliverySent], counts[events.DeliveryDead]))
+		}
+		if len(st.DeadMessages)+len(st.Threads)+len(st.Paces)+len(st.LastRuns)+len(st.Settings) > 0 {
+			p.leftBehind = append(p.leftBehind, fmt.Sprintf("--events-only: %d dead letters of the router, %d Slack threads, the pacing of %d channels, the last runs of %d schedules and %d notifier settings",
+				len(st.DeadMessages), len(st.Threads), len(st.Paces), len(st.LastRuns), len(st.Settings)))
+		}
+		return p, nil
 	}
+	p.copy.Notifier, p.copy.Answers, p.copy.SeenRequests = st, answers, seen
+	if len(answers)+len(seen) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d answers kept for Idempotency-Key retries (a retry gets its first answer) and %d Slack requests seen within their replay window (a replay is still refused)", len(answers), len(seen)))
+	}
+	if len(st.Deliveries) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d deliveries with their ids and states (%d pending, %d sending, %d sent, %d dead): the copy's notifier confirms those left sending with the sink before it posts any again, then sends the pending ones",
+			len(st.Deliveries), counts[events.DeliveryPending], counts[events.DeliverySending], counts[events.DeliverySent], counts[events.DeliveryDead]))
+	}
+	if len(st.DeadMessages) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d dead letters of the router (%d not redriven)", len(st.DeadMessages), waitingDead))
+	}
+	if len(st.Threads) > 0 || len(st.Paces) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d Slack threads (follow-ups go on under their first message) and the pacing of %d channels (a Retry-After still holds)", len(st.Threads), len(st.Paces)))
+	}
+	if len(st.LastRuns) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied the last runs of %d schedules (digests and timed notices), so that the next ones cover what happened since", len(st.LastRuns)))
+	}
+	if len(st.Settings) > 0 {
+		p.copied = append(p.copied, fmt.Sprintf("copied %d notifier settings", len(st.Settings)))
+	}
+	p.notes = append(p.notes, "not copied: the sender and scheduler leases and the consumer group's claim, which belong to the source's processes (the copy's instances take them anew)")
 	return p, nil
 }
 
-// scheduleRun is a schedule's last run.
-type scheduleRun struct {
-	name string
-	at   time.Time
-}
-
-// scheduleRuns returns the last runs the source's scheduler recorded, for
-// the timed notices and the digests of its active subscriptions.
-func scheduleRuns(ctx context.Context, src *sqlite.Store) ([]scheduleRun, error) {
-	l, err := events.NewLedger(src, events.LedgerConfig{Now: time.Now})
+// refuseLiveNotifier refuses a source whose sender or scheduler lease a
+// process may still hold: it could post a delivery, or record a run,
+// that the copy would not know of.
+func refuseLiveNotifier(ctx context.Context, src *sqlite.Store, path string) error {
+	held, err := notifiers.LiveLeases(ctx, src, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("migrate-db: %w", err)
+		return fmt.Errorf("migrate-db: %w", err)
 	}
-	subs, err := l.Subscriptions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate-db: read the source's subscriptions: %w", err)
+	if len(held) == 0 {
+		return nil
 	}
-	var out []scheduleRun
-	for _, name := range notifiers.ScheduleNames(subs) {
-		at, err := src.LastRun(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("migrate-db: read the last run of %s: %w", name, err)
-		}
-		if !at.IsZero() {
-			out = append(out, scheduleRun{name: name, at: at})
-		}
+	var who []string
+	for _, h := range held {
+		who = append(who, fmt.Sprintf("the %s lease (it %s) is held by %s, pid %d, until %s", h.Name, h.Role, h.Host, h.PID, h.ExpiresAt.UTC().Format(time.RFC3339)))
 	}
-	return out, nil
+	return fmt.Errorf("migrate-db: a notifier runs on %s: %s. It could still be posting: stop it (serve, or notify run) and run migrate-db again, or wait until its lease expires; --events-only copies the log alone. Nothing was written: %w",
+		path, strings.Join(who, "; "), events.ErrRefused)
 }
 
 // pages yields the source's log, one page of ReadAll at a time.

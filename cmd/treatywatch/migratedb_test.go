@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
+	"github.com/treatywatch/treatywatch/notifiers/slackfake"
 )
 
 // pgHas reports whether the PostgreSQL store has the port P.
@@ -77,7 +79,7 @@ func TestMigrateDBCopiesTheLedger(t *testing.T) {
 	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Palau", "--date", "2026-11-20", "--ref", "C.N.700.2026.TREATIES-XVIII.16")
 	c.ok("token", "create", "--role", "officer", "--name", "Migration Officer")
 	c.ok("subscribe", "--sink", "console", "--treaty", "XVIII-16")
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	src := readLog(t, openSQLite(t, c.db))
@@ -119,7 +121,7 @@ func TestMigrateDBLeavesNothingBehindSilently(t *testing.T) {
 	c := newCLI(t)
 	c.ok("seed", "--quiet")
 	c.ok("subscribe", "--sink", "webhook", "--url", "https://hooks.treaty-watchers.org/in/7f3a", "--treaty", "XVIII-16")
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 
 	if pgHas[events.SecretStore]() && pgHas[pubsub.OffsetStore]() {
 		out := c.ok("migrate-db", "--from", c.db, "--to", url)
@@ -212,7 +214,7 @@ func TestDBPostgresURLOpensPostgreSQL(t *testing.T) {
 // TestGrantService runs grant-service as the owner and checks that the
 // role it names may read the events but not change them.
 func TestGrantService(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	role := "tw_cli_service_" + rand.Text()[:10] // roles belong to the whole server
 	role = strings.ToLower(role)
 	admin, err := pgx.Connect(t.Context(), pgtest.AdminURL(t))
@@ -288,7 +290,7 @@ func TestMigrateDBCarriesTheSchedulesLastRuns(t *testing.T) {
 		}
 		ran[name] = at
 	}
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	out := c.ok("migrate-db", "--from", c.db, "--to", url)
 	if !strings.Contains(out, "copied the last runs of 2 schedules") {
 		t.Errorf("migrate-db said:\n%s", out)
@@ -299,5 +301,289 @@ func TestMigrateDBCarriesTheSchedulesLastRuns(t *testing.T) {
 		if err != nil || !got.Equal(at) {
 			t.Errorf("the copy's last run of %s: %v, %v; want %v", name, got, err, at)
 		}
+	}
+}
+
+// onChannel returns the deliveries of a Slack channel whose notice names
+// who.
+func onChannel(t *testing.T, s notifiers.OutboxStore, channel, who string) []events.Delivery {
+	t.Helper()
+	ds, err := s.Deliveries(t.Context(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []events.Delivery
+	for _, d := range ds {
+		if strings.HasSuffix(d.ChannelKey, ":"+channel) && strings.Contains(string(d.Notice), who) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// oneDelivery returns the one delivery of a channel whose notice names who.
+func oneDelivery(t *testing.T, s notifiers.OutboxStore, channel, who string) events.Delivery {
+	t.Helper()
+	ds := onChannel(t, s, channel, who)
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries of %s to %s, want 1", len(ds), who, channel)
+	}
+	return ds[0]
+}
+
+// slackPost returns the one post of the fake Slack in channel whose text
+// names who.
+func slackPost(t *testing.T, fake *slackfake.Server, channel, who string) slackfake.Post {
+	t.Helper()
+	var out []slackfake.Post
+	for _, p := range fake.Posts() {
+		if p.Channel == channel && strings.Contains(p.Text, who) {
+			out = append(out, p)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%d posts of %s in %s, want exactly 1: %+v", len(out), who, channel, out)
+	}
+	return out[0]
+}
+
+// TestMigrateDBCarriesTheOutbox builds an SQLite ledger whose notifier
+// holds a delivery in each state — Algeria's ratification sent to C0MIG
+// (it opened the treaty's thread there), Kenya's signature dead in C0DEAD
+// (channel_not_found), Angola's ratification posted to Slack by a
+// notifier that crashed before it marked it sent (left "sending"), and
+// Brazil's still pending behind it — with the channel's pace row; copies
+// it with migrate-db; and runs the notifier on the PostgreSQL copy: it
+// confirms Angola's post from the thread's replies instead of posting it
+// again, posts Brazil's once, in the treaty's thread under Algeria's
+// message, `notify dead-letters` on the copy lists Kenya's dead delivery
+// under its source id, and redriving it delivers it.
+func TestMigrateDBCarriesTheOutbox(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed", "--quiet")
+	fake := slackfake.New()
+	defer fake.Close()
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0MIG", "--treaty", "XVIII-16", "--on", "deposits")
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0DEAD", "--treaty", "XVIII-16", "--on", "signatures")
+	src := openSQLite(t, c.db)
+	deadChannel := func(r slackfake.Request) *slackfake.Fault {
+		if r.Channel == "C0DEAD" && r.Method == slackfake.PostMessage {
+			return &slackfake.Fault{SlackError: "channel_not_found"}
+		}
+		return nil
+	}
+	fake.Script(deadChannel)
+
+	// Sent and dead.
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Algeria", "--date", "2026-03-02", "--ref", "C.N.300.2026.TREATIES-XVIII.16")
+	c.ok("record", "signature", "--treaty", "XVIII-16", "--participant", "Kenya", "--date", "2026-03-01")
+	n := c.notifier(fake)
+	waitFor(t, 30*time.Second, "Algeria's ratification sent to C0MIG and Kenya's signature dead in C0DEAD", func() bool {
+		a, k := onChannel(t, src, "C0MIG", "Algeria"), onChannel(t, src, "C0DEAD", "Kenya")
+		return len(a) == 1 && a[0].Status == events.DeliverySent && len(k) == 1 && k[0].Status == events.DeliveryDead
+	})
+	n.mustStop(t)
+	algeria := slackPost(t, fake, "C0MIG", "Algeria")
+
+	// Sending and pending: the post of Angola's ratification is held until
+	// the router has queued Brazil's behind it, then the notifier dies
+	// right after Slack accepted it.
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Angola", "--date", "2026-03-03", "--ref", "C.N.301.2026.TREATIES-XVIII.16")
+	c.ok("record", "ratification", "--treaty", "XVIII-16", "--participant", "Brazil", "--date", "2026-03-04", "--ref", "C.N.302.2026.TREATIES-XVIII.16")
+	fake.Script(func(r slackfake.Request) *slackfake.Fault {
+		if r.Method == slackfake.PostMessage && r.Channel == "C0MIG" {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if ds, err := src.Deliveries(context.Background(), events.DeliveryPending, 0); err == nil && len(ds) > 0 {
+					break
+				}
+			}
+		}
+		return deadChannel(r)
+	})
+	crash := c.crashingNotifier(t, fake, 1)
+	if err := crash.Wait(); err == nil {
+		t.Fatal("the crashing notifier did not crash")
+	}
+	fake.Script(deadChannel)
+	angola := slackPost(t, fake, "C0MIG", "Angola")
+	if angola.ThreadTS != algeria.TS {
+		t.Fatalf("Angola's post is in thread %q, want Algeria's message %q", angola.ThreadTS, algeria.TS)
+	}
+	sending, pending, sent, dead := oneDelivery(t, src, "C0MIG", "Angola"), oneDelivery(t, src, "C0MIG", "Brazil"),
+		oneDelivery(t, src, "C0MIG", "Algeria"), oneDelivery(t, src, "C0DEAD", "Kenya")
+	if sending.Status != events.DeliverySending || pending.Status != events.DeliveryPending {
+		t.Fatalf("before the copy Angola's delivery is %s and Brazil's %s, want sending and pending", sending.Status, pending.Status)
+	}
+	paces, err := src.Paces(t.Context())
+	if err != nil || paces[sent.ChannelKey].LastSend.IsZero() {
+		t.Fatalf("the source's pace of %s: %+v, %v", sent.ChannelKey, paces, err)
+	}
+
+	// The crashed notifier's lease is still recorded, and not expired, but
+	// its process is gone: migrate-db goes ahead.
+	if l, err := src.Lease(t.Context(), "sender"); err != nil || l.Holder == "" || l.PID != crash.Process.Pid || !l.ExpiresAt.After(time.Now()) {
+		t.Fatalf("the crashed notifier's sender lease: %+v, %v; want still held by pid %d, not expired", l, err, crash.Process.Pid)
+	}
+	url := pgtest.NewMigratedDatabase(t)
+	out := c.ok("migrate-db", "--from", c.db, "--to", url)
+	for _, want := range []string{"copied 4 deliveries with their ids and states (1 pending, 1 sending, 1 sent, 1 dead)", "copied 1 Slack threads", "the pacing of 2 channels"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate-db did not say %q:\n%s", want, out)
+		}
+	}
+	dst := openPostgres(t, url)
+	for _, d := range []events.Delivery{sending, pending, sent, dead} {
+		got, err := dst.Delivery(t.Context(), d.ID)
+		if err != nil || got.Status != d.Status || got.Subscription != d.Subscription || got.DedupKey != d.DedupKey || got.Attempts != d.Attempts ||
+			got.LastError != d.LastError || got.TS != d.TS || !got.NextAttemptAt.Equal(d.NextAttemptAt) || string(got.Notice) != string(d.Notice) {
+			t.Errorf("delivery %d in the copy: %+v, %v\nin the source: %+v", d.ID, got, err, d)
+		}
+	}
+	if ts, err := dst.Thread(t.Context(), sent.ChannelKey, "XVIII-16"); err != nil || ts != algeria.TS {
+		t.Errorf("the copy's thread of XVIII-16 in C0MIG: %q, %v; want Algeria's message %q", ts, err, algeria.TS)
+	}
+	dstPaces, err := dst.Paces(t.Context())
+	if err != nil || !dstPaces[sent.ChannelKey].LastSend.Equal(paces[sent.ChannelKey].LastSend) {
+		t.Errorf("the copy's pace of C0MIG: %+v, %v; want the source's %+v", dstPaces[sent.ChannelKey], err, paces[sent.ChannelKey])
+	}
+
+	// The copy's notifier.
+	pg := c.with()
+	pg.db = url
+	replies := fake.Calls(slackfake.Replies)
+	n = pg.notifier(fake)
+	waitFor(t, 30*time.Second, "Brazil's ratification posted from the copy", func() bool {
+		d, err := dst.Delivery(t.Context(), pending.ID)
+		return err == nil && d.Status == events.DeliverySent
+	})
+	n.mustStop(t)
+	brazil := slackPost(t, fake, "C0MIG", "Brazil")
+	slackPost(t, fake, "C0MIG", "Angola") // still exactly one post
+	if brazil.ThreadTS != algeria.TS {
+		t.Errorf("Brazil's post from the copy is in thread %q, want under Algeria's message %q", brazil.ThreadTS, algeria.TS)
+	}
+	if brazil.DeliveryID() != strconv.FormatInt(pending.ID, 10) {
+		t.Errorf("Brazil's post carries delivery id %q, want the source's %d", brazil.DeliveryID(), pending.ID)
+	}
+	if fake.Calls(slackfake.Replies) == replies {
+		t.Errorf("the copy's notifier did not look in the thread for Angola's post before going on")
+	}
+	if d, err := dst.Delivery(t.Context(), sending.ID); err != nil || d.Status != events.DeliverySent || d.TS != angola.TS {
+		t.Errorf("Angola's delivery in the copy: %+v, %v; want confirmed sent with its post's ts %q", d, err, angola.TS)
+	}
+	for id, k := range fake.PostsByDelivery() {
+		if k != 1 {
+			t.Errorf("delivery %s posted %d times, want once", id, k)
+		}
+	}
+
+	// The dead letter, listed and redriven on the copy.
+	deadID := "D" + strconv.FormatInt(dead.ID, 10)
+	if out := pg.ok("notify", "dead-letters"); !strings.Contains(out, deadID) || !strings.Contains(out, "channel_not_found") {
+		t.Fatalf("notify dead-letters on the copy does not list %s:\n%s", deadID, out)
+	}
+	fake.Heal()
+	pg.bot().ok("notify", "redrive", deadID)
+	n = pg.notifier(fake)
+	waitFor(t, 30*time.Second, "Kenya's redriven signature in C0DEAD", func() bool {
+		d, err := dst.Delivery(t.Context(), dead.ID)
+		return err == nil && d.Status == events.DeliverySent
+	})
+	n.mustStop(t)
+	slackPost(t, fake, "C0DEAD", "Kenya")
+}
+
+// TestMigrateDBRefusesWhileANotifierRuns: while a notifier holds the
+// source's sender lease, migrate-db refuses, naming its host and pid, and
+// writes nothing; --events-only copies the log even so; once the
+// notifier stopped, or when the lease it left has expired, migrate-db
+// copies.
+func TestMigrateDBRefusesWhileANotifierRuns(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed", "--quiet")
+	fake := slackfake.New()
+	defer fake.Close()
+	c.bot().ok("subscribe", "--sink", "slack", "--channel", "C0MIG", "--treaty", "XVIII-16", "--on", "deposits")
+	src := openSQLite(t, c.db)
+	n := c.notifier(fake)
+	waitFor(t, 30*time.Second, "the notifier holding the sender lease", func() bool {
+		l, err := src.Lease(t.Context(), "sender")
+		return err == nil && l.Holder != ""
+	})
+	host, _ := os.Hostname()
+	url := pgtest.NewMigratedDatabase(t)
+	r := c.run("", "migrate-db", "--from", c.db, "--to", url)
+	if r.code != 3 || !strings.Contains(r.stderr, "the sender lease") || !strings.Contains(r.stderr, host+", pid "+strconv.Itoa(os.Getpid())) ||
+		!strings.Contains(r.stderr, "Nothing was written") {
+		t.Fatalf("migrate-db while a notifier runs: exit %d\n%s%s; want 3 naming the sender lease's host %s and pid %d", r.code, r.stdout, r.stderr, host, os.Getpid())
+	}
+	if h, err := openPostgres(t, url).Head(t.Context()); err != nil || h != 0 {
+		t.Fatalf("after the refusal the target's head is %d (%v), want 0", h, err)
+	}
+	if out := c.ok("migrate-db", "--from", c.db, "--to", url, "--events-only"); !strings.Contains(out, "hash chain verified") {
+		t.Fatalf("migrate-db --events-only while a notifier runs said:\n%s", out)
+	}
+	n.mustStop(t) // releases the lease
+	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t))
+
+	// A lease left by a holder that stopped renewing, expired.
+	l, err := src.Lease(t.Context(), "sender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := src.TakeLease(t.Context(), "sender", l.Version, events.Lease{Holder: "depositary-2:4242:ab", Host: "depositary-2", PID: 4242,
+		TTL: 15 * time.Second, ExpiresAt: time.Now().Add(-time.Second)}); err != nil || !ok {
+		t.Fatalf("TakeLease: %v, %v", ok, err)
+	}
+	c.ok("migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t))
+	// The same lease, not expired: refused, naming the other machine.
+	l, err = src.Lease(t.Context(), "sender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := src.TakeLease(t.Context(), "sender", l.Version, events.Lease{Holder: "depositary-2:4242:ab", Host: "depositary-2", PID: 4242,
+		TTL: 15 * time.Second, ExpiresAt: time.Now().Add(time.Minute)}); err != nil || !ok {
+		t.Fatalf("TakeLease: %v, %v", ok, err)
+	}
+	if r := c.run("", "migrate-db", "--from", c.db, "--to", pgtest.NewMigratedDatabase(t)); r.code != 3 || !strings.Contains(r.stderr, "depositary-2, pid 4242") {
+		t.Fatalf("migrate-db with another machine's live lease: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestMigrateDBCarriesAnswersAndSeenRequests: an answer kept for an
+// Idempotency-Key retry and a Slack request seen within its replay window
+// are in the copy, so a retry gets its first answer there and a replay is
+// refused there; a request whose window has passed is not carried.
+func TestMigrateDBCarriesAnswersAndSeenRequests(t *testing.T) {
+	c := newCLI(t)
+	c.ok("seed", "--quiet")
+	src := openSQLite(t, c.db)
+	ctx := t.Context()
+	now := time.Now()
+	answer := events.Answer{Key: "tok-officer:7d1c0e3a", Fingerprint: "f00d", Status: 201, ContentType: "application/json", Body: []byte(`{"position":1435}`)}
+	if err := src.PutAnswer(ctx, answer, now.Add(-time.Minute), now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for hash, expires := range map[string]time.Time{"a1b2": now.Add(4 * time.Minute), "c3d4": now.Add(-time.Minute)} {
+		if ok, err := src.RememberRequest(ctx, hash, expires, now.Add(-10*time.Minute)); err != nil || !ok {
+			t.Fatalf("RememberRequest(%s): %v, %v", hash, ok, err)
+		}
+	}
+	url := pgtest.NewMigratedDatabase(t)
+	if out := c.ok("migrate-db", "--from", c.db, "--to", url); !strings.Contains(out, "copied 1 answers kept for Idempotency-Key retries") ||
+		!strings.Contains(out, "1 Slack requests seen within their replay window") {
+		t.Errorf("migrate-db said:\n%s", out)
+	}
+	dst := openPostgres(t, url)
+	got, at, ok, err := dst.Answer(ctx, answer.Key)
+	if err != nil || !ok || got.Fingerprint != answer.Fingerprint || got.Status != 201 || string(got.Body) != string(answer.Body) ||
+		!at.Equal(now.Add(-time.Minute)) {
+		t.Errorf("the copy's answer for %s: %+v at %v, %v, %v", answer.Key, got, at, ok, err)
+	}
+	if fresh, err := dst.RememberRequest(ctx, "a1b2", now.Add(5*time.Minute), now); err != nil || fresh {
+		t.Errorf("a replay of a request seen on the source, on the copy: accepted %v, %v; want refused", fresh, err)
+	}
+	if fresh, err := dst.RememberRequest(ctx, "c3d4", now.Add(5*time.Minute), now); err != nil || !fresh {
+		t.Errorf("a request whose window had passed on the source, on the copy: accepted %v, %v; want accepted", fresh, err)
 	}
 }

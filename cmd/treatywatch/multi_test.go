@@ -79,7 +79,7 @@ func officerToken(c *cli) string {
 // never appended it — B's read side follows the shared log.
 func TestTwoInstancesOnPostgresSeeEachOthersWrites(t *testing.T) {
 	c := newCLI(t)
-	c.db = pgtest.NewDatabase(t)
+	c.db = pgtest.NewMigratedDatabase(t)
 	c.ok("seed")
 	token := officerToken(c)
 	_, baseA := c.serve("--no-seed")
@@ -155,7 +155,7 @@ func TestTwoServeProcessesOnPostgresSurviveSIGKILL(t *testing.T) {
 	fake := slackfake.New()
 	defer fake.Close()
 	c := newCLI(t)
-	c.db = pgtest.NewDatabase(t)
+	c.db = pgtest.NewMigratedDatabase(t)
 	c = c.slackEnv(fake)
 	c.ok("seed")
 	token := officerToken(c)

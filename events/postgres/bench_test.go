@@ -70,7 +70,7 @@ func benchRecords(n int) []events.Record {
 // schema (created by opening a store on it once).
 func openRaw(b *testing.B) *pgxpool.Pool {
 	b.Helper()
-	url := pgtest.NewDatabase(b)
+	url := pgtest.NewMigratedDatabase(b)
 	s, err := postgres.Open(context.Background(), url, postgres.Config{}, nil)
 	if err != nil {
 		b.Fatal(err)

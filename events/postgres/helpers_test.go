@@ -16,11 +16,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// MustOpen opens a store on a new, empty database and closes it when the
-// test ends. It returns the store and the database's URL.
+// MustOpen opens a store on a new database holding the schema and nothing
+// else (pgtest.NewMigratedDatabase) and closes it when the test ends. It
+// returns the store and the database's URL.
 func MustOpen(tb testing.TB) (*postgres.Store, string) {
 	tb.Helper()
-	url := pgtest.NewDatabase(tb)
+	url := pgtest.NewMigratedDatabase(tb)
 	return MustOpenURL(tb, url, postgres.Config{}), url
 }
 
@@ -70,7 +71,8 @@ func Acts(tb testing.TB, n int) []events.Record {
 	return rs
 }
 
-// MustURL returns the URL of a new, empty database.
+// MustURL returns the URL of a new, empty database, which the first Open
+// migrates.
 func MustURL(tb testing.TB) string {
 	tb.Helper()
 	return pgtest.NewDatabase(tb)

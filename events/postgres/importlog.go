@@ -21,6 +21,12 @@ import (
 // server with COPY as log yields them, so memory does not grow with the
 // log's length.
 func (s *Store) Import(ctx context.Context, log iter.Seq2[events.Envelope, error]) (int64, error) {
+	return s.importLog(ctx, log, nil)
+}
+
+// importLog is Import, with then run in the import's transaction after
+// the log is written (nil: nothing more).
+func (s *Store) importLog(ctx context.Context, log iter.Seq2[events.Envelope, error], then func(pgx.Tx) error) (int64, error) {
 	var (
 		n    int64
 		last events.Envelope
@@ -52,6 +58,11 @@ func (s *Store) Import(ctx context.Context, log iter.Seq2[events.Envelope, error
 			return translate(err, fmt.Sprintf("import: after position %d", src.check.Head()))
 		}
 		n, last = written, src.last
+		if then != nil {
+			if err := then(tx); err != nil {
+				return err
+			}
+		}
 		return ctx.Err()
 	})
 	if err != nil {

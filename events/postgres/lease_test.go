@@ -44,7 +44,7 @@ func TestDigestLeaseMovesWhenItsHolderStopsRenewing(t *testing.T) {
 		renew = 100 * time.Millisecond
 		poll  = 20 * time.Millisecond
 	)
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	a, b := mustOpenPorts(t, url), mustOpenPorts(t, url)
 	ctx := t.Context()
 	if ok, err := a.TakeLease(ctx, name, 0, digestLease("instance-a", ttl)); err != nil || !ok {
@@ -148,7 +148,7 @@ func TestDigestLeaseMovesWhenItsHolderStopsRenewing(t *testing.T) {
 // write sees the new holder. (Without the FOR SHARE of the fence's read,
 // the take would go through at once.)
 func TestFencedWriteHoldsOffATake(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	a, b := mustOpenPorts(t, url), mustOpenPorts(t, url)
 	ctx := t.Context()
 	l, err := a.Lease(ctx, "sender")
@@ -229,7 +229,7 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '
 // to one channel at once, in no order: there is one pacing row, which
 // both read, holding the latest call and the latest Retry-After.
 func TestOnePaceRowPerChannelAcrossInstances(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	stores := []*postgres.Store{mustOpenPorts(t, url), mustOpenPorts(t, url)}
 	const channel = "slack:C0123456789"
 	base := time.UnixMilli(1_764_230_400_000).UTC()
@@ -272,7 +272,7 @@ func TestOnePaceRowPerChannelAcrossInstances(t *testing.T) {
 // orders (without the outbox lock, PostgreSQL aborts one as a deadlock):
 // each delivery is kept once, none fails.
 func TestTwoInstancesEnqueueEachDeliveryOnce(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	stores := []*postgres.Store{mustOpenPorts(t, url), mustOpenPorts(t, url)}
 	var batch []events.Delivery
 	for pos := int64(1); pos <= 200; pos++ {

@@ -13,7 +13,7 @@ import (
 // have missed) and then once per announcement of another instance, and
 // it stops when its context ends.
 func TestListenAppendsWakesOnAnotherInstancesAnnouncement(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	a, b := mustOpenPorts(t, url), mustOpenPorts(t, url)
 	wakes := make(chan struct{}, 16)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,7 +11,8 @@ import (
 )
 
 func TestOpenSetsTheSchemaVersion(t *testing.T) {
-	_, url := MustOpen(t)
+	url := MustURL(t)
+	MustOpenURL(t, url, postgres.Config{}) // migrates the empty database
 	want, err := postgres.SchemaVersion()
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
@@ -8,6 +9,7 @@ import (
 	"github.com/treatywatch/treatywatch/events/postgres"
 	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
 	"github.com/treatywatch/treatywatch/events/replaytest"
+	"github.com/treatywatch/treatywatch/events/sqlite"
 	"github.com/treatywatch/treatywatch/notifiers"
 	"github.com/treatywatch/treatywatch/notifiers/outboxtest"
 	"github.com/treatywatch/treatywatch/notifiers/pubsub"
@@ -20,22 +22,22 @@ import (
 
 func TestNotifierStore_Contract(t *testing.T) {
 	t.Parallel()
-	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	outboxtest.Run(t, func(t *testing.T) notifiers.Store { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestOffsetStore_Contract(t *testing.T) {
 	t.Parallel()
-	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	offsettest.Run(t, func(t *testing.T) pubsub.OffsetStore { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestAnswerStore_Contract(t *testing.T) {
 	t.Parallel()
-	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	answertest.Run(t, func(t *testing.T) answertest.Store { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 func TestSeenRequestStore_Contract(t *testing.T) {
 	t.Parallel()
-	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewDatabase(t)) })
+	replaytest.Run(t, func(t *testing.T) events.SeenRequestStore { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }
 
 // TestPorts_AsServiceRole runs the ports' contract suites connected as
@@ -44,7 +46,7 @@ func TestSeenRequestStore_Contract(t *testing.T) {
 func TestPorts_AsServiceRole(t *testing.T) {
 	t.Parallel()
 	open := func(t *testing.T) *postgres.Store {
-		url := pgtest.NewDatabase(t)
+		url := pgtest.NewMigratedDatabase(t)
 		owner := mustOpenPorts(t, url) // migrates
 		return mustOpenPorts(t, MustServiceRole(t, owner, url))
 	}
@@ -88,4 +90,21 @@ func mustOpenPorts(t testing.TB, url string) *postgres.Store {
 func mustOpenPortsWith(t testing.TB, url string, cfg postgres.Config) *postgres.Store {
 	t.Helper()
 	return MustOpenURL(t, url, cfg)
+}
+
+// TestLedgerCopy_Contract copies an SQLite ledger's notifier state (every
+// delivery status, dead letters, threads, paces, runs, settings) into a
+// fresh database and reads it back through the sender's ports.
+func TestLedgerCopy_Contract(t *testing.T) {
+	t.Parallel()
+	outboxtest.RunCopy(t,
+		func(t *testing.T) outboxtest.Exporter {
+			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "source.db"), sqlite.Config{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		func(t *testing.T) outboxtest.Importer { return mustOpenPorts(t, pgtest.NewMigratedDatabase(t)) })
 }

@@ -29,7 +29,7 @@ type runningScheduler struct {
 // over within its TTL (plus a poll) and runs that one, once.
 func TestTwoInstancesRunEachDigestOnce(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	base := time.Now().UTC()
 	var offset atomic.Int64 // the schedules' clock runs offset ahead of the wall clock
 	now := func() time.Time { return time.Now().UTC().Add(time.Duration(offset.Load())) }

@@ -78,7 +78,7 @@ func sealedBytes(t *testing.T, url string) []byte {
 // the database holds it sealed, and the key not at all.
 func TestSinkSecrets_SharedByInstancesSealedAtRest(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	a, b := mustOpenPorts(t, url), mustOpenPorts(t, url)
 	want := events.SinkSecret{URL: hookURL, Secret: hookSecret}
 	if err := a.PutSinkSecret(ctx, "ngo-cyber", want); err != nil {
@@ -113,7 +113,7 @@ func TestSinkSecrets_SharedByInstancesSealedAtRest(t *testing.T) {
 // and what it was refused leaves the database as it was.
 func TestSinkSecrets_AnotherKeyIsRefused(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	a := mustOpenPorts(t, url)
 	other := mustOpenPortsWith(t, url, postgres.Config{SecretsKey: []byte("fedcba9876543210fedcba9876543210")})
 	want := events.SinkSecret{URL: hookURL, Secret: hookSecret}
@@ -149,7 +149,7 @@ func TestSinkSecrets_AnotherKeyIsRefused(t *testing.T) {
 // instance.
 func TestSinkSecrets_KeyRequired(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	none := mustOpenPortsWith(t, url, postgres.Config{})
 	err := none.PutSinkSecret(ctx, "ngo-cyber", events.SinkSecret{URL: hookURL})
 	if !errors.Is(err, events.ErrInvalid) || !strings.Contains(err.Error(), "SecretsKey") {

@@ -34,7 +34,7 @@ func (r *runningSender) stop() { r.cancel(); <-r.done }
 // across the handovers (the pacing row is the database's).
 func TestTwoInstancesSendEachDeliveryOnceAtThePace(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	stores := []*postgres.Store{mustOpenPorts(t, url), mustOpenPorts(t, url)}
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	l, err := events.NewLedger(stores[0], events.LedgerConfig{Now: func() time.Time { return now }, Secrets: stores[0]})

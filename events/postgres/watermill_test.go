@@ -24,7 +24,7 @@ import (
 // order; a subscriber of another group gets every message too.
 func TestWatermillConsumerGroupSharesEachMessageOnce(t *testing.T) {
 	const topic, n = "treatywatch.notices", 60
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	cfg := postgres.WatermillConfig{PollInterval: 10 * time.Millisecond, InitializeSchema: true}
 	pub, err := postgres.NewWatermillPublisher(mustOpenPorts(t, url), cfg, nil)
 	if err != nil {
@@ -154,7 +154,7 @@ func TestWatermillConsumerGroupSharesEachMessageOnce(t *testing.T) {
 
 // TestWatermillSubscriberNeedsAGroup checks the subscriber's options.
 func TestWatermillSubscriberNeedsAGroup(t *testing.T) {
-	s := mustOpenPorts(t, pgtest.NewDatabase(t))
+	s := mustOpenPorts(t, pgtest.NewMigratedDatabase(t))
 	if _, err := postgres.NewWatermillSubscriber(s, postgres.WatermillConfig{}, nil); !errors.Is(err, events.ErrInvalid) {
 		t.Errorf("a subscriber without a group: %v, want ErrInvalid", err)
 	}

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // it expires.
 func TestDurableIdempotencyOnPostgresIsSharedByInstances(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	open := func() *postgres.Store {
@@ -80,7 +80,7 @@ func TestDurableIdempotencyOnPostgresIsSharedByInstances(t *testing.T) {
 // other refuses it, until the signature's window ends.
 func TestDurableReplaysOnPostgresAreSharedByInstances(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewMigratedDatabase(t)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	var rs []*web.DurableReplays

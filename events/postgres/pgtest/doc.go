@@ -1,5 +1,8 @@
-// Package pgtest gives tests a PostgreSQL server and a fresh, empty
-// database per test.
+// Package pgtest gives tests a PostgreSQL server and a fresh database per
+// test: an empty one (NewDatabase), or one that holds treatywatch's schema
+// (NewMigratedDatabase), copied with CREATE DATABASE … TEMPLATE from a
+// database the test binary migrated once with events/postgres.Open, a few
+// of them created ahead while the tests run.
 //
 // The server is the one at $TREATYWATCH_TEST_POSTGRES when that is set (a
 // URL, e.g. postgres://postgres@127.0.0.1:5432/postgres, of a role that may
@@ -21,5 +24,6 @@
 //
 // or, in a TestMain that does more, code := pgtest.Run(m) for m.Run().
 //
-// and, in each test, url := pgtest.NewDatabase(t).
+// and, in each test, url := pgtest.NewMigratedDatabase(t) (or
+// pgtest.NewDatabase(t) to test the migrations themselves).
 package pgtest

@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treatywatch/treatywatch/events/postgres"
 )
 
 // EnvURL is the environment variable naming an existing server to use
@@ -36,6 +39,19 @@ type server struct {
 	admin *url.URL
 	// cluster is the throwaway cluster, nil when EnvURL names the server.
 	cluster *cluster
+
+	// admins are connections to the admin URL, for creating and dropping
+	// the tests' databases.
+	admins *pgxpool.Pool
+	poolMu sync.Mutex
+	// migrated is the template of NewMigratedDatabase, made once.
+	migrated struct {
+		once sync.Once
+		name string
+		err  error
+	}
+	// spares are copies of it made ahead (spares.go).
+	spares spares
 }
 
 // srv is the one server of the test binary: a test binary is one
@@ -60,12 +76,30 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// stop stops the throwaway cluster if one was started.
+// stop drops the migrated template on a server of EnvURL, closes the
+// admin connections, and stops the throwaway cluster if one was started.
 func stop() error {
-	if srv.cluster == nil {
-		return nil
+	var errs []error
+	if srv.admin != nil {
+		srv.spares.stop(srv.admin)
 	}
-	return srv.cluster.stop()
+	if srv.cluster == nil && srv.migrated.name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		name := pgx.Identifier{srv.migrated.name}.Sanitize()
+		if err := exec1(ctx, srv.admin, `ALTER DATABASE `+name+` WITH IS_TEMPLATE false`); err != nil {
+			errs = append(errs, fmt.Errorf("drop the template database %s: %w", srv.migrated.name, err))
+		} else if err := exec1(ctx, srv.admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			errs = append(errs, fmt.Errorf("drop the template database %s: %w", srv.migrated.name, err))
+		}
+	}
+	if srv.admins != nil {
+		srv.admins.Close()
+	}
+	if srv.cluster != nil {
+		errs = append(errs, srv.cluster.stop())
+	}
+	return errors.Join(errs...)
 }
 
 // NewDatabase creates a new, empty database (UTF8, collation C) on the
@@ -75,22 +109,80 @@ func stop() error {
 // It fails the test, saying what is missing, when no server can be had.
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
+	return newDatabase(tb, adminURL(tb), "template0", sanitize(tb.Name()))
+}
+
+// NewMigratedDatabase is NewDatabase for a database that already holds
+// treatywatch's schema, as events/postgres.Open leaves a new database: it
+// is created with CREATE DATABASE … TEMPLATE from a database that the
+// test binary migrated once, with Open itself, on its first call. The
+// copy is the template's, file for file (tables, triggers, functions, the
+// schema version): opening it applies nothing. Tests of the migrations
+// themselves use NewDatabase.
+func NewMigratedDatabase(tb testing.TB) string {
+	tb.Helper()
 	admin := adminURL(tb)
+	srv.migrated.once.Do(func() { srv.migrated.name, srv.migrated.err = migratedTemplate(admin) })
+	if srv.migrated.err != nil {
+		tb.Fatalf("pgtest: the migrated template database: %v", srv.migrated.err)
+	}
+	srv.spares.run(admin, srv.migrated.name)
+	name, err := srv.spares.take(tb, admin, sanitize(tb.Name()))
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return cleanedUp(tb, admin, name)
+}
+
+// migratedTemplate creates a database, migrates it with events/postgres'
+// Open, and makes it a template nobody connects to (CREATE DATABASE …
+// TEMPLATE refuses a template with other sessions). It returns its name.
+func migratedTemplate(admin *url.URL) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	name := uniqueName("template")
+	if err := createDatabase(ctx, admin, name, "template0"); err != nil {
+		return "", err
+	}
+	u := *admin
+	u.Path = "/" + name
+	s, err := postgres.Open(ctx, u.String(), postgres.Config{}, nil)
+	if err != nil {
+		return "", fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if err := s.Close(); err != nil {
+		return "", err
+	}
+	if err := exec1(ctx, admin, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`); err != nil {
+		return "", fmt.Errorf("make %s a template: %w", name, err)
+	}
+	return name, nil
+}
+
+// uniqueName is a database name made of what and random digits.
+func uniqueName(what string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "tw_" + sanitize(tb.Name()) + "_" + hex.EncodeToString(b[:])
+	return "tw_" + what + "_" + hex.EncodeToString(b[:])
+}
 
+// newDatabase creates a database from template, named after the test, and
+// drops it when the test ends.
+func newDatabase(tb testing.TB, admin *url.URL, template, what string) string {
+	tb.Helper()
+	name := uniqueName(what)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// FILE_COPY (PostgreSQL 15 and later) copies the template's files
-	// rather than writing them through the WAL: several times faster with
-	// fsync off. An older server is asked without it.
-	create := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize() + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`
-	if err := exec1(ctx, admin, create+` STRATEGY FILE_COPY`); err != nil {
-		if err2 := exec1(ctx, admin, create); err2 != nil {
-			tb.Fatalf("pgtest: create database %s: %v", name, errors.Join(err, err2))
-		}
+	if err := createDatabase(ctx, admin, name, template); err != nil {
+		tb.Fatalf("pgtest: %v", err)
 	}
+	return cleanedUp(tb, admin, name)
+}
+
+// cleanedUp drops the database name when the test ends, and returns its
+// URL.
+func cleanedUp(tb testing.TB, admin *url.URL, name string) string {
+	tb.Helper()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -101,6 +193,20 @@ func NewDatabase(tb testing.TB) string {
 	u := *admin
 	u.Path = "/" + name
 	return u.String()
+}
+
+// createDatabase creates the database name as a copy of template.
+func createDatabase(ctx context.Context, admin *url.URL, name, template string) error {
+	// FILE_COPY (PostgreSQL 15 and later) copies the template's files
+	// rather than writing them through the WAL: several times faster with
+	// fsync off. An older server is asked without it.
+	create := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize() + ` TEMPLATE ` + pgx.Identifier{template}.Sanitize() + ` ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`
+	if err := exec1(ctx, admin, create+` STRATEGY FILE_COPY`); err != nil {
+		if err2 := exec1(ctx, admin, create); err2 != nil {
+			return fmt.Errorf("create database %s from %s: %w", name, template, errors.Join(err, err2))
+		}
+	}
+	return nil
 }
 
 // AdminURL returns the URL of the server's maintenance database as a role
@@ -137,15 +243,36 @@ func adminURL(tb testing.TB) *url.URL {
 	return srv.admin
 }
 
-// exec1 runs one statement on a new connection to u.
+// exec1 runs one statement on one of the admin connections to u (the
+// server's admin URL), opening them on first use.
 func exec1(ctx context.Context, u *url.URL, sql string) error {
-	conn, err := pgx.Connect(ctx, u.String())
+	pool, err := adminPool(ctx, u)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, sql)
+	_, err = pool.Exec(ctx, sql)
 	return err
+}
+
+// adminPool returns the admin connections, made on first use. The tests
+// of one binary share one server, hence one pool.
+func adminPool(ctx context.Context, u *url.URL) (*pgxpool.Pool, error) {
+	srv.poolMu.Lock()
+	defer srv.poolMu.Unlock()
+	if srv.admins != nil {
+		return srv.admins, nil
+	}
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv.admins = pool
+	return pool, nil
 }
 
 // sanitize keeps the letters and digits of a test name, lower case, at

@@ -1,21 +1,17 @@
-package postgres
+package postgres_test
 
 import (
 	"testing"
 
 	"github.com/treatywatch/treatywatch/events"
-	"github.com/treatywatch/treatywatch/events/postgres/pgtest"
+	"github.com/treatywatch/treatywatch/events/postgres"
 )
 
 // TestScannerDecodesTheBinaryForm checks that ReadAll's rows arrive in
 // the binary form the scanner decodes itself (not through rows.Scan), and
 // that both ways give the same envelopes.
 func TestScannerDecodesTheBinaryForm(t *testing.T) {
-	s, err := Open(t.Context(), pgtest.NewDatabase(t), Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := MustOpen(t)
 	rec := events.Record{Type: "act.ratification", SchemaVersion: 2, ValidDate: events.MustDate("2024-01-22"),
 		Meta:    events.Metadata{Actor: "officer", Reference: "C.N.27.2024", Source: "https://treaties.un.org", CorrelationID: "c", CausationID: "d"},
 		Payload: []byte(`{"participant":"Côte d'Ivoire"}`)}
@@ -24,24 +20,11 @@ func TestScannerDecodesTheBinaryForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, slow := range []bool{false, true} {
-		rows, err := s.pool.Query(t.Context(), sqlReadAll, int64(0), int64(10))
+		got, binary, err := postgres.ScanFirst(t.Context(), s, 10, slow)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sc scanner
-		if slow {
-			sc.binary = -1
-		}
-		var got []events.Envelope
-		for rows.Next() {
-			var e events.Envelope
-			if err := sc.scan(rows, &e); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, e)
-		}
-		rows.Close()
-		if !slow && sc.binary != 1 {
+		if !slow && !binary {
 			t.Fatalf("the rows are not all in binary form: the scanner fell back to rows.Scan")
 		}
 		if len(got) != 2 {
