@@ -87,6 +87,10 @@ type LedgerCopy struct {
 	// window (see SeenRequestStore), by signature hash, with when each
 	// may be forgotten, so that a replay is still refused after the move.
 	SeenRequests map[string]time.Time
+	// LogOffsets are the positions of the log's consumer groups (the
+	// notifier's), by group: each group's reader resumes after its
+	// position, which must not be past the copied log's head.
+	LogOffsets map[string]int64
 }
 
 // TableNotEmptyError: a copy of a ledger into a store whose table beside

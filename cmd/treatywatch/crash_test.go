@@ -486,7 +486,11 @@ func TestCrashSafety(t *testing.T) {
 	srv := h.serve(addr)
 	for _, q := range []string{"", "?as_of=2026-01-01", "?as_of=2026-06-30"} {
 		for _, id := range []string{"XVIII-16", "XXVI-9", "XVIII-14"} {
-			resp, err := http.Get("http://" + addr + "/api/v1/treaties/" + id + "/status" + q)
+			full := "?statements=full" // every statement's text, as status --json has it
+			if q != "" {
+				full = q + "&statements=full"
+			}
+			resp, err := http.Get("http://" + addr + "/api/v1/treaties/" + id + "/status" + full)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -120,13 +120,6 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 	for _, line := range plan.copied {
 		fmt.Fprintln(m.stdout, "migrate-db: "+line)
 	}
-	for _, step := range plan.copies {
-		line, err := step(ctx)
-		if err != nil {
-			return fmt.Errorf("migrate-db: the events are copied, but: %w", err)
-		}
-		fmt.Fprintln(m.stdout, "migrate-db: "+line)
-	}
 	for _, what := range plan.leftBehind {
 		fmt.Fprintln(m.stdout, "migrate-db: not copied: "+what)
 	}
@@ -141,16 +134,14 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 type migrationPlan struct {
 	// copy is written with the log, in its transaction; copied says what
 	// it holds.
-	copy   events.LedgerCopy
-	copied []string
-	// copies run after the log's transaction.
-	copies     []func(context.Context) (string, error)
+	copy       events.LedgerCopy
+	copied     []string
 	leftBehind []string
 	notes      []string
 }
 
-// planMigration reads what the source holds beside its log (all of it
-// but the offset is copied in the log's transaction), and which ports the
+// planMigration reads what the source holds beside its log (all of it is
+// copied in the log's transaction), and which ports the
 // target has for it. It writes nothing.
 func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store, eventsOnly bool) (migrationPlan, error) {
 	var p migrationPlan
@@ -185,13 +176,10 @@ func planMigration(ctx context.Context, src *sqlite.Store, dst *postgres.Store, 
 	if offset > 0 {
 		// The copy's notifier reads the log through watermill-sql
 		// (postgres.NewLogSubscriber): its group's offset is the row of
-		// log_offsets, which its router resumes after.
-		p.copies = append(p.copies, func(ctx context.Context) (string, error) {
-			if err := dst.SetLogOffset(ctx, notifierConsumerGroup, offset); err != nil {
-				return "", fmt.Errorf("set the notifier's offset in the target: %w", err)
-			}
-			return fmt.Sprintf("copied the notifier's offset (position %d)", offset), nil
-		})
+		// log_offsets, which its router resumes after, written in the
+		// log's transaction.
+		p.copy.LogOffsets = map[string]int64{notifierConsumerGroup: offset}
+		p.copied = append(p.copied, fmt.Sprintf("copied the notifier's offset (position %d)", offset))
 	}
 
 	st, err := src.ExportNotifierState(ctx)

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treatywatch/treatywatch/events"
 )
@@ -32,4 +35,27 @@ func ScanFirst(ctx context.Context, s *Store, limit int64, slow bool) ([]events.
 		got = append(got, e)
 	}
 	return got, sc.binary == 1, rows.Err()
+}
+
+// MigrateBefore applies the migrations numbered below n, in order.
+func MigrateBefore(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.number >= n {
+			break
+		}
+		if _, err := applyMigration(ctx, pool, "test", m, n-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MigrateAll applies every pending migration, as Open does.
+func MigrateAll(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := migrate(ctx, pool, "test", slog.New(slog.DiscardHandler))
+	return err
 }

@@ -85,6 +85,19 @@ func (s *Store) ImportLedger(ctx context.Context, log iter.Seq2[events.Envelope,
 		if err := copyRows(ctx, tx, "http_idempotency", []string{"key", "fingerprint", "status", "content_type", "body", "created_at"}, answers); err != nil {
 			return err
 		}
+		for _, group := range slices.Sorted(maps.Keys(c.LogOffsets)) {
+			pos := c.LogOffsets[group]
+			if group == "" || pos < 0 {
+				return &events.InvalidError{Field: "LogOffsets", Reason: fmt.Sprintf("group %q at %d: want a named group at a position of 0 or more", group, pos)}
+			}
+			tag, err := tx.Exec(ctx, sqlSetLogOffset, group, pos)
+			if err != nil {
+				return fmt.Errorf("import: set the log offset of %s: %w", group, err)
+			}
+			if tag.RowsAffected() != 1 {
+				return &events.InvalidError{Field: "LogOffsets", Reason: fmt.Sprintf("group %s at %d: past the head of the copied log", group, pos)}
+			}
+		}
 		seen := make([][]any, 0, len(c.SeenRequests))
 		for _, h := range slices.Sorted(maps.Keys(c.SeenRequests)) {
 			seen = append(seen, []any{h, c.SeenRequests[h].UnixNano()})
