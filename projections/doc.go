@@ -29,8 +29,11 @@
 // follows the log through the Log interface it declares (reads only), keeps
 // bounded caches of folded histories and statuses (valid per date until
 // an event that may change that date: StampAt), and publishes each event's
-// Transition — headline statuses before and after it (ComputeHeadline) —
-// to the notifier, the scheduler and the HTTP layer.
+// Transition — headline statuses before and after it (ComputeHeadline;
+// a statement, which counts for nothing, keeps the headline as it was) —
+// to the notifier, the scheduler and the HTTP layer. A kept status whose
+// treaty has since received only statements is brought up to date by
+// adding them to their rows rather than computed again.
 // StatusFromLog and Rebuild fold from the log for callers without a
 // Runner (the command line). Nothing here writes.
 package projections

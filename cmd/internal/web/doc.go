@@ -32,6 +32,13 @@
 // (charts.go: cmd/internal/chart's drawings of projections.CurveOf, as SVG
 // or PNG).
 //
+// Read answers that depend only on a treaty's standing at a date (status,
+// participant table, timeline) are kept encoded (respcache.go) while the
+// Runner's StampAt holds, and full pages of the log for ever (the log is
+// append-only). The tables count each participant's statements by default
+// (summaryRow); their texts are the participant resource's, or inline
+// with statements=full.
+//
 // Idempotency records (the Idempotency-Key header) are kept in the
 // ledger's store (DurableIdempotency): the answer of a write is kept by
 // the store in the transaction that appends the write's events
