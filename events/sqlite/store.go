@@ -216,15 +216,8 @@ func Open(ctx context.Context, path string, cfg Config, logger *slog.Logger) (*S
 	return s, nil
 }
 
-// stmtCacheSize is how many prepared statements each connection keeps.
-const stmtCacheSize = 64
-
 func (s *Store) open(ctx context.Context, cfg Config) error {
-	// Every connection keeps its prepared statements (go-sqlite3's
-	// _stmt_cache_size, reset when put back): the store runs a few dozen
-	// distinct statements, and preparing one again for each call was a
-	// tenth of a busy server's CPU.
-	busy := "_busy_timeout=" + strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10) + "&_stmt_cache_size=" + strconv.Itoa(stmtCacheSize)
+	busy := "_busy_timeout=" + strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
 	var err error
 	s.write, err = sql.Open(driverName, fileURI(s.path)+"?"+busy+"&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
