@@ -345,7 +345,7 @@ func testCopyFails(t *testing.T, source func(*testing.T) Exporter, target func(*
 	twin := st.Deliveries[0]
 	twin.ID = 99
 	st.Deliveries = append(st.Deliveries, twin)
-	c := events.LedgerCopy{Notifier: st, SinkSecrets: map[string]events.SinkSecret{subWebhook: {URL: "https://hooks.treaty-watchers.org/in/7f3a", Secret: "whsec-7f3a"}}}
+	c := events.LedgerCopy{Notifier: st, SinkSecrets: map[string]events.SinkSecret{subWebhook: {URL: "https://hooks.treaty-watchers.org/in/7f3a", Secret: "whsec-7f3a"}}} //nolint:gosec // G101: a made-up secret of the contract's fixture
 	if _, err := dst.ImportLedger(t.Context(), logOf(t, src), c); err == nil {
 		t.Fatal("ImportLedger of two deliveries with one dedup key: no error")
 	}
