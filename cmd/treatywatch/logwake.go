@@ -24,11 +24,25 @@ func (m *Main) logWake(follow func()) (func(), *stage) {
 	if !ok {
 		return follow, nil
 	}
-	appended := make(chan struct{}, 1)
-	wake := func() {
-		follow()
+	wake, run := m.announcing(follow, st.AnnounceAppend, st.ListenAppends,
+		"cannot announce an append to the other instances; they find it by polling")
+	return wake, &stage{"log announcements", run}
+}
+
+// announcing returns local wrapped so that each call also asks for an
+// announcement to the other instances, and the run that makes them: it
+// listens for the others' announcements (calling local for each) and
+// announces this process's, a burst as one, logging once (warning) when
+// announcing starts failing. A lost announcement only delays: every
+// reader polls as well.
+func (m *Main) announcing(local func(), announce func(context.Context) error,
+	listen func(ctx context.Context, wake func(), retry time.Duration) error, failure string,
+) (func(), func(context.Context) error) {
+	due := make(chan struct{}, 1)
+	wrapped := func() {
+		local()
 		select {
-		case appended <- struct{}{}:
+		case due <- struct{}{}:
 		default: // an announcement is already due
 		}
 	}
@@ -36,7 +50,7 @@ func (m *Main) logWake(follow func()) (func(), *stage) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = st.ListenAppends(ctx, follow, time.Second) // returns nil when ctx ends
+			_ = listen(ctx, local, time.Second) // returns nil when ctx ends
 		}()
 		failing := false
 		for {
@@ -44,9 +58,9 @@ func (m *Main) logWake(follow func()) (func(), *stage) {
 			case <-ctx.Done():
 				<-done
 				return nil
-			case <-appended:
-				if err := st.AnnounceAppend(ctx); err != nil && ctx.Err() == nil && !failing {
-					m.logger.Warn("cannot announce an append to the other instances; they find it by polling", "err", err)
+			case <-due:
+				if err := announce(ctx); err != nil && ctx.Err() == nil && !failing {
+					m.logger.Warn(failure, "err", err)
 					failing = true
 				} else if err == nil {
 					failing = false
@@ -54,5 +68,5 @@ func (m *Main) logWake(follow func()) (func(), *stage) {
 			}
 		}
 	}
-	return wake, &stage{"log announcements", run}
+	return wrapped, run
 }

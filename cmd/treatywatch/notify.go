@@ -173,37 +173,8 @@ func (m *Main) deliveryWake(wake func()) (func(), func(context.Context) error) {
 	if !ok {
 		return wake, nil
 	}
-	due := make(chan struct{}, 1)
-	enqueued := func() {
-		wake()
-		select {
-		case due <- struct{}{}:
-		default: // an announcement is already due
-		}
-	}
-	run := func(ctx context.Context) error {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = st.ListenDeliveries(ctx, wake, time.Second) // returns nil when ctx ends
-		}()
-		failing := false
-		for {
-			select {
-			case <-ctx.Done():
-				<-done
-				return nil
-			case <-due:
-				if err := st.AnnounceDeliveries(ctx); err != nil && ctx.Err() == nil && !failing {
-					m.logger.Warn("cannot announce deliveries to the other instances; the sender finds them by polling", "err", err)
-					failing = true
-				} else if err == nil {
-					failing = false
-				}
-			}
-		}
-	}
-	return enqueued, run
+	return m.announcing(wake, st.AnnounceDeliveries, st.ListenDeliveries,
+		"cannot announce deliveries to the other instances; the sender finds them by polling")
 }
 
 // Run runs the sender, the scheduler and the router until ctx ends, then
