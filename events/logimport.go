@@ -2,9 +2,11 @@ package events
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -69,3 +71,33 @@ func (c *ImportCheck) Next(e Envelope) (Envelope, error) {
 
 // Head returns the position of the last event checked, 0 before the first.
 func (c *ImportCheck) Head() int64 { return c.pos }
+
+// LogReader is the part of a Store that reads the whole log in pages.
+type LogReader interface {
+	ReadAll(ctx context.Context, after int64, limit int) ([]Envelope, error)
+}
+
+// LogPages returns the whole log of r, in position order, read pageSize
+// events at a time: the log a Store.Import of a copy takes. A read error
+// is yielded once and ends it.
+func LogPages(ctx context.Context, r LogReader, pageSize int) iter.Seq2[Envelope, error] {
+	return func(yield func(Envelope, error) bool) {
+		var after int64
+		for {
+			page, err := r.ReadAll(ctx, after, pageSize)
+			if err != nil {
+				yield(Envelope{}, err)
+				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			after = page[len(page)-1].Position
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"iter"
 	"os"
 	"strings"
 	"time"
@@ -103,7 +102,7 @@ func runMigrateDB(ctx context.Context, m *Main, args []string) error {
 		b := srcRep.Breaks[0]
 		return fmt.Errorf("migrate-db: the source's hash chain is broken at position %d (%s): run treatywatch --db %s verify; nothing was written: %w", b.Position, b.Reason, *from, &b)
 	}
-	n, err := dst.ImportLedger(ctx, pages(ctx, src), plan.copy)
+	n, err := dst.ImportLedger(ctx, events.LogPages(ctx, src, 1000), plan.copy)
 	if err != nil {
 		return fmt.Errorf("migrate-db: nothing was written: %w", err)
 	}
@@ -259,27 +258,4 @@ func refuseLiveNotifier(ctx context.Context, src *sqlite.Store, path string) err
 	}
 	return fmt.Errorf("migrate-db: a notifier runs on %s: %s. It could still be posting: stop it (serve, or notify run) and run migrate-db again, or wait until its lease expires; --events-only copies the log alone. Nothing was written: %w",
 		path, strings.Join(who, "; "), events.ErrRefused)
-}
-
-// pages yields the source's log, one page of ReadAll at a time.
-func pages(ctx context.Context, src *sqlite.Store) iter.Seq2[events.Envelope, error] {
-	return func(yield func(events.Envelope, error) bool) {
-		var after int64
-		for {
-			page, err := src.ReadAll(ctx, after, 1000)
-			if err != nil {
-				yield(events.Envelope{}, err)
-				return
-			}
-			if len(page) == 0 {
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			after = page[len(page)-1].Position
-		}
-	}
 }

@@ -136,29 +136,6 @@ func copyState(t *testing.T, src Exporter) copyIDs {
 	return id
 }
 
-// logOf yields a store's whole log.
-func logOf(t *testing.T, s events.Store) iter.Seq2[events.Envelope, error] {
-	return func(yield func(events.Envelope, error) bool) {
-		var after int64
-		for {
-			page, err := s.ReadAll(t.Context(), after, 100)
-			if err != nil {
-				yield(events.Envelope{}, err)
-				return
-			}
-			if len(page) == 0 {
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			after = page[len(page)-1].Position
-		}
-	}
-}
-
 // mustCopy exports src's notifier and imports it with src's log into dst.
 func mustCopy(t *testing.T, src Exporter, dst Importer) events.NotifierState {
 	t.Helper()
@@ -166,7 +143,7 @@ func mustCopy(t *testing.T, src Exporter, dst Importer) events.NotifierState {
 	if err != nil {
 		t.Fatalf("ExportNotifierState: %v", err)
 	}
-	if _, err := dst.ImportLedger(t.Context(), logOf(t, src), events.LedgerCopy{Notifier: st}); err != nil {
+	if _, err := dst.ImportLedger(t.Context(), events.LogPages(t.Context(), src, 100), events.LedgerCopy{Notifier: st}); err != nil {
 		t.Fatalf("ImportLedger: %v", err)
 	}
 	return st
@@ -319,7 +296,7 @@ func testCopyNonEmpty(t *testing.T, source func(*testing.T) Exporter, target fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = dst.ImportLedger(t.Context(), logOf(t, src), events.LedgerCopy{Notifier: st})
+	_, err = dst.ImportLedger(t.Context(), events.LogPages(t.Context(), src, 100), events.LedgerCopy{Notifier: st})
 	var ne *events.TableNotEmptyError
 	if !errors.As(err, &ne) || !errors.Is(err, events.ErrRefused) || ne.Table != "notify_deliveries" || ne.Rows != 1 {
 		t.Fatalf("ImportLedger into a store with a delivery: %v (%T), want a *TableNotEmptyError naming notify_deliveries, 1 row", err, err)
@@ -346,7 +323,7 @@ func testCopyFails(t *testing.T, source func(*testing.T) Exporter, target func(*
 	twin.ID = 99
 	st.Deliveries = append(st.Deliveries, twin)
 	c := events.LedgerCopy{Notifier: st, SinkSecrets: map[string]events.SinkSecret{subWebhook: {URL: "https://hooks.treaty-watchers.org/in/7f3a", Secret: "whsec-7f3a"}}} //nolint:gosec // G101: a made-up secret of the contract's fixture
-	if _, err := dst.ImportLedger(t.Context(), logOf(t, src), c); err == nil {
+	if _, err := dst.ImportLedger(t.Context(), events.LogPages(t.Context(), src, 100), c); err == nil {
 		t.Fatal("ImportLedger of two deliveries with one dedup key: no error")
 	}
 	if h, err := dst.Head(t.Context()); err != nil || h != 0 {
@@ -365,7 +342,7 @@ func testCopyFails(t *testing.T, source func(*testing.T) Exporter, target func(*
 	}
 	// The same copy without the twin then goes through.
 	c.Notifier.Deliveries = c.Notifier.Deliveries[:len(c.Notifier.Deliveries)-1]
-	if _, err := dst.ImportLedger(t.Context(), logOf(t, src), c); err != nil {
+	if _, err := dst.ImportLedger(t.Context(), events.LogPages(t.Context(), src, 100), c); err != nil {
 		t.Fatalf("ImportLedger after the failed one: %v", err)
 	}
 }
