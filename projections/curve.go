@@ -119,25 +119,26 @@ func CurveOf(h *events.History, dir *events.Directory, st Status) Curve {
 // CountedOn returns the number of counted instruments on d (0 before the
 // first point).
 func (c Curve) CountedOn(d events.Date) int {
-	n := 0
-	for _, p := range c.Points {
-		if p.Date.After(d) {
-			break
-		}
-		n = p.Counted
-	}
-	return n
+	return stepOn(c.Points, d, func(p CurvePoint) (events.Date, int) { return p.Date, p.Counted })
 }
 
 // ShareOn returns the weighted share on d (0 before the first point or
 // without a share condition).
 func (c Curve) ShareOn(d events.Date) float64 {
-	s := 0.0
-	for _, p := range c.Points {
-		if p.Date.After(d) {
+	return stepOn(c.Points, d, func(p CurvePoint) (events.Date, float64) { return p.Date, p.Share })
+}
+
+// stepOn reads a step function given by points in date order: the value
+// of the last point dated on or before d, the zero value before the
+// first.
+func stepOn[P any, V any](points []P, d events.Date, at func(P) (events.Date, V)) V {
+	var v V
+	for _, p := range points {
+		date, pv := at(p)
+		if date.After(d) {
 			break
 		}
-		s = p.Share
+		v = pv
 	}
-	return s
+	return v
 }

@@ -125,26 +125,12 @@ func bottleneck(conds []Condition) (float64, string) {
 // Progress returns the curve's fraction on d: the last point on or before
 // d, 0 before the first.
 func (c Progress) Progress(d events.Date) float64 {
-	f := 0.0
-	for _, p := range c.Points {
-		if p.Date.After(d) {
-			break
-		}
-		f = p.Fraction
-	}
-	return f
+	return stepOn(c.Points, d, func(p ProgressPoint) (events.Date, float64) { return p.Date, p.Fraction })
 }
 
 // counted returns the counted instruments on d.
 func (c Progress) counted(d events.Date) int {
-	n := 0
-	for _, p := range c.Points {
-		if p.Date.After(d) {
-			break
-		}
-		n = p.Counted
-	}
-	return n
+	return stepOn(c.Points, d, func(p ProgressPoint) (events.Date, int) { return p.Date, p.Counted })
 }
 
 // Reached returns the first date the curve reached fraction f, zero if it
